@@ -1,0 +1,60 @@
+# Trailhub — `make run` to start, `make test` to test. Nothing else to install
+# by hand beyond Python 3.11+ and make.
+
+PYTHON ?= python3
+VENV   ?= .venv
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+BIN    := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: run test lint format migrate worker check clean help
+
+help:
+	@echo "make run     start Trailhub on http://$(HOST):$(PORT) (creates the venv, migrates, adds demo users)"
+	@echo "make test    run the whole test suite"
+	@echo "make lint    ruff check and format check"
+	@echo "make worker  start a Celery worker (only with REDIS_URL set)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python requirements.txt pyproject.toml
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+migrate: $(VENV)/.installed
+	$(BIN)/python manage.py migrate --no-input
+
+run: migrate
+	@echo "Trailhub accounts:"
+	@$(BIN)/python manage.py demo
+	@echo "Serving pages, API and WebSockets on http://$(HOST):$(PORT)/  (API docs: /api/docs/, admin: /admin/)"
+	$(BIN)/uvicorn portal.asgi:application --host $(HOST) --port $(PORT) --lifespan off
+
+worker: $(VENV)/.installed
+	$(BIN)/celery -A portal worker --beat --loglevel INFO
+
+test: $(VENV)/.installed-dev
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+check: $(VENV)/.installed-dev
+	$(BIN)/python manage.py check
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,57 @@
+"""Fixtures shared by every app's tests: people, API clients, a clean cache."""
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from portal.auth import issue_token
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Tests create many accounts and devices; production hashing would dominate the run.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def make_user(db, django_user_model):
+    def make(nick: str, **extra):
+        return django_user_model.objects.create_user(
+            username=nick, email=f"{nick}@example.com", password=PASSWORD, **extra
+        )
+
+    return make
+
+
+@pytest.fixture
+def owner(make_user):
+    return make_user("alice")
+
+
+@pytest.fixture
+def outsider(make_user):
+    return make_user("mallory")
+
+
+@pytest.fixture
+def api():
+    """An API client that can act as anyone: ``api.as_(user_or_device)``."""
+
+    class Client(APIClient):
+        def as_(self, subject):
+            if subject is None:
+                self.credentials()
+            else:
+                self.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_token(subject)}")
+            return self
+
+    return Client()

@@ -1,0 +1,26 @@
+"""Who may see which device: decided here, and only here."""
+
+from django.db import models
+from django.db.models import Q
+
+
+class DeviceQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Devices ``user`` may read: public ones, the user's own, or (for a device) itself.
+
+        ``user`` is a request's user: an account, a DevicePrincipal, or anonymous.
+        """
+        if getattr(user, "is_device", False):
+            return self.filter(Q(public=True) | Q(id=user.device.id))
+        if user is None or not user.is_authenticated:
+            return self.filter(public=True)
+        return self.filter(Q(public=True) | Q(owner=user))
+
+    def owned_by(self, user):
+        """Devices ``user`` may change: only an account owns devices."""
+        if user is None or getattr(user, "is_device", False) or not user.is_authenticated:
+            return self.none()
+        return self.filter(owner=user)
+
+    def public(self):
+        return self.filter(public=True)

@@ -1,0 +1,8 @@
+from portal.api import views
+from portal.urlhelpers import api_path
+
+urlpatterns = [
+    *api_path("auth/login", views.LoginView.as_view(), name="api-login"),
+    *api_path("auth/auth_status", views.AuthStatusView.as_view(), name="api-auth-status"),
+    *api_path("auth/accounts", views.AccountsView.as_view(), name="api-accounts"),
+]

@@ -1,0 +1,101 @@
+"""``/auth/…``: log in (users and devices), refresh, claims, sign up."""
+
+import time
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portal.api.serializers import (
+    AccountCreationSerializer,
+    AccountSerializer,
+    ClaimsSerializer,
+    LoginSerializer,
+    TokenSerializer,
+)
+from portal.api.throttles import FailedLoginThrottle, SignupThrottle
+from portal.auth import DEVICE_PRN_PREFIX, JWTAuthentication, issue_token
+from portal.ids import is_id
+
+
+def check_credentials(request, username: str, password: str):
+    """The user or device that these credentials name, or None."""
+    if username.startswith(DEVICE_PRN_PREFIX):
+        device_id = username.removeprefix(DEVICE_PRN_PREFIX)
+        if not is_id(device_id):
+            return None
+        Device = apps.get_model("devices", "Device")
+        device = Device.objects.select_related("owner").filter(id=device_id).first()
+        if device is not None and device.check_secret(password):
+            device.mark_seen()
+            return device
+        return None
+    return authenticate(request, username=username, password=password)
+
+
+class LoginView(APIView):
+    """``POST`` logs in with a nick (or a device prn) and password; ``GET`` refreshes."""
+
+    authentication_classes = [JWTAuthentication]
+    permission_classes = [AllowAny]
+
+    def perform_authentication(self, request):
+        # Authenticate lazily: a stale token in the header must not stop a login.
+        pass
+
+    @extend_schema(request=LoginSerializer, responses=TokenSerializer, auth=[])
+    def post(self, request):
+        throttle = FailedLoginThrottle()
+        if not throttle.allow_request(request, self):
+            raise exceptions.Throttled(
+                wait=throttle.wait(), detail="too many failed logins; try again later"
+            )
+        form = LoginSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        subject = check_credentials(request._request, **form.validated_data)
+        if subject is None:
+            throttle.record_failure()
+            raise exceptions.AuthenticationFailed(
+                "wrong username or password", code="bad-credentials"
+            )
+        return Response({"token": issue_token(subject), "token_type": "bearer"})
+
+    @extend_schema(request=None, responses=TokenSerializer)
+    def get(self, request):
+        if not request.user.is_authenticated or request.auth is None:
+            raise exceptions.NotAuthenticated("log in first: send a bearer token to refresh")
+        orig_iat = int(request.auth.claims.get("orig_iat", 0))
+        if time.time() - orig_iat > settings.JWT_REFRESH_WINDOW:
+            raise exceptions.AuthenticationFailed(
+                "token too old to refresh; log in again", code="token-expired"
+            )
+        return Response({"token": issue_token(request.user, orig_iat), "token_type": "bearer"})
+
+
+class AuthStatusView(APIView):
+    """The claims of the caller's token."""
+
+    authentication_classes = [JWTAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=ClaimsSerializer)
+    def get(self, request):
+        return Response(request.auth.claims)
+
+
+class AccountsView(APIView):
+    """``POST /auth/accounts``: sign up through the API."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [SignupThrottle]
+
+    @extend_schema(request=AccountCreationSerializer, responses=AccountSerializer, auth=[])
+    def post(self, request):
+        form = AccountCreationSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        return Response(AccountSerializer(form.save()).data)

@@ -1,0 +1,182 @@
+"""API authentication: signed JWT bearer tokens in the Pantahub form.
+
+Users and devices log in through ``POST /auth/login`` and get a token whose
+claims name them (``prn``, ``nick``, ``type`` USER or DEVICE, ``roles``).
+A 401 answer carries the ``WWW-Authenticate`` header that pvr needs to find
+the login endpoint (``ph-aeps``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from django.apps import apps
+from django.conf import settings
+from rest_framework import authentication, exceptions
+
+ALGORITHM = "HS256"
+USER_SCOPES = "prn:pantahub.com:apis:/base/all"
+DEVICE_PRN_PREFIX = "prn:::devices:/"
+
+
+class DevicePrincipal:
+    """``request.user`` while a device calls the API: authenticated, but no person."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_staff = False
+    is_superuser = False
+    is_device = True
+    pk = None
+    id = None
+
+    def __init__(self, device) -> None:
+        self.device = device
+
+    def __str__(self) -> str:
+        return self.device.prn
+
+    def has_perm(self, *args, **kwargs) -> bool:
+        return False
+
+
+def device_of(user) -> Any | None:
+    """The device behind a request's user, or None for people and anonymous callers."""
+    return user.device if getattr(user, "is_device", False) else None
+
+
+def person_of(user) -> Any | None:
+    """The account behind a request's user, or None for devices and anonymous callers."""
+    if getattr(user, "is_device", False) or not getattr(user, "is_authenticated", False):
+        return None
+    return user
+
+
+@dataclass(frozen=True)
+class Token:
+    """A decoded, verified token."""
+
+    raw: str
+    claims: dict
+
+    @property
+    def type(self) -> str:
+        return self.claims.get("type", "")
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def user_claims(user, orig_iat: int | None = None) -> dict:
+    now = _now()
+    return {
+        "id": user.prn,
+        "prn": user.prn,
+        "nick": user.username,
+        "roles": "admin" if user.is_staff else "user",
+        "type": "USER",
+        "scopes": USER_SCOPES,
+        "iat": now,
+        "orig_iat": orig_iat or now,
+        "exp": now + settings.JWT_TTL,
+    }
+
+
+def device_claims(device, orig_iat: int | None = None) -> dict:
+    now = _now()
+    return {
+        "id": device.prn,
+        "prn": device.prn,
+        "nick": device.nick,
+        "owner": device.owner.prn if device.owner_id else "",
+        "roles": "device",
+        "type": "DEVICE",
+        "scopes": USER_SCOPES,
+        "iat": now,
+        "orig_iat": orig_iat or now,
+        "exp": now + settings.JWT_TTL,
+    }
+
+
+def issue_token(subject, orig_iat: int | None = None) -> str:
+    """A signed token for a User, a Device or a DevicePrincipal."""
+    subject = device_of(subject) or subject
+    if isinstance(subject, apps.get_model("devices", "Device")):
+        claims = device_claims(subject, orig_iat)
+    else:
+        claims = user_claims(subject, orig_iat)
+    return jwt.encode(claims, settings.SECRET_KEY, algorithm=ALGORITHM)
+
+
+def decode_token(raw: str) -> Token:
+    """Verify signature and expiry; raise AuthenticationFailed with a reason."""
+    try:
+        claims = jwt.decode(
+            raw,
+            settings.SECRET_KEY,
+            algorithms=[ALGORITHM],
+            options={"require": ["exp", "prn", "type"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise exceptions.AuthenticationFailed(
+            "token expired; log in again", code="token-expired"
+        ) from None
+    except jwt.InvalidTokenError:
+        raise exceptions.AuthenticationFailed("invalid token", code="token-invalid") from None
+    return Token(raw=raw, claims=claims)
+
+
+def principal_for(token: Token):
+    """The user or device a verified token names, or AuthenticationFailed."""
+    prn = token.claims["prn"]
+    if token.type == "DEVICE" and prn.startswith(DEVICE_PRN_PREFIX):
+        Device = apps.get_model("devices", "Device")
+        device = (
+            Device.objects.select_related("owner")
+            .filter(id=prn.removeprefix(DEVICE_PRN_PREFIX))
+            .first()
+        )
+        if device is None:
+            raise exceptions.AuthenticationFailed("device no longer exists", code="token-invalid")
+        device.mark_seen()
+        return DevicePrincipal(device)
+    if token.type == "USER" and prn.startswith("prn:::accounts:/"):
+        User = apps.get_model(settings.AUTH_USER_MODEL)
+        user = User.objects.filter(id=prn.removeprefix("prn:::accounts:/"), is_active=True).first()
+        if user is None:
+            raise exceptions.AuthenticationFailed("account disabled or gone", code="token-invalid")
+        return user
+    raise exceptions.AuthenticationFailed("invalid token", code="token-invalid")
+
+
+def aeps_url(request) -> str:
+    return request.build_absolute_uri("/auth")
+
+
+def www_authenticate(request) -> str:
+    return f'JWT realm="pantahub services", ph-aeps="{aeps_url(request)}"'
+
+
+class JWTAuthentication(authentication.BaseAuthentication):
+    """``Authorization: Bearer <jwt>`` (``JWT <jwt>`` is accepted too)."""
+
+    keywords = ("bearer", "jwt")
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].decode(errors="replace").lower() not in self.keywords:
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed(
+                "Authorization header must be 'Bearer <token>'", code="token-invalid"
+            )
+        token = decode_token(header[1].decode(errors="replace"))
+        return principal_for(token), token
+
+    def authenticate_header(self, request) -> str:
+        return www_authenticate(request)

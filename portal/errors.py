@@ -1,0 +1,71 @@
+"""JSON errors for the API: ``{"error": "...", "code": "..."}`` with the right status."""
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class APIError(exceptions.APIException):
+    """An error with its own status, message and machine-readable code."""
+
+    def __init__(self, message: str, code: str = "invalid", status_code: int = 400, **extra):
+        super().__init__(detail=message, code=code)
+        self.status_code = status_code
+        self.extra = extra
+
+
+class Conflict(APIError):
+    def __init__(self, message: str, code: str = "conflict", **extra):
+        super().__init__(message, code=code, status_code=status.HTTP_409_CONFLICT, **extra)
+
+
+def _flatten(detail, prefix: str = "") -> list[str]:
+    """Turn DRF's nested validation detail into readable 'field: message' lines."""
+    if isinstance(detail, dict):
+        lines = []
+        for key, value in detail.items():
+            name = key if key != "non_field_errors" else ""
+            lines += _flatten(value, f"{prefix}{name}: " if name else prefix)
+        return lines
+    if isinstance(detail, list):
+        return [line for item in detail for line in _flatten(item, prefix)]
+    return [f"{prefix}{detail}"]
+
+
+def _first_code(detail) -> str:
+    if isinstance(detail, dict):
+        return _first_code(next(iter(detail.values()), "invalid"))
+    if isinstance(detail, list):
+        return _first_code(detail[0]) if detail else "invalid"
+    return getattr(detail, "code", None) or "invalid"
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) if str(exc) else "not found")
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        exc = APIError(f"request body is over the limit of {limit} bytes", "too-large", 413)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else response.data
+    body = {"error": "; ".join(_flatten(detail)), "code": _first_code(detail)}
+    if isinstance(exc, exceptions.ValidationError) and isinstance(detail, dict):
+        body["fields"] = detail
+    body.update(getattr(exc, "extra", {}))
+    response.data = body
+    return response
+
+
+def json_error(message: str, code: str, status_code: int) -> JsonResponse:
+    return JsonResponse({"error": message, "code": code}, status=status_code)
+
+
+def error_response(message: str, code: str, status_code: int) -> Response:
+    return Response({"error": message, "code": code}, status=status_code)

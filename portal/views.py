@@ -1,0 +1,60 @@
+"""Portal pages that belong to no app: home, sign-up, the account page, error pages."""
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+
+from portal.errors import json_error
+from portal.forms import ProfileForm, SignupForm
+
+# Paths under these prefixes are the API; their errors are JSON.
+API_PREFIXES = ("/auth", "/devices", "/trails", "/objects", "/logs", "/exports", "/packs")
+
+
+def home(request):
+    return render(request, "portal/home.html")
+
+
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("dashboard")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome to Trailhub, {user.username}.")
+        return redirect("dashboard")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+@login_required
+def profile(request):
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Profile saved.")
+        return redirect("profile")
+    return render(request, "portal/profile.html", {"form": form})
+
+
+@login_required
+def dashboard(request):
+    devices = request.user.devices.order_by("nick")
+    return render(request, "portal/dashboard.html", {"devices": devices})
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith(API_PREFIXES)
+
+
+def not_found(request, exception=None):
+    if _is_api(request):
+        return json_error(f"no such resource: {request.path}", "not-found", 404)
+    return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    if _is_api(request):
+        return json_error("internal error; it has been logged", "server-error", 500)
+    return render(request, "500.html", status=500)
