@@ -1,0 +1,339 @@
+"""The ``state.json`` format: parsing, validation, the objects a state needs, diffs.
+
+A state is a flat JSON object. ``"#spec"`` names the format; every other key
+is a relative path in the device's tree. A key ending in ``.json`` holds inline
+JSON, any other key holds the sha256 of an object (a file stored elsewhere).
+The server and the clients both validate with :func:`validate_state` and hash
+with :func:`state_sha`, so they agree byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any, Literal, NamedTuple
+
+from trail.canonical import canonical_json, state_sha
+
+__all__ = [
+    "MAX_DOCUMENT_BYTES",
+    "MAX_JSON_DEPTH",
+    "MAX_KEYS",
+    "MAX_KEY_LENGTH",
+    "MAX_STATE_BYTES",
+    "SPECS",
+    "SPEC_KEY",
+    "Change",
+    "StateError",
+    "canonical_json",
+    "diff_states",
+    "is_object_key",
+    "load_state",
+    "object_shas",
+    "required_shas",
+    "state_sha",
+    "validate_state",
+]
+
+SPECS = (
+    "pantavisor-service-system@1",
+    "pantavisor-multi-platform@1",
+    "pantavisor-service-embed@1",
+)
+SPEC_KEY = "#spec"
+
+MAX_KEYS = 10_000
+#: In UTF-8 bytes, as a filesystem counts them.
+MAX_KEY_LENGTH = 1024
+#: Of the canonical JSON, so that indentation does not count.
+MAX_STATE_BYTES = 16 * 1024 * 1024
+#: Of the text :func:`load_state` reads; leaves room for pretty-printing.
+MAX_DOCUMENT_BYTES = 2 * MAX_STATE_BYTES
+#: Nesting of arrays and objects, counting the state itself as 1.
+MAX_JSON_DEPTH = 64
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+# C0 controls and DEL are legal in Linux file names, but they only ever come
+# from mistakes or attacks, and they make logs and terminals lie. A lone
+# surrogate (valid JSON, invalid Unicode) cannot become a UTF-8 file name.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+class StateError(ValueError):
+    """A state that cannot be accepted.
+
+    ``code`` is a short machine string (``bad-json``, ``not-object``,
+    ``bad-spec``, ``bad-key``, ``bad-sha``, ``bad-value``, ``too-large``,
+    ``too-deep``) and ``key`` the offending state key, or ``None`` when the
+    problem is not one key's. The message names the key first:
+    ``key "../etc/passwd": path must be relative without ".." segments``.
+    """
+
+    def __init__(self, code: str, detail: str, key: str | None = None) -> None:
+        self.code = code
+        self.key = key
+        self.detail = detail
+        if key is not None:
+            # JSON quoting shows a NUL or a newline in a key instead of hiding it.
+            detail = f"key {json.dumps(key, ensure_ascii=False)}: {detail}"
+        super().__init__(detail)
+
+
+def load_state(data: bytes | str) -> dict[str, Any]:
+    """Parse a state document, refusing what JSON parsers disagree on.
+
+    Rejects (with code ``bad-json``) text that is not UTF-8 JSON, duplicate
+    member names at any depth (parsers differ on which one wins, so the sha
+    would depend on the parser), NaN and infinities (not JSON, and
+    ``1e999`` would silently become one); ``not-object`` when the top level
+    is not an object; ``too-large`` / ``too-deep`` past the limits. The result
+    is not validated: call :func:`validate_state` next.
+    """
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise StateError("too-large", f"state document is larger than {MAX_DOCUMENT_BYTES} bytes")
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise StateError("bad-json", f"state is not UTF-8: {exc}") from None
+    try:
+        state = json.loads(
+            data,
+            object_pairs_hook=_object_without_duplicates,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+        )
+    except StateError:
+        raise
+    except RecursionError:
+        raise StateError("too-deep", "state is nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, and int() past its digit limit
+        raise StateError("bad-json", f"state is not valid JSON: {exc}") from None
+    if not isinstance(state, dict):
+        raise StateError("not-object", f"state must be a JSON object, not {_json_type(state)}")
+    return state
+
+
+def validate_state(state: Any) -> None:
+    """Raise :class:`StateError` unless ``state`` is an acceptable state.
+
+    The rules, checked in this order (keys in sorted order, so the first error
+    reported is always the same one):
+
+    * the state is a ``dict`` with at most :data:`MAX_KEYS` keys;
+    * ``"#spec"`` is present and one of :data:`SPECS`;
+    * every other key is a safe relative path (see :func:`_check_path`);
+    * a key ending in ``.json`` holds any JSON value (``pvr`` and the
+      reference server treat it as opaque JSON; the real states hold objects),
+      nested at most :data:`MAX_JSON_DEPTH` deep;
+    * any other key holds a lowercase 64-hex sha256 string;
+    * the canonical JSON is at most :data:`MAX_STATE_BYTES`.
+    """
+    if not isinstance(state, dict):
+        raise StateError("not-object", f"state must be a JSON object, not {_json_type(state)}")
+    if len(state) > MAX_KEYS:
+        raise StateError("too-large", f"state has {len(state)} keys, more than {MAX_KEYS}")
+    if SPEC_KEY not in state:
+        raise StateError(
+            "bad-spec", f'state has no "{SPEC_KEY}" key; expected one of {", ".join(SPECS)}'
+        )
+    spec = state[SPEC_KEY]
+    if spec not in SPECS:
+        raise StateError(
+            "bad-spec", f"unknown spec {_show(spec)}; expected one of {', '.join(SPECS)}", SPEC_KEY
+        )
+
+    for key in state:
+        if not isinstance(key, str):
+            raise StateError("bad-key", f"keys must be strings, not {_show(key)}")
+    for key in sorted(state):
+        if key == SPEC_KEY:
+            continue
+        _check_path(key)
+        value = state[key]
+        if key.endswith(".json"):
+            _check_json_value(key, value)
+        elif not (isinstance(value, str) and _SHA256.fullmatch(value)):
+            raise StateError(
+                "bad-sha", f"value must be a lowercase 64-hex sha256, not {_show(value)}", key
+            )
+
+    size = len(canonical_json(state))
+    if size > MAX_STATE_BYTES:
+        raise StateError(
+            "too-large", f"state is {size} bytes of canonical JSON, more than {MAX_STATE_BYTES}"
+        )
+
+
+def is_object_key(key: str) -> bool:
+    """Whether ``key`` names an object (its value is a sha256), as opposed to
+    ``#spec`` or inline JSON."""
+    return key != SPEC_KEY and not key.endswith(".json")
+
+
+def object_shas(state: dict[str, Any]) -> dict[str, list[str]]:
+    """Map each object sha a (validated) state needs to the sorted keys that use it.
+
+    A server checks the shas against what the owner has and names the keys of
+    a missing one; a client downloads each sha once and writes it to every key.
+    """
+    shas: dict[str, list[str]] = {}
+    for key in sorted(state):
+        if is_object_key(key):
+            shas.setdefault(state[key], []).append(key)
+    return shas
+
+
+def required_shas(state: dict[str, Any]) -> set[str]:
+    """The set of object shas a (validated) state needs."""
+    return {value for key, value in state.items() if is_object_key(key)}
+
+
+DiffOp = Literal["added", "removed", "changed"]
+
+
+class Change(NamedTuple):
+    """One line of :func:`diff_states`: what happened to which key."""
+
+    op: DiffOp
+    key: str
+
+
+def diff_states(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    """List the keys added, removed or changed from ``old`` to ``new``, sorted by key.
+
+    Values are compared as the state-sha sees them: ``1`` and ``1.0`` are the
+    same, ``1`` and ``true`` are not (Python's ``==`` says they are).
+    """
+    changes = []
+    for key in sorted(old.keys() | new.keys()):
+        if key not in new:
+            changes.append(Change("removed", key))
+        elif key not in old:
+            changes.append(Change("added", key))
+        elif not _same(old[key], new[key]):
+            changes.append(Change("changed", key))
+    return changes
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, str) or isinstance(b, str):
+        return a == b  # the common case: two shas
+    return canonical_json(a) == canonical_json(b)
+
+
+def _check_path(key: str) -> None:
+    """Raise unless ``key`` is a path a device or a client may safely write to.
+
+    * not empty, at most :data:`MAX_KEY_LENGTH` UTF-8 bytes;
+    * relative: no leading ``/``;
+    * no ``..`` segment (it would climb out of the revision's directory) and
+      no ``.`` segment (two spellings of one path would be two keys);
+    * no empty segment (``a//b``, a trailing ``/``): same reason as ``.``;
+    * no backslash: a Windows checkout would read it as a separator, so
+      ``a\\..\\..\\x`` would climb out;
+    * no control characters (U+0000..U+001F, U+007F), NUL included, and no
+      lone surrogates.
+
+    Spaces and any other Unicode are legal.
+    """
+    if not key:
+        raise StateError("bad-key", "path must not be empty", key)
+    if _UNPRINTABLE.search(key):
+        raise StateError(
+            "bad-key",
+            "path must not contain control characters (NUL included) or lone surrogates",
+            key,
+        )
+    if len(key.encode("utf-8")) > MAX_KEY_LENGTH:
+        raise StateError("bad-key", f"path is longer than {MAX_KEY_LENGTH} bytes", key)
+    if "\\" in key:
+        raise StateError("bad-key", "path must not contain a backslash", key)
+    if key.startswith("/"):
+        raise StateError("bad-key", 'path must be relative, not start with "/"', key)
+    segments = key.split("/")
+    if ".." in segments:
+        raise StateError("bad-key", 'path must be relative without ".." segments', key)
+    if "." in segments:
+        raise StateError("bad-key", 'path must not contain "." segments', key)
+    if "" in segments:
+        raise StateError(
+            "bad-key", 'path must not contain empty segments ("//" or a trailing "/")', key
+        )
+
+
+def _check_json_value(key: str, value: Any) -> None:
+    """Raise unless ``value`` is plain JSON at most :data:`MAX_JSON_DEPTH` deep.
+
+    Iterative, so that a hostile nesting cannot exhaust the Python stack.
+    """
+    # The state object is depth 1, so the value itself sits at depth 2.
+    pending: list[tuple[Any, int]] = [(value, 2)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            children = item.values()
+            for name in item:
+                if not isinstance(name, str):
+                    raise StateError(
+                        "bad-value", f"object member names must be strings, not {_show(name)}", key
+                    )
+        elif isinstance(item, (list, tuple)):
+            children = item
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise StateError("bad-value", f"{item!r} is not a JSON number", key)
+            continue
+        elif item is None or isinstance(item, (str, int)):  # bool is an int
+            continue
+        else:
+            raise StateError("bad-value", f"{type(item).__name__} is not a JSON value", key)
+        if depth > MAX_JSON_DEPTH:
+            raise StateError("too-deep", f"JSON is nested deeper than {MAX_JSON_DEPTH} levels", key)
+        pending.extend((child, depth + 1) for child in children)
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise StateError("bad-json", "appears twice in one JSON object", name)
+            seen.add(name)
+    return result
+
+
+def _reject_constant(name: str) -> float:
+    raise StateError("bad-json", f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise StateError("bad-json", f"{text} is too large for a JSON number")
+    return value
+
+
+def _show(value: Any) -> str:
+    """A short, unambiguous rendering of a value for an error message."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return f"a {type(value).__name__}"
