@@ -43,6 +43,28 @@ def outsider(make_user):
 
 
 @pytest.fixture
+def make_device(db):
+    """``make_device(owner, nick=..., public=...)``: a device with a known ``.secret``."""
+    from devices.models import Device, new_secret
+
+    def make(owner=None, nick: str | None = None, **fields):
+        device = Device(owner=owner, **fields)
+        device.nick = nick or f"device-{device.id[-6:]}"
+        device.secret = new_secret()
+        device.set_secret(device.secret)
+        device.save()
+        return device
+
+    return make
+
+
+@pytest.fixture
+def device(owner, make_device):
+    """A device owned by ``owner`` (alice)."""
+    return make_device(owner, nick="kiosk")
+
+
+@pytest.fixture
 def api():
     """An API client that can act as anyone: ``api.as_(user_or_device)``."""
 

@@ -18,6 +18,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     # The API
     path("", include("portal.api.urls")),
+    path("", include("devices.api.urls")),
+    path("", include("revisions.api.urls")),
 ]
 
 handler404 = "portal.views.not_found"
