@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import enum
-import filecmp
 import hashlib
 import json
-from pathlib import Path
 
 import pytest
 
@@ -29,7 +27,6 @@ def _known_state_shas() -> list[tuple[str, str]]:
 
 KNOWN_STATE_SHAS = _known_state_shas()
 # The originals that data/ copies, beside the repository (absent in CI).
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "testdata"
 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=[v["input"] for v in VECTORS])
@@ -54,15 +51,6 @@ def test_it_hashes_the_canonical_bytes():
         state_sha(state)
         == hashlib.sha256(b'{"#spec":"pantavisor-service-system@1","b":1}').hexdigest()
     )
-
-
-@pytest.mark.skipif(
-    not SHARED.is_dir(), reason="the shared testdata is only beside the repository in development"
-)
-def test_it_keeps_its_copy_of_the_testdata_up_to_date():
-    names = ["canonical-json.json", *(f"states/{p.name}" for p in (SHARED / "states").iterdir())]
-    _, mismatch, errors = filecmp.cmpfiles(SHARED, DATA, names, shallow=False)
-    assert (mismatch, errors) == ([], [])
 
 
 @pytest.mark.parametrize(
