@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
@@ -10,7 +12,7 @@ from django.core.cache import cache
 from django.db import models
 from django.utils import timezone
 
-from devices.querysets import DeviceQuerySet
+from devices.querysets import DeviceLogQuerySet, DeviceQuerySet
 from portal.ids import HexIdField
 
 CHALLENGE_WORDS = (
@@ -30,6 +32,37 @@ def new_challenge() -> str:
 
 def new_secret() -> str:
     return secrets.token_urlsafe(24)
+
+
+NICK_ADJECTIVES = (
+    "agile", "amber", "brave", "bright", "calm", "clever", "cosmic", "crisp", "dapper", "eager",
+    "fabled", "fancy", "flaxen", "fleet", "gentle", "glad", "golden", "hardy", "humble", "jolly",
+    "keen", "lively", "lucky", "mellow", "merry", "misty", "nimble", "noble", "plucky", "polite",
+    "proud", "quick", "quiet", "rapid", "rustic", "shiny", "silent", "snowy", "spry", "steady",
+    "sturdy", "sunny", "swift", "tidy", "topaz", "vivid", "wandering", "witty", "young", "zesty",
+)  # fmt: skip
+NICK_ANIMALS = (
+    "alpaca", "badger", "beaver", "bison", "bobcat", "caribou", "cheetah", "condor", "coyote",
+    "crane", "dingo", "dolphin", "eagle", "falcon", "ferret", "finch", "gazelle", "gecko", "heron",
+    "ibex", "jackal", "jaguar", "koala", "lemur", "lynx", "magpie", "marmot", "marten", "mink",
+    "moose", "narwhal", "ocelot", "osprey", "otter", "owl", "panda", "pelican", "puffin", "quokka",
+    "raven", "robin", "salmon", "seal", "sparrow", "stoat", "tapir", "toucan", "walrus", "wombat",
+    "yak",
+)  # fmt: skip
+
+
+def new_nick() -> str:
+    """A readable device nick such as ``flaxen-otter`` (not yet checked for uniqueness)."""
+    return f"{secrets.choice(NICK_ADJECTIVES)}-{secrets.choice(NICK_ANIMALS)}"
+
+
+def hash_token(raw: str) -> str:
+    """The stored form of an auto-assign token.
+
+    Tokens are 256 random bits, so a fast digest is enough: there is nothing to
+    brute-force, and registration looks tokens up by this value.
+    """
+    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 class Device(models.Model):
@@ -75,6 +108,16 @@ class Device(models.Model):
     def prn(self) -> str:
         return f"prn:::devices:/{self.id}"
 
+    def is_owned_by(self, user) -> bool:
+        """True when ``user`` is the person who owns this device (never for a device)."""
+        if self.owner_id is None or getattr(user, "is_device", False):
+            return False
+        return bool(getattr(user, "is_authenticated", False)) and user.pk == self.owner_id
+
+    def is_itself(self, user) -> bool:
+        """True when ``user`` is this very device (a DevicePrincipal for it)."""
+        return getattr(user, "is_device", False) and user.device.id == self.id
+
     def set_secret(self, secret: str) -> None:
         self.secret_hash = make_password(secret)
 
@@ -100,3 +143,83 @@ class Device(models.Model):
         now = timezone.now()
         Device.objects.filter(id=self.id).update(last_seen=now)
         self.last_seen = now
+
+
+AUTO_TOKEN_PREFIX = "thd_"
+
+
+class AutoToken(models.Model):
+    """A factory auto-assign token (``Pantahub-Devices-Auto-Token-V1``).
+
+    A device that registers with it is owned by ``owner`` at birth and starts
+    with ``default_user_meta``. Only the SHA-256 of the token is stored; the
+    token itself is shown once, when it is created. ``prefix`` (its first
+    characters) lets a person tell tokens apart.
+    """
+
+    id = HexIdField(primary_key=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="auto_tokens"
+    )
+    description = models.CharField(max_length=200, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=16, editable=False)
+    default_user_meta = models.JSONField(default=dict, blank=True)
+    disabled = models.BooleanField(default=False)
+    time_created = models.DateTimeField(default=timezone.now)
+    time_modified = models.DateTimeField(auto_now=True)
+    last_used = models.DateTimeField(null=True, blank=True)
+    use_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-time_created"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.description})" if self.description else f"{self.prefix}…"
+
+    @property
+    def prn(self) -> str:
+        return f"prn:::devices-tokens:/{self.id}"
+
+    @classmethod
+    def generate(cls) -> tuple[str, str, str]:
+        """A new raw token with its hash and visible prefix."""
+        raw = AUTO_TOKEN_PREFIX + secrets.token_urlsafe(32)
+        return raw, hash_token(raw), raw[: len(AUTO_TOKEN_PREFIX) + 6]
+
+
+class DeviceLog(models.Model):
+    """One log line a device posted (``POST /logs/``).
+
+    ``time`` is when the device says the line was written (``tsec``/``tnano``),
+    or when it arrived if the device gave no time; ``time_created`` is always
+    the arrival. Retention keeps the newest *arrivals* (highest ids) per device,
+    so a device with a wrong clock cannot push its fresh lines out.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="logs")
+    time = models.DateTimeField()
+    tsec = models.BigIntegerField()
+    tnano = models.IntegerField(default=0)
+    src = models.CharField(max_length=255, blank=True)
+    lvl = models.CharField(max_length=32, blank=True)
+    msg = models.TextField(blank=True)
+    plat = models.CharField(max_length=255, blank=True)
+    rev = models.CharField(max_length=64, blank=True)
+    time_created = models.DateTimeField(default=timezone.now)
+
+    objects = DeviceLogQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["device", "time", "id"], name="devicelog_device_time"),
+            models.Index(fields=["device", "id"], name="devicelog_device_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} {self.lvl} {self.msg[:60]}"
+
+    @staticmethod
+    def time_of(tsec: int, tnano: int) -> datetime:
+        return datetime.fromtimestamp(tsec, tz=UTC).replace(microsecond=tnano // 1000)

@@ -24,3 +24,15 @@ class DeviceQuerySet(models.QuerySet):
 
     def public(self):
         return self.filter(public=True)
+
+
+class DeviceLogQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Log entries ``user`` may read: those of the devices the person owns.
+
+        Logs are private even for public devices; devices post logs but do not
+        read them back.
+        """
+        if user is None or getattr(user, "is_device", False) or not user.is_authenticated:
+            return self.none()
+        return self.filter(device__owner=user)

@@ -236,6 +236,18 @@ PRESENCE_WRITE_INTERVAL = envint("PRESENCE_WRITE_INTERVAL", 30, minimum=1)
 API_MAX_BODY_BYTES = envint("API_MAX_BODY_BYTES", 20 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 
+# Devices: metadata and log limits, claim brute-force guard (docs/devices.md).
+DEVICE_META_MAX_BYTES = envint("DEVICE_META_MAX_BYTES", 64 * 1024, minimum=2)
+DEVICE_LOG_RETENTION = envint("DEVICE_LOG_RETENTION", 10_000, minimum=1)
+DEVICE_LOG_BATCH_MAX_ENTRIES = envint("DEVICE_LOG_BATCH_MAX_ENTRIES", 1000, minimum=1)
+DEVICE_LOG_BATCH_MAX_BYTES = envint("DEVICE_LOG_BATCH_MAX_BYTES", 1024 * 1024, minimum=1024)
+DEVICE_LOG_SWEEP_INTERVAL = envint("DEVICE_LOG_SWEEP_INTERVAL", 3600, minimum=60)
+CLAIM_MAX_FAILURES = envint("CLAIM_MAX_FAILURES", 10, minimum=1)
+CELERY_BEAT_SCHEDULE["devices.trim-all-logs"] = {
+    "task": "devices.tasks.trim_all_logs",
+    "schedule": DEVICE_LOG_SWEEP_INTERVAL,
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "portal.auth.JWTAuthentication",

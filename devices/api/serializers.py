@@ -1,0 +1,208 @@
+"""Devices on the wire: the reference's hyphenated field names (``user-meta``, ``time-created``)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from devices.models import AutoToken, Device, DeviceLog
+from portal.models import nick_validator
+
+
+class HyphenatedFieldsMixin:
+    """Declare fields with underscores, send and accept them hyphenated.
+
+    ``user_meta`` becomes ``user-meta`` on the wire; its ``source`` stays the
+    attribute, so validated data keeps the Python names.
+    """
+
+    def get_fields(self):
+        fields = {}
+        for name, field in super().get_fields().items():
+            if "_" in name:
+                if isinstance(field, serializers.SerializerMethodField):
+                    field.method_name = field.method_name or f"get_{name}"
+                elif field.source is None:
+                    field.source = name
+                name = name.replace("_", "-")
+            fields[name] = field
+        return fields
+
+
+class DeviceSerializer(HyphenatedFieldsMixin, serializers.Serializer):
+    """A device as ``context["request"].user`` may see it.
+
+    ``user-meta`` and ``device-meta`` are shown only to the owner and the
+    device itself; ``challenge`` only while the device is unclaimed, to the
+    device itself. ``context["creator"]`` (the registration answer) shows all. The secret never appears
+    here (see :class:`RegisteredDeviceSerializer`). Fetch devices with
+    ``select_related("owner")`` to keep lists at one query.
+    """
+
+    id = serializers.CharField(read_only=True)
+    prn = serializers.CharField(read_only=True)
+    nick = serializers.CharField(read_only=True)
+    owner = serializers.SerializerMethodField()
+    owner_nick = serializers.SerializerMethodField()
+    challenge = serializers.CharField(read_only=True, required=False)
+    public = serializers.BooleanField(read_only=True)
+    description = serializers.CharField(read_only=True)
+    user_meta = serializers.JSONField(read_only=True, required=False)
+    device_meta = serializers.JSONField(read_only=True, required=False)
+    time_created = serializers.DateTimeField(read_only=True)
+    time_modified = serializers.DateTimeField(read_only=True)
+    online = serializers.BooleanField(read_only=True)
+    last_seen = serializers.DateTimeField(read_only=True, allow_null=True)
+
+    PRIVATE = ("user-meta", "device-meta")
+
+    def get_owner(self, device: Device) -> str:
+        return device.owner.prn if device.owner_id else ""
+
+    def get_owner_nick(self, device: Device) -> str:
+        return device.owner.username if device.owner_id else ""
+
+    def to_representation(self, device: Device) -> dict:
+        data = super().to_representation(device)
+        request = self.context.get("request")
+        viewer = request.user if request is not None else None
+        creator = self.context.get("creator", False)
+        if not (creator or device.is_owned_by(viewer) or device.is_itself(viewer)):
+            for key in self.PRIVATE:
+                data.pop(key, None)
+        show_challenge = creator or device.is_itself(viewer)
+        if device.owner_id or not device.challenge or not show_challenge:
+            data.pop("challenge", None)
+        return data
+
+
+class RegisteredDeviceSerializer(DeviceSerializer):
+    """The answer to ``POST /devices/``: the only time the device's secret is shown."""
+
+    secret = serializers.CharField(read_only=True)
+
+    def to_representation(self, device: Device) -> dict:
+        # Whoever registered the device sees all of it, once.
+        self.context["creator"] = True
+        return super().to_representation(device)
+
+
+class DeviceCreateSerializer(HyphenatedFieldsMixin, serializers.Serializer):
+    """``POST /devices/``: everything optional; Pantavisor sends its own secret."""
+
+    nick = serializers.CharField(required=False, max_length=63, validators=[nick_validator])
+    secret = serializers.CharField(
+        required=False, min_length=1, max_length=256, trim_whitespace=False
+    )
+    description = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+    user_meta = serializers.JSONField(required=False)
+
+
+class DeviceUpdateSerializer(serializers.Serializer):
+    """``PATCH /devices/<id>``: the owner renames, describes or publishes a device."""
+
+    nick = serializers.CharField(required=False, max_length=63, validators=[nick_validator])
+    description = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+    public = serializers.BooleanField(required=False)
+
+
+class ClaimSerializer(serializers.Serializer):
+    """The challenge may come in the body as well as in ``?challenge=``."""
+
+    challenge = serializers.CharField(required=False, max_length=64)
+
+
+class AutoTokenSerializer(HyphenatedFieldsMixin, serializers.ModelSerializer):
+    """A factory token as listed: never the token itself, only its first characters."""
+
+    owner = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AutoToken
+        fields = [
+            "id",
+            "prn",
+            "owner",
+            "description",
+            "prefix",
+            "default_user_meta",
+            "disabled",
+            "time_created",
+            "time_modified",
+            "last_used",
+            "use_count",
+        ]
+        read_only_fields = fields
+
+    def get_owner(self, token: AutoToken) -> str:
+        return f"prn:::accounts:/{token.owner_id}"
+
+
+class NewAutoTokenSerializer(AutoTokenSerializer):
+    """The answer to ``POST /devices/tokens``: the only time ``token`` is shown."""
+
+    token = serializers.CharField(read_only=True)
+
+    class Meta(AutoTokenSerializer.Meta):
+        fields = [*AutoTokenSerializer.Meta.fields, "token"]
+        read_only_fields = fields
+
+
+class AutoTokenCreateSerializer(HyphenatedFieldsMixin, serializers.Serializer):
+    description = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    default_user_meta = serializers.JSONField(required=False)
+
+
+class LogEntryInSerializer(serializers.Serializer):
+    """One entry as a device posts it; a missing ``tsec`` means "now"."""
+
+    src = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
+    msg = serializers.CharField(allow_blank=True, max_length=65536, trim_whitespace=False)
+    lvl = serializers.CharField(required=False, allow_blank=True, max_length=32, default="")
+    tsec = serializers.IntegerField(required=False, min_value=0, max_value=253402300799)
+    tnano = serializers.IntegerField(required=False, min_value=0, max_value=999_999_999)
+    plat = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
+    rev = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
+
+
+class LogEntrySerializer(HyphenatedFieldsMixin, serializers.ModelSerializer):
+    """A stored entry, as in the reference's ``logs.Entry`` (plus ``time``, its ISO form)."""
+
+    id = serializers.CharField(read_only=True)
+    dev = serializers.SerializerMethodField()
+    own = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DeviceLog
+        fields = [
+            "id",
+            "dev",
+            "own",
+            "src",
+            "msg",
+            "lvl",
+            "tsec",
+            "tnano",
+            "plat",
+            "rev",
+            "time",
+            "time_created",
+        ]
+        read_only_fields = fields
+
+    def get_dev(self, entry: DeviceLog) -> str:
+        return f"prn:::devices:/{entry.device_id}"
+
+    def get_own(self, entry: DeviceLog) -> str:
+        # Listed entries all belong to the caller's devices (DeviceLog.objects.visible_to).
+        owner_prn = self.context.get("owner_prn")
+        if owner_prn is not None:
+            return owner_prn
+        owner_id = entry.device.owner_id
+        return f"prn:::accounts:/{owner_id}" if owner_id else ""
+
+
+class LogPageSerializer(HyphenatedFieldsMixin, serializers.Serializer):
+    """The answer to ``GET /logs/`` (for the schema)."""
+
+    entries = LogEntrySerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
