@@ -5,6 +5,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
+from community.views.lists import dashboard_context, home_context
 from portal.errors import json_error
 from portal.forms import ProfileForm, SignupForm
 
@@ -13,7 +14,7 @@ API_PREFIXES = ("/auth", "/devices", "/trails", "/objects", "/logs", "/exports",
 
 
 def home(request):
-    return render(request, "portal/home.html")
+    return render(request, "portal/home.html", home_context(request.user))
 
 
 def signup(request):
@@ -40,8 +41,7 @@ def profile(request):
 
 @login_required
 def dashboard(request):
-    devices = request.user.devices.order_by("nick")
-    return render(request, "portal/dashboard.html", {"devices": devices})
+    return render(request, "portal/dashboard.html", dashboard_context(request))
 
 
 def _is_api(request) -> bool:

@@ -1,0 +1,58 @@
+"""Fixtures for the community tests: devices with revisions, made directly in the database."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from revisions.models import Step, Trail
+from trail import status as st
+from trail.canonical import state_sha
+
+SHA_A = "a" * 64
+SHA_B = "b" * 64
+
+
+def sample_state(n: int = 0, platform: str = "awconnect") -> dict:
+    """A small but real-looking state; ``n`` changes one JSON value and one object."""
+    return {
+        "#spec": "pantavisor-service-system@1",
+        "bsp/run.json": {"addons": [], "linux": "kernel.img"},
+        "bsp/kernel.img": SHA_A,
+        f"{platform}/run.json": {"name": platform, "#spec": "service-manifest-run@1", "n": n},
+        f"{platform}/root.squashfs": f"{n:064x}",
+        "_config/awconnect/etc/hosts": SHA_B,
+        "device.json": {"hello": "world"},
+    }
+
+
+@pytest.fixture
+def add_step(db):
+    """``add_step(device, state=None, status=DONE, author=None, msg="")``: the next revision.
+
+    Writes the rows the revisions service would write; the community pages only read them.
+    """
+
+    def add(device, state=None, status=st.DONE, author=None, msg="", rev=None):
+        trail, _ = Trail.objects.get_or_create(device=device)
+        rev = trail.head_rev + 1 if rev is None else rev
+        state = state if state is not None else sample_state(rev)
+        step = Step.objects.create(
+            trail=trail,
+            rev=rev,
+            commit_msg=msg or f"revision {rev}",
+            state=state,
+            state_sha=state_sha(state),
+            author=author,
+            status=status,
+            progress=100 if st.is_final(status) else 0,
+        )
+        Trail.objects.filter(pk=trail.pk).update(head_rev=rev, last_touched=timezone.now())
+        return step
+
+    return add
+
+
+@pytest.fixture
+def public_device(owner, make_device):
+    return make_device(owner, nick="kiosk", public=True, description="A public kiosk")

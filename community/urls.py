@@ -1,0 +1,20 @@
+"""Community pages (DESIGN.md): /explore/, /u/<nick>/, /u/<nick>/<device>/…"""
+
+from django.urls import include, path
+
+from community.views import device, lists
+
+app_name = "community"
+
+device_pages = [
+    path("", device.overview, name="device"),
+    path("revisions/", device.revisions, name="revisions"),
+    path("revisions/<int:rev>/", device.revision, name="revision"),
+    path("diff/", device.diff, name="diff"),
+]
+
+urlpatterns = [
+    path("explore/", lists.explore, name="explore"),
+    path("u/<str:nick>/", lists.profile, name="profile"),
+    path("u/<str:nick>/<str:device>/", include(device_pages)),
+]

@@ -1,0 +1,159 @@
+"""The device pages: overview, revision history, one revision, diffs."""
+
+from __future__ import annotations
+
+import re
+
+from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef
+from django.http import Http404
+from django.shortcuts import render
+
+from community import stateview
+from community.models import Fork
+from community.views.lookups import device_for, page_context, step_for
+from devices.models import Device
+from revisions.models import Step
+
+HISTORY_PAGE_SIZE = 50
+RECENT = 6
+# Columns a list of revisions never shows: the big ones.
+HEAVY = ("state", "log", "downloads", "meta")
+
+
+def _history(device: Device):
+    return (
+        Step.objects.filter(trail_id=device.id)
+        .select_related("author")
+        .defer(*HEAVY)
+        .order_by("-rev")
+    )
+
+
+def _forks(request, device: Device):
+    """Forks into ``device``, each knowing whether the caller may still open its source."""
+    visible = Device.objects.visible_to(request.user).filter(id=OuterRef("source_device_id"))
+    return (
+        Fork.objects.filter(device=device)
+        .select_related("source_device__owner")
+        .annotate(source_visible=Exists(visible))
+    )
+
+
+def overview(request, nick: str, device: str):
+    device = device_for(request, nick, device)
+    newest = Step.objects.filter(trail_id=device.id).order_by("-rev").first()
+    recent = list(_history(device)[:RECENT])
+    return render(
+        request,
+        "community/device/overview.html",
+        {
+            **page_context(device, "overview"),
+            "newest": newest,
+            "platforms": stateview.platforms(newest.state) if newest else [],
+            "recent": recent,
+        },
+    )
+
+
+def revisions(request, nick: str, device: str):
+    device = device_for(request, nick, device)
+    page = Paginator(_history(device), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    revs = [step.rev for step in page]
+    forks = {fork.rev: fork for fork in _forks(request, device).filter(rev__in=revs)}
+    for step in page:
+        step.fork = forks.get(step.rev)
+    return render(
+        request,
+        "community/device/revisions.html",
+        {**page_context(device, "revisions"), "page": page},
+    )
+
+
+def revision(request, nick: str, device: str, rev: int):
+    device = device_for(request, nick, device)
+    step = step_for(device, rev)
+    fork = _forks(request, device).filter(rev=rev).first()
+    return render(
+        request,
+        "community/device/revision.html",
+        {
+            **page_context(device, "revisions"),
+            "step": step,
+            "fork": fork,
+            "rows": stateview.tree_rows(step.state),
+            "platforms": stateview.platforms(step.state),
+            "is_head": device.head_rev == step.rev,
+        },
+    )
+
+
+# ``7``, ``alice/kiosk`` (its newest revision) or ``alice/kiosk@7``.
+_SPEC = re.compile(
+    r"^(?:(?P<nick>[^/@\s]+)/(?P<device>[^/@]+)(?:@(?P<rev>\d{1,9}))?|(?P<own>\d{1,9}))$"
+)
+
+
+class SpecError(Exception):
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _resolve(request, device: Device, spec: str) -> tuple[Device, Step]:
+    """The revision a diff side names, seen through the caller's visibility."""
+    match = _SPEC.match(spec.strip())
+    if not match:
+        raise SpecError(
+            f"{spec!r} is not a revision: use 7, or owner/device, or owner/device@7", 400
+        )
+    if match["nick"]:
+        try:
+            device = device_for(request, match["nick"], match["device"])
+        except Http404:
+            raise SpecError(f"no device {match['nick']}/{match['device']}", 404) from None
+    steps = Step.objects.select_related("author").filter(trail_id=device.id)
+    rev = match["own"] or match["rev"]
+    step = steps.filter(rev=int(rev)).first() if rev else steps.order_by("-rev").first()
+    if step is None:
+        raise SpecError(f"no revision {spec.strip()}", 404)
+    return device, step
+
+
+def _label(base: Device, device: Device, step: Step) -> str:
+    if device.id == base.id:
+        return f"rev {step.rev}"
+    return f"{device.owner.username}/{device.nick}@{step.rev}"
+
+
+def diff(request, nick: str, device: str):
+    device = device_for(request, nick, device)
+    a = request.GET.get("a", "").strip()[:200]
+    b = request.GET.get("b", "").strip()[:200]
+    if not b and device.head_rev is not None:
+        b = str(device.head_rev)
+    if not a and b.isdigit() and int(b) > 0:
+        a = str(int(b) - 1)
+    context = {**page_context(device, "diff"), "a": a, "b": b}
+    if not (a and b):
+        return render(request, "community/device/diff.html", context)
+    try:
+        a_device, a_step = _resolve(request, device, a)
+        b_device, b_step = _resolve(request, device, b)
+    except SpecError as exc:
+        context["error"] = str(exc)
+        return render(request, "community/device/diff.html", context, status=exc.status)
+    changes = stateview.diff(a_step.state, b_step.state)
+    context.update(
+        a_label=_label(device, a_device, a_step),
+        b_label=_label(device, b_device, b_step),
+        a_device=a_device,
+        b_device=b_device,
+        a_step=a_step,
+        b_step=b_step,
+        changes=changes,
+        counts={
+            op: sum(1 for c in changes if c.op == op) for op in ("added", "removed", "changed")
+        },
+    )
+    return render(request, "community/device/diff.html", context)
