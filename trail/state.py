@@ -29,6 +29,7 @@ __all__ = [
     "canonical_json",
     "diff_states",
     "is_object_key",
+    "load_json",
     "load_state",
     "object_shas",
     "required_shas",
@@ -90,15 +91,29 @@ def load_state(data: bytes | str) -> dict[str, Any]:
     is not an object; ``too-large`` / ``too-deep`` past the limits. The result
     is not validated: call :func:`validate_state` next.
     """
+    state = load_json(data)
+    if not isinstance(state, dict):
+        raise StateError("not-object", f"state must be a JSON object, not {_json_type(state)}")
+    return state
+
+
+def load_json(data: bytes | str, key: str | None = None) -> Any:
+    """Parse one JSON document of any type by the rules of :func:`load_state`.
+
+    For the ``.json`` files of a working tree: ``key`` names the file in the
+    :class:`StateError` raised.
+    """
+    # Without a key the document is a whole state, and the message says so.
+    what = "state is " if key is None else ""
     if len(data) > MAX_DOCUMENT_BYTES:
-        raise StateError("too-large", f"state document is larger than {MAX_DOCUMENT_BYTES} bytes")
+        raise StateError("too-large", f"{what}larger than {MAX_DOCUMENT_BYTES} bytes", key)
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise StateError("bad-json", f"state is not UTF-8: {exc}") from None
+            raise StateError("bad-json", f"{what}not UTF-8: {exc}", key) from None
     try:
-        state = json.loads(
+        return json.loads(
             data,
             object_pairs_hook=_object_without_duplicates,
             parse_constant=_reject_constant,
@@ -107,12 +122,9 @@ def load_state(data: bytes | str) -> dict[str, Any]:
     except StateError:
         raise
     except RecursionError:
-        raise StateError("too-deep", "state is nested too deeply") from None
+        raise StateError("too-deep", f"{what}nested too deeply", key) from None
     except ValueError as exc:  # JSONDecodeError, and int() past its digit limit
-        raise StateError("bad-json", f"state is not valid JSON: {exc}") from None
-    if not isinstance(state, dict):
-        raise StateError("not-object", f"state must be a JSON object, not {_json_type(state)}")
-    return state
+        raise StateError("bad-json", f"{what}not valid JSON: {exc}", key) from None
 
 
 def validate_state(state: Any) -> None:

@@ -1,0 +1,144 @@
+"""The hub's endpoints, each written once for the CLI and the agent alike.
+
+Thin functions over :class:`trail.client.Hub`: they know paths and shapes
+(the Pantahub wire's hyphenated names), nothing about terminals or disks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from trail.client import Hub, HubError
+
+DEVICE_PRN_PREFIX = "prn:::devices:/"
+
+
+def _q(part: str) -> str:
+    return quote(str(part), safe="")
+
+
+# --- accounts and devices -------------------------------------------------------
+
+
+async def whoami(hub: Hub) -> dict[str, Any]:
+    return await hub.get_json("/auth/auth_status")
+
+
+async def register_device(
+    hub: Hub, secret: str, auto_token: str | None = None, nick: str | None = None
+) -> dict[str, Any]:
+    """``POST /devices/`` anonymously: the answer holds id, prn, secret and challenge
+    (none when a factory ``auto_token`` made the device owned at birth)."""
+    headers = {"Pantahub-Devices-Auto-Token-V1": auto_token} if auto_token else None
+    body: dict[str, Any] = {"secret": secret}
+    if nick:
+        body["nick"] = nick
+    return _one(await hub.send_json("POST", "/devices/", body, headers=headers, auth=False, ok=()))
+
+
+async def get_device(hub: Hub, ref: str) -> dict[str, Any]:
+    """A device by id, prn or (one of the caller's) nick."""
+    return _one(await hub.get_json(f"/devices/{_q(ref)}"))
+
+
+async def find_device(hub: Hub, owner_nick: str, nick: str) -> dict[str, Any]:
+    """The device ``nick`` of ``owner_nick``, if the caller may see it."""
+    try:
+        return _one(await hub.get_json(f"/devices/np/{_q(owner_nick)}/{_q(nick)}"))
+    except HubError as exc:
+        if exc.status == 404:
+            raise HubError(f"no device {owner_nick}/{nick} that you may see", 404) from None
+        raise
+
+
+async def list_devices(hub: Hub) -> list[dict[str, Any]]:
+    return await hub.get_json("/devices/")
+
+
+async def claim_device(hub: Hub, device_id: str, challenge: str) -> dict[str, Any]:
+    return _one(
+        await hub.send_json(
+            "PUT",
+            f"/devices/{_q(device_id)}",
+            {"challenge": challenge},
+            params={"challenge": challenge},
+        )
+    )
+
+
+async def patch_user_meta(hub: Hub, ref: str, meta: dict[str, Any]) -> dict[str, Any]:
+    return await hub.send_json("PATCH", f"/devices/{_q(ref)}/user-meta", meta)
+
+
+async def patch_device_meta(hub: Hub, device_id: str, meta: dict[str, Any]) -> Any:
+    return await hub.send_json("PATCH", f"/devices/{_q(device_id)}/device-meta", meta)
+
+
+async def get_logs(hub: Hub, device_prn: str, page: int = 100) -> dict[str, Any]:
+    return await hub.get_json("/logs/", params={"dev": device_prn, "page": page})
+
+
+async def post_logs(hub: Hub, entries: list[dict[str, Any]]) -> Any:
+    return await hub.send_json("POST", "/logs/", entries)
+
+
+# --- trails and steps ---------------------------------------------------------------
+
+
+async def post_factory_state(hub: Hub, state: dict[str, Any]) -> dict[str, Any]:
+    """``POST /trails/``: a device's revision 0."""
+    return await hub.send_json("POST", "/trails/", state)
+
+
+async def get_trail(hub: Hub, trail_id: str) -> dict[str, Any]:
+    return await hub.get_json(f"/trails/{_q(trail_id)}")
+
+
+async def list_steps(hub: Hub, trail_id: str) -> list[dict[str, Any]]:
+    """As a person: every revision; as a device: the pending ones, oldest first."""
+    return await hub.get_json(f"/trails/{_q(trail_id)}/steps")
+
+
+async def get_step(hub: Hub, trail_id: str, rev: int | str) -> dict[str, Any]:
+    return await hub.get_json(f"/trails/{_q(trail_id)}/steps/{_q(rev)}")
+
+
+async def latest_step(hub: Hub, trail_id: str) -> dict[str, Any]:
+    steps = await list_steps(hub, trail_id)
+    if not steps:
+        raise HubError(f"trail {trail_id} has no revision yet", 404)
+    return max(steps, key=lambda step: step["rev"])
+
+
+async def post_step(
+    hub: Hub, trail_id: str, rev: int, state: dict[str, Any], message: str
+) -> dict[str, Any]:
+    return await hub.send_json(
+        "POST",
+        f"/trails/{_q(trail_id)}/steps",
+        {"rev": rev, "commit-msg": message, "state": state},
+    )
+
+
+async def put_progress(
+    hub: Hub, trail_id: str, rev: int, progress: dict[str, Any]
+) -> dict[str, Any]:
+    return await hub.send_json("PUT", f"/trails/{_q(trail_id)}/steps/{rev}/progress", progress)
+
+
+# --- objects ------------------------------------------------------------------
+
+
+async def object_urls(hub: Hub, sha: str) -> dict[str, Any]:
+    """``GET /objects/<sha>``: size and ``signed-geturl`` of an object the caller may read."""
+    return await hub.get_json(f"/objects/{_q(sha)}")
+
+
+def _one(body: Any) -> dict[str, Any]:
+    """Some reference endpoints answer a one-element list where one object is meant."""
+    if isinstance(body, list):
+        if len(body) != 1:
+            raise HubError(f"expected one device in the answer, got {len(body)}")
+        return body[0]
+    return body

@@ -1,0 +1,154 @@
+"""``trail``: a pvr-like command line for Trailhub (and any Pantahub-style hub).
+
+Every command answers ``--help``. Errors are one line on stderr and a
+non-zero exit: 1 for failures, 2 for a command used wrongly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from trail import __version__
+from trail.cli import account, archive, local, remote
+from trail.cli.context import CLIError, Context
+from trail.client import HubError
+from trail.objects import ObjectError
+from trail.state import StateError
+from trail.workcopy import WorkCopyError
+
+ERRORS = (CLIError, HubError, ObjectError, StateError, WorkCopyError, OSError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    hub = argparse.ArgumentParser(add_help=False)
+    hub.add_argument(
+        "--hub",
+        metavar="URL",
+        default=argparse.SUPPRESS,
+        help="the hub (default: the working copy's, else $TRAIL_HUB)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="trail",
+        description="Clone, change and post the state of devices on a Trailhub hub.",
+        epilog="Run `trail COMMAND --help` for a command's options. "
+        "Logins and the object cache live in $TRAIL_CONFIG_DIR (default ~/.config/trail).",
+        parents=[hub],
+    )
+    parser.add_argument("--version", action="version", version=f"trail {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, func, help: str, description: str | None = None):
+        p = sub.add_parser(name, help=help, description=description or help, parents=[hub])
+        p.set_defaults(func=func)
+        return p
+
+    p = command("login", account.cmd_login, "log in to a hub and keep the token")
+    p.add_argument("--username", "-u", help="your nick (asked for when not given)")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+
+    command("whoami", account.cmd_whoami, "show who you are logged in as")
+
+    p = command(
+        "clone",
+        remote.cmd_clone,
+        "copy a device's state into a new directory",
+        "Clone SOURCE: <hub>/trails/<id>, <hub>/u/<nick>/<device>, nick/device or a device id.",
+    )
+    p.add_argument("source", help="what to clone")
+    p.add_argument("dir", nargs="?", help="where (default: the device's nick)")
+    p.add_argument("--rev", type=int, help="clone this revision instead of the newest")
+
+    command("status", local.cmd_status, "show changed, added, removed and untracked files")
+
+    p = command("diff", local.cmd_diff, "show the changes not committed yet")
+    p.add_argument(
+        "--remote", action="store_true", help="show HEAD against the newest revision instead"
+    )
+
+    p = command("add", local.cmd_add, "include new files in the next commit")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
+
+    p = command("commit", local.cmd_commit, "record the working tree's changes in HEAD")
+    p.add_argument("-m", "--message", required=True, help="what changed and why")
+
+    p = command("post", remote.cmd_post, "send HEAD (and missing objects) as a new revision")
+    p.add_argument("-m", "--message", help="the revision's message (default: the commits')")
+    p.add_argument("--rev", type=int, help="the revision number (default: the next; -1 appends)")
+    p.add_argument("--wait", action="store_true", help="follow the device's progress to the end")
+    p.add_argument(
+        "--timeout", type=float, default=600.0, help="seconds --wait waits (default 600)"
+    )
+
+    p = command(
+        "checkout",
+        remote.cmd_checkout,
+        "restore the files of HEAD, or make revision REV HEAD",
+        "Without REV, put back the files of HEAD (changes are lost). With REV, make "
+        "revision REV HEAD and its files the tree; `trail post` then posts it again "
+        "as the newest revision (a rollback).",
+    )
+    p.add_argument("rev", nargs="?", type=int, help="a revision number")
+    p.add_argument("--force", action="store_true", help="throw away changes not posted")
+
+    p = command("reset", local.cmd_reset, "forget `trail add`; --hard also restores the files")
+    p.add_argument("--hard", action="store_true", help="put back the files of HEAD too")
+
+    p = command("get", remote.cmd_get, "update to the newest revision from the hub")
+    p.add_argument("--rev", type=int, help="this revision instead of the newest")
+    p.add_argument("--force", action="store_true", help="throw away changes not posted")
+
+    p = command("log", remote.cmd_log, "list the trail's revisions, newest first")
+    p.add_argument("-n", "--limit", type=int, help="show at most this many")
+
+    p = command("export", archive.cmd_export, "write HEAD and its objects to a tarball")
+    p.add_argument("file", help="the tarball (.tar or .tar.gz; - for stdout)")
+
+    p = command("import", archive.cmd_import, "make a tarball's state HEAD and the tree")
+    p.add_argument("file", help="a tarball written by `trail export` or `pvr export`")
+    p.add_argument("--force", action="store_true", help="throw away changes not posted")
+
+    p = command("claim", account.cmd_claim, "make a registered device yours")
+    p.add_argument("-c", "--challenge", required=True, help="the challenge the device printed")
+    p.add_argument("device", help="the device id")
+
+    p = sub.add_parser(
+        "device", help="list, show and configure devices", description="Devices.", parents=[hub]
+    )
+    dsub = p.add_subparsers(dest="device_command", metavar="ACTION", required=True)
+
+    def action(name: str, func, help: str):
+        a = dsub.add_parser(name, help=help, description=help, parents=[hub])
+        a.set_defaults(func=func)
+        return a
+
+    a = action("list", account.cmd_device_list, "list your devices")
+    a.add_argument("--json", action="store_true", help="print the hub's JSON")
+    a = action("get", account.cmd_device_get, "show a device (id, prn or your nick)")
+    a.add_argument("device")
+    a = action("set", account.cmd_device_set, "set user-meta keys: key=value …")
+    a.add_argument("device")
+    a.add_argument("pairs", nargs="+", metavar="KEY=VALUE")
+    a = action("logs", account.cmd_device_logs, "show a device's logs")
+    a.add_argument("device")
+    a.add_argument("-n", "--limit", type=int, default=100, help="how many entries (default 100)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help(sys.stderr)
+        return 2
+    ctx = Context(args)
+    try:
+        return asyncio.run(args.func(ctx, args)) or 0
+    except ERRORS as exc:
+        message = str(exc) or type(exc).__name__
+        print(f"trail: error: {message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("trail: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,123 @@
+"""Commands that work on the working copy alone: status, diff, add, commit, reset."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+from trail.cli.context import Context
+from trail.objects import ObjectStore
+from trail.state import Change, diff_states, is_object_key
+from trail.tree import json_bytes
+
+MARKS = {"changed": "M", "added": "A", "removed": "D"}
+MAX_TEXT_DIFF = 1024 * 1024
+
+
+async def cmd_status(ctx: Context, args) -> int:
+    wc = ctx.workcopy()
+    config = wc.config
+    status = wc.status()
+    name = f"{config.get('owner-nick')}/{config.get('device-nick')}".strip("/")
+    ctx.out.print(f"On rev {config['rev']} of {name or config['trail-id']} at {config['hub']}")
+    if wc.unposted():
+        pending = len(diff_states(wc.remote, wc.head))
+        ctx.out.print(
+            f"HEAD differs from the newest rev {config['latest']} in {pending} keys: "
+            "`trail post` sends it"
+        )
+    for change in status.changes:
+        ctx.out.print(f"{MARKS[change.op]} {change.key}")
+    for key, why in status.broken.items():
+        ctx.out.print(f"! {key}: {why}")
+    for key in status.untracked:
+        ctx.out.print(f"? {key}")
+    if status.clean and not status.untracked:
+        ctx.out.print("nothing to commit, working tree clean")
+    return 0
+
+
+async def cmd_diff(ctx: Context, args) -> int:
+    """Unified diffs of what changed; text objects as text, others by sha."""
+    wc = ctx.workcopy()
+    store = ctx.store(wc.config["hub"])
+    if args.remote:
+        old, new = wc.remote, wc.head
+        changes = diff_states(old, new)
+        new_bytes = lambda key: _value_bytes(key, new, store)  # noqa: E731
+    else:
+        old = wc.head
+        new, status = wc.scan_state()
+        changes = status.changes
+        new_bytes = lambda key: (wc.root / key).read_bytes()  # noqa: E731
+    for change in changes:
+        before = _value_bytes(change.key, old, store) if change.op != "added" else b""
+        after = new_bytes(change.key) if change.op != "removed" else b""
+        ctx.out.print(_render(change, before, after, old, new), end="", markup=False)
+    return 0
+
+
+def _value_bytes(key: str, state: dict[str, Any], store: ObjectStore) -> bytes | None:
+    """A key's content: its file's bytes, or None for an object the cache lacks."""
+    if not is_object_key(key):
+        return json_bytes(state[key])
+    sha = state[key]
+    return store.path(sha).read_bytes() if store.has(sha) else None
+
+
+def _render(change: Change, before, after, old, new) -> str:
+    key = change.key
+    head = f"--- a/{key}\n+++ b/{key}\n" if change.op == "changed" else ""
+    if change.op == "added":
+        head = f"--- /dev/null\n+++ b/{key}\n"
+    elif change.op == "removed":
+        head = f"--- a/{key}\n+++ /dev/null\n"
+    a, b = _text(before), _text(after)
+    if a is None or b is None:
+        old_sha = old.get(key, "")[:12] if change.op != "added" else "(none)"
+        new_sha = new.get(key, "")[:12] if change.op != "removed" else "(none)"
+        return f"Binary object {key} {change.op}: {old_sha} -> {new_sha}\n"
+    lines = difflib.unified_diff(a.splitlines(True), b.splitlines(True), n=3)
+    body = "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+        for line in list(lines)[2:]
+    )
+    return f"diff --trail a/{key} b/{key}\n{head}{body}"
+
+
+def _text(data: bytes | None) -> str | None:
+    if data is None or len(data) > MAX_TEXT_DIFF or b"\0" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+async def cmd_add(ctx: Context, args) -> int:
+    wc = ctx.workcopy()
+    keys = wc.add([Path(p) for p in args.paths])
+    for key in keys:
+        ctx.out.print(f"A {key}")
+    if not keys:
+        ctx.out.print("nothing new to add (files the state has are committed when they change)")
+    return 0
+
+
+async def cmd_commit(ctx: Context, args) -> int:
+    wc = ctx.workcopy()
+    changes = wc.commit(args.message, ctx.store(wc.config["hub"]))
+    for change in changes:
+        ctx.out.print(f"{MARKS[change.op]} {change.key}")
+    ctx.out.print(f"committed {len(changes)} changes; `trail post` sends them to the hub")
+    return 0
+
+
+async def cmd_reset(ctx: Context, args) -> int:
+    wc = ctx.workcopy()
+    wc.reset(ctx.store(wc.config["hub"]), hard=args.hard)
+    ctx.out.print(
+        "restored the files of HEAD and forgot `trail add`" if args.hard else "forgot `trail add`"
+    )
+    return 0

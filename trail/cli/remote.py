@@ -1,0 +1,242 @@
+"""Commands that talk to the hub about a trail: clone, get, checkout, post, log."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from trail import api
+from trail.cli.context import CLIError, Context
+from trail.cli.transfer import fetch, push
+from trail.client import Hub, HubError, normalize_url
+from trail.state import StateError, required_shas, state_sha, validate_state
+from trail.status import FINAL, RUNNING_OK
+from trail.tree import check_layout
+from trail.workcopy import WorkCopy
+
+_ID = re.compile(r"[0-9a-f]{24}")
+
+
+@dataclass
+class Source:
+    """Where ``trail clone`` reads from: a hub and either a trail id or owner/nick."""
+
+    hub: str
+    trail_id: str | None = None
+    owner: str | None = None
+    nick: str | None = None
+    rev: int | None = None
+
+
+def parse_source(text: str, ctx: Context) -> Source:
+    """``<hub>/trails/<id>[/steps/<rev>]``, ``<hub>/u/<nick>/<device>``, ``nick/device``
+    or a bare device id (with the hub from ``--hub`` or ``TRAIL_HUB``)."""
+    if "://" in text:
+        url = httpx.URL(text)
+        parts = [p for p in url.path.split("/") if p]
+        for marker in ("trails", "u"):
+            if marker in parts:
+                at = parts.index(marker)
+                rest = parts[at + 1 :]
+                base = "/" + "/".join(parts[:at]) if at else ""
+                hub = normalize_url(f"{url.scheme}://{url.netloc.decode()}{base}")
+                if marker == "trails" and rest and _ID.fullmatch(rest[0]):
+                    rev = int(rest[2]) if len(rest) >= 3 and rest[1] == "steps" else None
+                    return Source(hub, trail_id=rest[0], rev=rev)
+                if marker == "u" and len(rest) >= 2:
+                    return Source(hub, owner=rest[0], nick=rest[1])
+        raise CLIError(
+            f"cannot clone {text!r}: expected <hub>/trails/<id> or <hub>/u/<nick>/<device>"
+        )
+    hub = ctx.hub_url(use_workcopy=False)
+    if _ID.fullmatch(text):
+        return Source(hub, trail_id=text)
+    parts = text.strip("/").split("/")
+    if len(parts) == 2 and all(parts):
+        return Source(hub, owner=parts[0], nick=parts[1])
+    raise CLIError(f"cannot clone {text!r}: expected a URL, nick/device or a device id")
+
+
+def checked_state(step: dict[str, Any]) -> dict[str, Any]:
+    """The state of a step, refused if it could not be a working tree."""
+    state = step.get("state")
+    try:
+        validate_state(state)
+        check_layout(state)
+    except StateError as exc:
+        raise CLIError(f"revision {step.get('rev')} has a state trail cannot use: {exc}") from None
+    return state
+
+
+def status_of(step: dict[str, Any]) -> str:
+    progress = step.get("progress")
+    if isinstance(progress, dict) and progress.get("status"):
+        return progress["status"]
+    return step.get("status", "")
+
+
+async def cmd_clone(ctx: Context, args) -> int:
+    source = parse_source(args.source, ctx)
+    async with ctx.connect(source.hub) as hub:
+        if source.trail_id is None:
+            device = await api.find_device(hub, source.owner, source.nick)
+        else:
+            device = await api.get_device(hub, source.trail_id)
+        trail_id = device["id"]
+        tip = await api.latest_step(hub, trail_id)
+        rev = args.rev if args.rev is not None else source.rev
+        step = tip if rev is None or rev == tip["rev"] else await api.get_step(hub, trail_id, rev)
+        state = checked_state(step)
+        dest = Path(args.dir or device.get("nick") or trail_id)
+        if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+            raise CLIError(f"{dest} already exists and is not an empty directory")
+        store = ctx.store(source.hub)
+        await fetch(ctx, hub, store, state)
+    config = {
+        "hub": source.hub,
+        "trail-id": trail_id,
+        "device-nick": device.get("nick", ""),
+        "owner-nick": device.get("owner-nick", ""),
+        "rev": step["rev"],
+        "latest": tip["rev"],
+        "message": "",
+    }
+    WorkCopy.create(dest, config, state, store, tip=tip["state"])
+    ctx.out.print(f"cloned {_name(config)} rev {step['rev']} into {dest}")
+    return 0
+
+
+async def _tip(hub: Hub, wc: WorkCopy) -> dict[str, Any]:
+    return await api.latest_step(hub, wc.config["trail-id"])
+
+
+async def cmd_get(ctx: Context, args) -> int:
+    wc = ctx.workcopy()
+    _refuse_local_changes(wc, args.force, "get")
+    url = ctx.hub_url()
+    async with ctx.connect(url) as hub:
+        tip = await _tip(hub, wc)
+        step = tip if args.rev is None else await api.get_step(hub, wc.config["trail-id"], args.rev)
+        state = checked_state(step)
+        store = ctx.store(url)
+        await fetch(ctx, hub, store, state)
+    wc.checkout(state, store, tip=tip["state"])
+    wc.update_config(rev=step["rev"], latest=tip["rev"], message="")
+    ctx.out.print(f"{_name(wc.config)} is at rev {step['rev']} (newest: {tip['rev']})")
+    return 0
+
+
+async def cmd_checkout(ctx: Context, args) -> int:
+    wc = ctx.workcopy()
+    url = ctx.hub_url()
+    store = ctx.store(url)
+    if args.rev is None:
+        head = wc.head
+        if store.missing(required_shas(head)):
+            async with ctx.connect(url) as hub:
+                await fetch(ctx, hub, store, head)
+        wc.checkout(head, store)
+        ctx.out.print(f"restored the files of HEAD (rev {wc.config['rev']})")
+        return 0
+    await cmd_get(ctx, args)
+    return 0
+
+
+async def cmd_post(ctx: Context, args) -> int:
+    wc = ctx.workcopy()
+    config = wc.config
+    status = wc.status()
+    if not status.clean:
+        ctx.err.print("note: changes not committed are not posted (see `trail status`)")
+    if not wc.unposted() and args.rev is None:
+        ctx.out.print(f"nothing to post: the hub has this state as rev {config['rev']}")
+        return 0
+    head = wc.head
+    message = args.message or config.get("message") or "posted with trail"
+    rev = args.rev if args.rev is not None else config["latest"] + 1
+    url = ctx.hub_url()
+    async with ctx.connect(url) as hub:
+        await push(ctx, hub, ctx.store(url), head, wc.remote)
+        try:
+            step = await api.post_step(hub, config["trail-id"], rev, head, message)
+        except HubError as exc:
+            if exc.status == 409:
+                raise CLIError(
+                    f"{exc}\nthe trail has moved on since rev {config['latest']}: see "
+                    "`trail log`; `trail post --rev -1` appends anyway"
+                ) from None
+            raise
+        new_rev = int(step["rev"])
+        wc.set_head(head, tip=head)
+        wc.update_config(rev=new_rev, latest=new_rev, message="")
+        ctx.out.print(
+            f"posted rev {new_rev} of {_name(config)} "
+            f"(state-sha {state_sha(head)[:12]}): {message.splitlines()[0]}"
+        )
+        if args.wait:
+            return await _wait(ctx, hub, config["trail-id"], new_rev, args.timeout)
+    return 0
+
+
+async def _wait(ctx: Context, hub: Hub, trail_id: str, rev: int, timeout: float) -> int:
+    """Follow a revision's progress until it is final; non-zero unless it succeeded."""
+    deadline = time.monotonic() + timeout
+    seen = None
+    while True:
+        step = await api.get_step(hub, trail_id, rev)
+        status = status_of(step)
+        progress = step.get("progress") or {}
+        line = (
+            f"rev {rev}: {status} {progress.get('progress', '')}% {progress.get('status-msg', '')}"
+        )
+        if line != seen:
+            ctx.out.print(line.rstrip())
+            seen = line
+        if status in FINAL:
+            return 0 if status in RUNNING_OK else 1
+        if time.monotonic() > deadline:
+            raise CLIError(f"rev {rev} is still {status} after {timeout:.0f}s")
+        await asyncio.sleep(1.0)
+
+
+async def cmd_log(ctx: Context, args) -> int:
+    wc = ctx.workcopy()
+    async with ctx.connect(ctx.hub_url()) as hub:
+        steps = await api.list_steps(hub, wc.config["trail-id"])
+    steps.sort(key=lambda s: s["rev"], reverse=True)
+    here = wc.config.get("rev")
+    for step in steps[: args.limit] if args.limit else steps:
+        mark = "*" if step["rev"] == here else " "
+        message = (step.get("commit-msg") or "").splitlines()[:1]
+        when = (step.get("time-created") or step.get("step-time") or "")[:19].replace("T", " ")
+        ctx.out.print(
+            f"{mark} rev {step['rev']:<4} {status_of(step):<11} {when}  "
+            f"{(step.get('state-sha') or '')[:12]}  {message[0] if message else ''}"
+        )
+    return 0
+
+
+def _refuse_local_changes(wc: WorkCopy, force: bool, verb: str) -> None:
+    if force:
+        return
+    if not wc.status().clean:
+        raise CLIError(
+            f"you have changes that are not committed; commit and post them, or "
+            f"`trail {verb} --force` to throw them away"
+        )
+    if wc.unposted():
+        raise CLIError(
+            f"you have commits that are not posted; `trail post` them, or "
+            f"`trail {verb} --force` to throw them away"
+        )
+
+
+def _name(config: dict[str, Any]) -> str:
+    owner, nick = config.get("owner-nick"), config.get("device-nick")
+    return f"{owner}/{nick}" if owner and nick else config["trail-id"]

@@ -1,0 +1,299 @@
+"""Objects on disk and on the wire: a local content-addressed store, and the
+downloads and uploads that fill it or empty it into a hub.
+
+* The store keeps ``<root>/<sha>`` files that are verified before they get
+  their name; a download in flight is ``<root>/<sha>.part``, so a later run
+  resumes it with an HTTP ``Range`` request.
+* Every byte that arrives is hashed; an object whose sha256 is not its name
+  is refused (:class:`ObjectError`) and never enters the store.
+* :func:`transfer_all` runs many transfers at once, each reporting its bytes
+  to a :class:`Meter` (progress bars for the CLI, progress reports for the agent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from trail.client import Hub, HubError, error_of
+
+CHUNK = 256 * 1024
+_SHA = re.compile(r"[0-9a-f]{64}")
+
+#: Finds the signed URLs of an object: ``(sha) -> {"signed-geturl", "size", ...}``.
+Locator = Callable[[str], Awaitable[dict[str, Any]]]
+
+
+class ObjectError(Exception):
+    """An object that failed verification or could not be moved."""
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class ObjectStore:
+    """Verified objects under one directory, named by their sha256."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path(self, sha: str) -> Path:
+        if not _SHA.fullmatch(sha):
+            raise ObjectError(f"not an object sha256: {sha!r}")
+        return self.root / sha
+
+    def part(self, sha: str) -> Path:
+        return self.path(sha).with_suffix(".part")
+
+    def has(self, sha: str) -> bool:
+        return self.path(sha).is_file()
+
+    def missing(self, shas: Iterable[str]) -> list[str]:
+        return sorted(sha for sha in set(shas) if not self.has(sha))
+
+    def size(self, sha: str) -> int:
+        return self.path(sha).stat().st_size
+
+    def add_file(self, src: Path, sha: str | None = None) -> str:
+        """Copy ``src`` into the store (unless it is there) and return its sha."""
+        sha = sha or sha256_file(src)
+        if not self.has(sha):
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".add-")
+            os.close(fd)
+            try:
+                shutil.copyfile(src, tmp)
+                if sha256_file(Path(tmp)) != sha:
+                    raise ObjectError(f"{src} changed while it was being stored; try again")
+                os.replace(tmp, self.path(sha))
+            finally:
+                Path(tmp).unlink(missing_ok=True)
+        return sha
+
+    def add_bytes(self, data: bytes) -> str:
+        sha = hashlib.sha256(data).hexdigest()
+        if not self.has(sha):
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".add-")
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, self.path(sha))
+        return sha
+
+    def copy_to(self, sha: str, dest: Path, link: bool = False) -> None:
+        """Write object ``sha`` at ``dest``: a hard link when ``link`` (and the
+        filesystem allows it), else a copy that the user may edit freely."""
+        src = self.path(sha)
+        if not src.is_file():
+            raise ObjectError(f"object {sha} is not in {self.root}")
+        dest.unlink(missing_ok=True)
+        if link:
+            try:
+                os.link(src, dest)
+                return
+            except OSError:
+                pass
+        shutil.copyfile(src, dest)
+
+
+# --- progress ---------------------------------------------------------------
+
+
+class Meter:
+    """Told about transfers as they go; the default one stays silent."""
+
+    def start(self, sha: str, name: str, size: int) -> None:
+        pass
+
+    def advance(self, sha: str, nbytes: int) -> None:
+        pass
+
+    def restart(self, sha: str) -> None:
+        """The server ignored a Range: the bytes counted so far are sent again."""
+
+    def finish(self, sha: str) -> None:
+        pass
+
+
+SILENT = Meter()
+
+
+@dataclass(frozen=True)
+class Job:
+    """One object to move: its sha, a name to show, and its size when known."""
+
+    sha: str
+    name: str
+    size: int | None = None
+
+
+# --- transfers -------------------------------------------------------------
+
+
+async def download(
+    hub: Hub, store: ObjectStore, job: Job, locate: Locator, meter: Meter = SILENT
+) -> int:
+    """Fetch ``job.sha`` into ``store``, resuming a ``.part`` file; return the
+    bytes that came over the wire.
+
+    Raises :class:`ObjectError` when the bytes do not hash to the sha (the
+    partial file is removed, so the next try starts clean) and
+    :class:`HubError` when the hub cannot be reached or refuses.
+    """
+    if store.has(job.sha):
+        return 0
+    info = await locate(job.sha)
+    url = info.get("signed-geturl")
+    if not url:
+        raise HubError(f"the hub gave no download URL for object {job.sha}")
+    size = _int(info.get("size"), job.size)
+    part = store.part(job.sha)
+    store.root.mkdir(parents=True, exist_ok=True)
+    have = part.stat().st_size if part.exists() else 0
+    if size is not None and have > size:
+        part.unlink()
+        have = 0
+    digest = hashlib.sha256()
+    if have:
+        with open(part, "rb") as f:
+            while chunk := f.read(CHUNK):
+                digest.update(chunk)
+    meter.start(job.sha, job.name, size or 0)
+    meter.advance(job.sha, have)
+    received = 0
+    headers = {"Range": f"bytes={have}-"} if have else {}
+    try:
+        async with hub.http.stream("GET", hub.absolute(url), headers=headers) as response:
+            if response.status_code == 416 and have and have == size:
+                pass  # the part file already holds everything
+            elif response.status_code == 206 and have:
+                if not response.headers.get("Content-Range", "").startswith(f"bytes {have}-"):
+                    raise ObjectError(
+                        f"object {job.sha}: the hub resumed at the wrong offset "
+                        f"({response.headers.get('Content-Range')!r} for byte {have})"
+                    )
+                received = await _save(response, part, "ab", digest, job.sha, meter)
+            elif response.status_code == 200:
+                if have:  # no Range support: start over
+                    meter.restart(job.sha)
+                    digest = hashlib.sha256()
+                received = await _save(response, part, "wb", digest, job.sha, meter)
+            else:
+                await response.aread()
+                raise error_of(response)
+    except httpx.HTTPError as exc:
+        raise HubError(
+            f"download of object {job.sha} interrupted: {exc or type(exc).__name__}"
+        ) from exc
+    got = digest.hexdigest()
+    if got != job.sha:
+        part.unlink(missing_ok=True)
+        raise ObjectError(
+            f"object {job.sha} from the hub has sha256 {got}: refused (corrupted in storage "
+            "or on the way)"
+        )
+    os.replace(part, store.path(job.sha))
+    meter.finish(job.sha)
+    return received
+
+
+async def _save(response, part: Path, mode: str, digest, sha: str, meter: Meter) -> int:
+    received = 0
+    with open(part, mode) as f:
+        async for chunk in response.aiter_bytes(CHUNK):
+            f.write(chunk)
+            digest.update(chunk)
+            received += len(chunk)
+            meter.advance(sha, len(chunk))
+    return received
+
+
+async def upload(hub: Hub, store: ObjectStore, job: Job, meter: Meter = SILENT) -> int:
+    """Make sure the hub has ``job.sha``; return the bytes sent (0 when the hub
+    already had it: it answers 409 to ``POST /objects/``)."""
+    path = store.path(job.sha)
+    size = path.stat().st_size
+    response = await hub.request(
+        "POST",
+        "/objects/",
+        json={"objectname": job.name, "size": str(size), "sha256sum": job.sha},
+        ok=(409,),
+    )
+    if response.status_code == 409:
+        return 0
+    url = response.json().get("signed-puturl")
+    if not url:
+        raise HubError(f"the hub gave no upload URL for object {job.sha}")
+    meter.start(job.sha, job.name, size)
+
+    async def body():
+        with open(path, "rb") as f:
+            while chunk := f.read(CHUNK):
+                meter.advance(job.sha, len(chunk))
+                yield chunk
+
+    try:
+        put = await hub.http.put(
+            hub.absolute(url), content=body(), headers={"Content-Length": str(size)}
+        )
+    except httpx.HTTPError as exc:
+        raise HubError(
+            f"upload of object {job.sha} interrupted: {exc or type(exc).__name__}"
+        ) from exc
+    if not 200 <= put.status_code < 300:
+        raise error_of(put)
+    meter.finish(job.sha)
+    return size
+
+
+async def transfer_all(
+    jobs: list[Job],
+    move: Callable[[Job], Awaitable[int]],
+    concurrency: int = 4,
+) -> int:
+    """Run ``move`` on every job, ``concurrency`` at a time; return the bytes moved.
+
+    Every job gets its chance even when one fails; then the first failure is
+    raised, with the count of the others in its message.
+    """
+    if not jobs:
+        return 0
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(job: Job) -> int:
+        async with gate:
+            return await move(job)
+
+    results = await asyncio.gather(*(one(job) for job in jobs), return_exceptions=True)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    for error in errors:
+        if not isinstance(error, Exception):
+            raise error  # cancellation and the like
+    if errors:
+        first = errors[0]
+        if len(errors) > 1:
+            first.args = (f"{first} (and {len(errors) - 1} more failed)",)
+        raise first
+    return sum(results)
+
+
+def _int(value: Any, default: int | None) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default

@@ -1,0 +1,122 @@
+"""A state as a tree of files, and files as state values.
+
+The one place that decides how a state looks on disk, so that a working copy
+(``trail clone``) and a revision the agent installs are the same tree:
+
+* a ``.json`` key is a file of pretty-printed JSON (sorted keys, two-space
+  indent, a final newline) — any layout reads back to the same value;
+* any other key is the object's bytes;
+* ``#spec`` is no file: it stays in the state kept beside the tree;
+* top-level ``.trail/`` and ``.pvr/`` hold metadata and are never state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from trail.objects import ObjectStore, sha256_file
+from trail.state import SPEC_KEY, StateError, is_object_key, load_json
+
+RESERVED = frozenset({".trail", ".pvr"})
+
+
+def json_bytes(value: Any) -> bytes:
+    """How a ``.json`` key is written to its file."""
+    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: only its escape is UTF-8
+        return (json.dumps(value, indent=2, sort_keys=True) + "\n").encode("ascii")
+
+
+def file_keys(state: dict[str, Any]) -> list[str]:
+    """The keys of a state that are files, sorted."""
+    return sorted(key for key in state if key != SPEC_KEY)
+
+
+def check_layout(state: dict[str, Any]) -> None:
+    """Raise :class:`StateError` unless every key of a (validated) state can be a
+    file: none under a reserved directory, none inside another key's file."""
+    keys = set(file_keys(state))
+    for key in sorted(keys):
+        parts = key.split("/")
+        if parts[0] in RESERVED:
+            raise StateError("bad-key", f"{parts[0]}/ is reserved for metadata", key)
+        for depth in range(1, len(parts)):
+            prefix = "/".join(parts[:depth])
+            if prefix in keys:
+                raise StateError("bad-key", f'lies inside "{prefix}", which is a file', key)
+
+
+def write_tree(
+    state: dict[str, Any],
+    root: Path,
+    store: ObjectStore,
+    *,
+    link: bool = False,
+    previous: dict[str, Any] | None = None,
+) -> None:
+    """Make the files under ``root`` hold ``state``.
+
+    Keys of ``previous`` (the state the tree held before) that ``state`` lacks
+    are removed; other files are left alone. Every object must be in ``store``.
+    """
+    check_layout(state)
+    root.mkdir(parents=True, exist_ok=True)
+    for key in file_keys(previous or {}):
+        if key not in state:
+            _remove(root, key)
+    for key in file_keys(state):
+        dest = root / key
+        if dest.is_dir() and not dest.is_symlink():
+            raise StateError("bad-key", f"{dest} is a directory in the way", key)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if is_object_key(key):
+            if not _holds(dest, state[key]):
+                store.copy_to(state[key], dest, link=link)
+        else:
+            data = json_bytes(state[key])
+            if not (dest.is_file() and dest.read_bytes() == data):
+                dest.unlink(missing_ok=True)
+                dest.write_bytes(data)
+
+
+def _holds(dest: Path, sha: str) -> bool:
+    return dest.is_file() and not dest.is_symlink() and sha256_file(dest) == sha
+
+
+def _remove(root: Path, key: str) -> None:
+    path = root / key
+    if path.is_file() or path.is_symlink():
+        path.unlink()
+    # Drop the directories the file leaves empty, never climbing out of root.
+    parent = path.parent
+    while parent != root and parent.is_dir() and not any(parent.iterdir()):
+        parent.rmdir()
+        parent = parent.parent
+
+
+def scan(root: Path) -> list[str]:
+    """The keys of every file under ``root``, sorted; reserved directories and
+    symbolic links to directories are skipped."""
+    keys = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel = Path(dirpath).relative_to(root)
+        if rel == Path("."):
+            dirnames[:] = [d for d in dirnames if d not in RESERVED]
+        dirnames.sort()
+        for name in filenames:
+            keys.append((rel / name).as_posix() if rel != Path(".") else name)
+    return sorted(keys)
+
+
+def read_value(root: Path, key: str) -> Any:
+    """The state value of file ``key``: its parsed JSON for a ``.json`` key, else
+    its sha256. Raises :class:`StateError` for a ``.json`` file that is not JSON."""
+    path = root / key
+    if is_object_key(key):
+        return sha256_file(path)
+    return load_json(path.read_bytes(), key)
