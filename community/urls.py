@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from community.views import device, lists
+from community.views import device, lists, owner
 
 app_name = "community"
 
@@ -11,6 +11,11 @@ device_pages = [
     path("revisions/", device.revisions, name="revisions"),
     path("revisions/<int:rev>/", device.revision, name="revision"),
     path("diff/", device.diff, name="diff"),
+    path("star/", owner.star, name="star"),
+    path("meta/", owner.meta, name="meta"),
+    path("logs/", owner.logs, name="logs"),
+    path("settings/", owner.settings_page, name="settings"),
+    path("settings/delete/", owner.delete, name="delete"),
 ]
 
 urlpatterns = [

@@ -1,0 +1,91 @@
+"""Forms of the device pages. Each hands its data to the devices or revisions services."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+
+from devices import services as device_services
+from portal.errors import APIError
+from portal.models import nick_validator
+
+
+class DeviceSettingsForm(forms.Form):
+    nick = forms.CharField(
+        max_length=63,
+        validators=[nick_validator],
+        help_text="The device's name in its address: /u/<you>/<nick>/.",
+    )
+    description = forms.CharField(
+        max_length=4000, required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    public = forms.BooleanField(
+        required=False,
+        help_text="Anyone can see a public device's page, revisions and objects, and fork it.",
+    )
+
+    def __init__(self, *args, device, **kwargs):
+        self.device = device
+        kwargs.setdefault(
+            "initial",
+            {"nick": device.nick, "description": device.description, "public": device.public},
+        )
+        super().__init__(*args, **kwargs)
+
+    def save(self):
+        """The updated device, or None with the service's reason on the form."""
+        try:
+            return device_services.update_device(self.device, **self.cleaned_data)
+        except APIError as exc:
+            self.add_error("nick" if exc.get_codes() == "nick-taken" else None, str(exc.detail))
+        return None
+
+
+class DeleteDeviceForm(forms.Form):
+    confirm = forms.CharField(label="Type the device's nick to confirm", max_length=63)
+
+    def __init__(self, *args, device, **kwargs):
+        self.device = device
+        super().__init__(*args, **kwargs)
+
+    def clean_confirm(self):
+        if self.cleaned_data["confirm"] != self.device.nick:
+            raise forms.ValidationError(f"Type {self.device.nick} to delete this device.")
+        return self.cleaned_data["confirm"]
+
+
+class UserMetaForm(forms.Form):
+    """The whole user-meta as a JSON object; saving replaces it (like ``PUT``)."""
+
+    user_meta = forms.CharField(
+        label="User-meta",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false"}),
+        help_text="A JSON object. The device reads it; saving replaces the whole object.",
+    )
+
+    def __init__(self, *args, device, **kwargs):
+        self.device = device
+        initial = {"user_meta": json.dumps(device.user_meta, indent=2, ensure_ascii=False)}
+        kwargs.setdefault("initial", initial)
+        super().__init__(*args, **kwargs)
+
+    def clean_user_meta(self):
+        raw = self.cleaned_data["user_meta"].strip() or "{}"
+        try:
+            value = json.loads(raw)
+        except ValueError as exc:
+            raise forms.ValidationError(f"Not valid JSON: {exc}") from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError("User-meta must be a JSON object: {…}.")
+        return value
+
+    def save(self) -> dict | None:
+        try:
+            return device_services.write_meta(
+                self.device, "user_meta", self.cleaned_data["user_meta"], merge=False
+            )
+        except APIError as exc:
+            self.add_error("user_meta", str(exc.detail))
+        return None
