@@ -13,11 +13,27 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from portal.routing import websocket_urlpatterns  # noqa: E402
 from portal.ws_auth import WebSocketAuthMiddleware  # noqa: E402
 
+
+def _origin_checked(app):
+    """Check the Origin of browser sockets; let devices, which send none, through.
+
+    Browsers always send Origin on a WebSocket, and a cross-site page could
+    otherwise ride the session cookie. Devices send no Origin and authenticate
+    with a bearer token, which such a page cannot forge.
+    """
+    checked = AllowedHostsOriginValidator(app)
+
+    async def route(scope, receive, send):
+        if any(name == b"origin" for name, _ in scope.get("headers", [])):
+            return await checked(scope, receive, send)
+        return await app(scope, receive, send)
+
+    return route
+
+
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            WebSocketAuthMiddleware(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": _origin_checked(WebSocketAuthMiddleware(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -1,0 +1,158 @@
+"""Live events: the one place that tells browsers and devices what happened.
+
+Every function here queues its messages with ``transaction.on_commit``, so a
+browser never hears of a row it could not read yet, and a rolled-back change
+is never announced. Messages go to Channels groups (community/consumers.py
+forwards them as JSON):
+
+``device.<id>``        everyone watching a device page (anyone who may see it)
+``device.<id>.owner``  the owner's pages only: log lines are private
+``user.<id>``          the owner's dashboard
+``agent.<id>``         the device itself, on ``/ws/device/``
+
+Each message carries the device's ``public`` flag as it is now, so that a
+watcher who may no longer see the device is cut off instead of served.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from community.templatetags.community import status_class
+from devices.models import Device
+from trail import status as st
+
+log = logging.getLogger(__name__)
+
+FORWARD = "event.forward"  # the consumers' handler: ``event_forward``
+
+
+def device_group(device_id: str) -> str:
+    return f"device.{device_id}"
+
+
+def owner_group(device_id: str) -> str:
+    return f"device.{device_id}.owner"
+
+
+def user_group(user_id: str) -> str:
+    return f"user.{user_id}"
+
+
+def agent_group(device_id: str) -> str:
+    return f"agent.{device_id}"
+
+
+def _iso(when) -> str | None:
+    return when.isoformat() if when else None
+
+
+def _send_now(messages: list[tuple[str, dict]]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for group, message in messages:
+        try:
+            async_to_sync(layer.group_send)(group, message)
+        except Exception:
+            # A live update is a nicety: a broken layer must not fail the request
+            # whose transaction already committed.
+            log.exception("could not send a live event to %s", group)
+
+
+def _send_after_commit(messages: list[tuple[str, dict]]) -> None:
+    transaction.on_commit(lambda: _send_now(messages))
+
+
+def _fanout(device: Device, event: dict[str, Any], *, private: bool = False) -> None:
+    """Send ``event`` to the device's watchers (or only its owner's pages) and dashboard."""
+    event = {**event, "device": device.id}
+    message = {"type": FORWARD, "event": event, "public": device.public}
+    groups = [owner_group(device.id)] if private else [device_group(device.id)]
+    if device.owner_id and not private:
+        groups.append(user_group(device.owner_id))
+    _send_after_commit([(group, message) for group in groups])
+
+
+def _device(device_id: str) -> Device | None:
+    return Device.objects.select_related("owner").filter(id=device_id).first()
+
+
+def revision_posted(step) -> None:
+    """A new revision: its row on the pages, and a nudge to the device itself."""
+    device = _device(step.trail_id)
+    if device is None or device.owner_id is None:
+        return
+    author = step.author.username if step.author_id else None
+    url = reverse("community:revision", args=[device.owner.username, device.nick, step.rev])
+    _fanout(
+        device,
+        {
+            "type": "revision",
+            "rev": step.rev,
+            "status": step.status,
+            "status_class": status_class(step.status),
+            "progress": step.progress,
+            "commit_msg": step.commit_msg,
+            "author": author,
+            "time": _iso(step.time_created),
+            "url": url,
+        },
+    )
+    _send_after_commit(
+        [
+            (
+                agent_group(device.id),
+                {"type": FORWARD, "event": {"type": "revision", "rev": step.rev}},
+            )
+        ]
+    )
+
+
+def progress_changed(step) -> None:
+    """A revision's status or progress moved. A device that reports is online, too."""
+    device = _device(step.trail_id)
+    if device is None or device.owner_id is None:
+        return
+    event = {
+        "type": "progress",
+        "rev": step.rev,
+        "status": step.status,
+        "status_class": status_class(step.status),
+        "progress": step.progress,
+        "status_msg": step.status_msg,
+        "running": step.status in st.RUNNING_OK,
+        "last_seen": _iso(device.last_seen),
+    }
+    _fanout(device, event)
+
+
+def presence(device: Device) -> None:
+    """The device was just seen (``last_seen`` moved)."""
+    if device.owner_id is None:
+        return
+    _fanout(device, {"type": "presence", "last_seen": _iso(device.last_seen or timezone.now())})
+
+
+def log_lines(device: Device, lines: list) -> None:
+    """New log lines, for the owner's log page only (logs are private, even on public devices)."""
+    if device.owner_id is None or not lines:
+        return
+    rows = [
+        {
+            "time": _iso(line.time),
+            "lvl": line.lvl,
+            "src": line.src,
+            "plat": line.plat,
+            "msg": line.msg,
+        }
+        for line in lines
+    ]
+    _fanout(device, {"type": "log", "lines": rows}, private=True)

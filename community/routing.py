@@ -1,0 +1,11 @@
+"""WebSocket routes of the community app (gathered in portal/routing.py)."""
+
+from django.urls import path, re_path
+
+from community import consumers
+
+websocket_urlpatterns = [
+    path("ws/devices/<str:device_id>/", consumers.DeviceConsumer.as_asgi()),
+    path("ws/dashboard/", consumers.DashboardConsumer.as_asgi()),
+    re_path(r"^ws/device/?$", consumers.AgentConsumer.as_asgi()),
+]
