@@ -168,6 +168,12 @@ OBJECTS_BACKEND = envchoice(
 )
 OBJECTS_DIR = Path(env("OBJECTS_DIR", str(VAR_DIR / "objects"))).resolve()
 OBJECTS_URL_TTL = envint("OBJECTS_URL_TTL", 3600, minimum=10)
+OBJECTS_MAX_BYTES = envint("OBJECTS_MAX_BYTES", 16 * 1024**3, minimum=1)
+# Unreferenced objects (and unfinished uploads) older than this are deleted;
+# it must outlast a signed URL, so no upload can still be running on a grant.
+OBJECTS_GC_GRACE = envint("OBJECTS_GC_GRACE", 24 * 3600, minimum=60)
+if OBJECTS_GC_GRACE <= OBJECTS_URL_TTL:
+    raise ImproperlyConfigured("OBJECTS_GC_GRACE must be longer than OBJECTS_URL_TTL")
 if OBJECTS_BACKEND == "s3":
     _objects_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",

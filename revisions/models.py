@@ -1,4 +1,11 @@
-"""Trails and steps (revisions). Objects live in ``revisions/objects``' models below."""
+"""Trails and steps (revisions), and the objects their states name.
+
+Object bytes are content-addressed and stored once (:class:`Blob`, keyed by
+sha256); who may use which sha is recorded per owner account
+(:class:`OwnerObject`, the wire's "object"); which steps name which sha is
+:class:`StepObject`, so that links, step object lists and garbage collection
+are queries instead of scans over every state.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from revisions.querysets import StepQuerySet, TrailQuerySet
+from portal.ids import HexIdField
+from revisions.querysets import OwnerObjectQuerySet, StepQuerySet, TrailQuerySet
 from trail import status as st
 
 STATUS_CHOICES = [(name, name) for name in st.STATUSES]
@@ -32,6 +40,10 @@ class Trail(models.Model):
     @property
     def id(self) -> str:
         return self.device_id
+
+    def running_step(self) -> Step | None:
+        """The revision the device runs: its newest DONE or UPDATED step (None before any)."""
+        return self.steps.running().first()
 
 
 class Step(models.Model):
@@ -63,6 +75,8 @@ class Step(models.Model):
     status_msg = models.TextField(blank=True, max_length=10_000)
     log = models.TextField(blank=True, max_length=100_000)
     downloads = models.JSONField(default=dict, blank=True)
+    # The progress report's free-form "data" (Pantavisor keeps a retry count there).
+    progress_data = models.JSONField(null=True, blank=True)
     progress_time = models.DateTimeField(null=True, blank=True)
 
     objects = StepQuerySet.as_manager()
@@ -78,3 +92,83 @@ class Step(models.Model):
     @property
     def wire_id(self) -> str:
         return f"{self.trail_id}-{self.rev}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in st.FINAL
+
+
+class StepObject(models.Model):
+    """One object sha that a step's state names (written with the step, never edited)."""
+
+    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="object_refs")
+    sha256 = models.CharField(max_length=64, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["step", "sha256"], name="step_object_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.step} {self.sha256[:12]}"
+
+
+class Blob(models.Model):
+    """Bytes in the objects storage, once per sha256, verified when they arrived.
+
+    The row exists only while the bytes do: it is created after a verified
+    upload and deleted (with the bytes) by garbage collection.
+    """
+
+    sha256 = models.CharField(max_length=64, primary_key=True)
+    size = models.BigIntegerField()
+    time_created = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return self.sha256
+
+
+class OwnerObject(models.Model):
+    """An account's right to use one sha: the API's "object".
+
+    ``PENDING`` while the owner has asked to upload it and the verified bytes
+    have not arrived; ``OBJECT`` once the owner uploaded them (proof of
+    possession, even when the bytes were already stored for someone else);
+    ``LINK`` when the owner got it from a public revision without uploading.
+    ``time_modified`` is the time of the last upload grant: garbage
+    collection leaves a sha alone while a grant is younger than its grace period.
+    """
+
+    class Kind(models.TextChoices):
+        PENDING = "pending"
+        OBJECT = "object"
+        LINK = "link"
+
+    # Also names the S3 staging key of a pending upload.
+    id = HexIdField(primary_key=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="owned_objects"
+    )
+    sha256 = models.CharField(max_length=64)
+    objectname = models.CharField(max_length=255, blank=True)
+    size = models.BigIntegerField()
+    mime_type = models.CharField(max_length=127, default="application/octet-stream")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PENDING)
+    time_created = models.DateTimeField(default=timezone.now)
+    time_modified = models.DateTimeField(default=timezone.now)
+
+    objects = OwnerObjectQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "object"
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "sha256"], name="object_unique_per_owner")
+        ]
+        indexes = [models.Index(fields=["sha256"])]
+
+    def __str__(self) -> str:
+        return f"{self.objectname or self.sha256[:12]} ({self.kind})"
+
+    @property
+    def present(self) -> bool:
+        return self.kind != self.Kind.PENDING

@@ -1,7 +1,14 @@
-"""Who may see which trail and step: the device's visibility, decided in devices.querysets."""
+"""Who may see which trail, step and object, and the domain filters on them.
+
+Visibility follows the device's (decided in ``devices.querysets``).
+"""
 
 from django.apps import apps
 from django.db import models
+from django.db.models import OuterRef, Subquery
+from django.db.models.functions import Coalesce
+
+from trail import status as st
 
 
 def _visible_devices(user):
@@ -12,7 +19,40 @@ class TrailQuerySet(models.QuerySet):
     def visible_to(self, user):
         return self.filter(device__in=_visible_devices(user))
 
+    def with_running_rev(self):
+        """Annotate ``running_rev``: the rev of each trail's running step, or None."""
+        Step = apps.get_model("revisions", "Step")
+        running = Step.objects.filter(trail=OuterRef("pk")).running().values("rev")[:1]
+        return self.annotate(running_rev=Subquery(running))
+
+    def with_summary(self):
+        """Annotate ``running_rev`` and ``summary_step_id``: the newest step the device
+        has reported on (not NEW), or the newest step when it has reported on none."""
+        Step = apps.get_model("revisions", "Step")
+        steps = Step.objects.filter(trail=OuterRef("pk")).order_by("-rev").values("pk")[:1]
+        reported = steps.exclude(status=st.NEW)
+        return self.with_running_rev().annotate(
+            summary_step_id=Coalesce(Subquery(reported), Subquery(steps))
+        )
+
 
 class StepQuerySet(models.QuerySet):
     def visible_to(self, user):
         return self.filter(trail__device__in=_visible_devices(user))
+
+    def pending(self):
+        """Steps the device has still to finish (not in a final status), oldest first."""
+        return self.exclude(status__in=st.FINAL).order_by("rev")
+
+    def running(self):
+        """Steps the device runs or ran, newest first: the first is the running revision."""
+        return self.filter(status__in=st.RUNNING_OK).order_by("-rev")
+
+    def public(self):
+        return self.filter(trail__device__public=True)
+
+
+class OwnerObjectQuerySet(models.QuerySet):
+    def present(self):
+        """Objects whose owner may use them: uploaded or linked, not merely granted."""
+        return self.exclude(kind="pending")

@@ -1,0 +1,1 @@
+"""``/trails/…``, ``/objects/…`` and ``/exports/…``: thin views over ``revisions.services``."""

@@ -1,0 +1,101 @@
+"""Helpers the revisions views share."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import exceptions
+from rest_framework.response import Response
+
+from portal.errors import APIError
+from revisions.api.serializers import ObjectWithAccessSerializer
+from revisions.services import ObjectView
+from revisions.storage import get_store
+from trail import status as st
+
+REF = OpenApiParameter("ref", str, OpenApiParameter.PATH, description="device id, prn or nick")
+REV = OpenApiParameter("rev", int, OpenApiParameter.PATH, description="revision number")
+SHA = OpenApiParameter("sha", str, OpenApiParameter.PATH, description="the object's sha256")
+LIMIT = OpenApiParameter("limit", int, description="at most this many (default 100, at most 1000)")
+MAX_LIMIT = 1000
+
+
+def require_login(request) -> None:
+    if not request.user.is_authenticated:
+        raise exceptions.NotAuthenticated("log in first: send a bearer token")
+
+
+def limit_param(request, default: int = 100) -> int:
+    raw = request.query_params.get("limit", "")
+    if not raw:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise APIError(f"limit must be a number from 1 to {MAX_LIMIT}", code="bad-limit")
+    return int(raw)
+
+
+def int_param(request, name: str) -> int | None:
+    raw = request.query_params.get(name, "")
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise APIError(f"{name} must be a whole number", code=f"bad-{name}") from None
+
+
+def status_filter(raw: str) -> list[str]:
+    """``progress.status=``: a status, or ``{"$in": [...]}`` / ``{"$nin": [...]}`` / ``{"$ne": s}``.
+
+    Returns the statuses to include.
+    """
+    raw = raw.strip()
+    if raw.startswith("{"):
+        try:
+            query = json.loads(raw)
+        except ValueError:
+            query = None
+        if not (isinstance(query, dict) and len(query) == 1):
+            raise APIError('progress.status must be a status or {"$in": [...]}', code="bad-filter")
+        ((op, value),) = query.items()
+        values = value if isinstance(value, list) else [value]
+        if op not in ("$in", "$nin", "$ne", "$eq") or not all(isinstance(v, str) for v in values):
+            raise APIError('progress.status must be a status or {"$in": [...]}', code="bad-filter")
+    else:
+        op, values = "$eq", [raw]
+    unknown = [v for v in values if v not in st.STATUSES]
+    if unknown:
+        raise APIError(
+            f"unknown status {unknown[0]!r}; expected one of {', '.join(st.STATUSES)}",
+            code="unknown-status",
+        )
+    if op in ("$nin", "$ne"):
+        return [s for s in st.STATUSES if s not in values]
+    return values
+
+
+def object_context(request) -> dict:
+    """Serializer context that signs URLs for :class:`ObjectWithAccessSerializer`."""
+    store = get_store()
+    now = timezone.now()
+    expires = now + dt.timedelta(seconds=settings.OBJECTS_URL_TTL)
+
+    def urls(view: ObjectView) -> dict:
+        put = (
+            store.upload_url(request, view.grant, view.sha256, view.size, expires)
+            if view.grant
+            else ""
+        )
+        get = store.download_url(request, view.sha256, expires) if view.stored else ""
+        return {"put": put, "get": get}
+
+    return {"request": request, "urls": urls, "now": now, "expires": expires}
+
+
+def object_answer(request, view: ObjectView, status: int = 200, headers=None) -> Response:
+    data = ObjectWithAccessSerializer(view, context=object_context(request)).data
+    return Response(data, status=status, headers=headers)

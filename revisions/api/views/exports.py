@@ -1,0 +1,56 @@
+"""``/exports/<owner-nick>/<device-nick>/<rev>/<name>.tar.gz``: a revision as a tarball."""
+
+from __future__ import annotations
+
+from django.http import Http404, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.views import APIView
+
+from portal.errors import Conflict
+from revisions.api.lookups import parse_rev
+from revisions.exports import export_members, missing_blobs, tarball
+from revisions.models import Step
+
+
+class ExportView(APIView):
+    """Stream ``json`` and ``objects/`` of an owned or public revision (as pvr export does)."""
+
+    permission_classes = [AllowAny]
+
+    def perform_content_negotiation(self, request, force=False):
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("owner", str, OpenApiParameter.PATH, description="owner's nick"),
+            OpenApiParameter("nick", str, OpenApiParameter.PATH, description="device's nick"),
+            OpenApiParameter("rev", int, OpenApiParameter.PATH),
+            OpenApiParameter("filename", str, OpenApiParameter.PATH, description="<name>.tar.gz"),
+        ],
+        responses={(200, "application/gzip"): OpenApiTypes.BINARY},
+    )
+    def get(self, request, owner, nick, rev, filename):
+        if not filename.endswith(".tar.gz") or "/" in filename or '"' in filename:
+            raise Http404("exports are named <name>.tar.gz")
+        step = (
+            Step.objects.visible_to(request.user)
+            .filter(trail__device__owner__username=owner, trail__device__nick=nick)
+            .filter(rev=parse_rev(rev))
+            .first()
+        )
+        if step is None:
+            raise Http404(f"no revision {rev} of {owner}/{nick} that you may read")
+        missing = missing_blobs(step)
+        if missing:
+            raise Conflict(
+                f"{len(missing)} object(s) of this revision are not uploaded yet",
+                code="missing-objects",
+                missing=missing,
+            )
+        response = StreamingHttpResponse(
+            tarball(export_members(step)), content_type="application/gzip"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response

@@ -1,0 +1,172 @@
+"""``/trails/``: a device's factory state, trail lists, summaries and pvr remotes."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+from django.http import Http404
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from devices.services import Forbidden
+from portal.auth import device_of, person_of
+from revisions import services
+from revisions.api.lookups import get_step, get_trail
+from revisions.api.parsers import StrictJSONParser
+from revisions.api.serializers import PvrRemoteSerializer, TrailSerializer, TrailSummarySerializer
+from revisions.api.views.common import LIMIT, REF, REV, limit_param, require_login
+from revisions.models import Step, Trail
+
+AFTER_ID = OpenApiParameter("after", str, description="only trails whose id sorts after this one")
+
+
+def _factory_steps() -> Prefetch:
+    return Prefetch("steps", queryset=Step.objects.filter(rev=0), to_attr="factory_steps")
+
+
+def _own_trails(request):
+    """The trails a caller controls: a device its own, a person their devices'."""
+    require_login(request)
+    device = device_of(request.user)
+    if device is not None:
+        return Trail.objects.filter(device=device)
+    return Trail.objects.filter(device__owner=person_of(request.user))
+
+
+def _page(request, trails):
+    after = request.query_params.get("after", "")
+    if after:
+        trails = trails.filter(device_id__gt=after)
+    return trails.order_by("device_id")[: limit_param(request)]
+
+
+class TrailListView(APIView):
+    """``GET``: the caller's trails. ``POST``: a device posts its factory state (revision 0)."""
+
+    parser_classes = [StrictJSONParser]
+    permission_classes = [AllowAny]  # each method says who may call it
+
+    @extend_schema(parameters=[LIMIT, AFTER_ID], responses=TrailSerializer(many=True))
+    def get(self, request):
+        trails = (
+            _own_trails(request).select_related("device__owner").prefetch_related(_factory_steps())
+        )
+        return Response(TrailSerializer(_page(request, trails), many=True).data)
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=TrailSerializer)
+    def post(self, request):
+        require_login(request)
+        device = device_of(request.user)
+        if device is None:
+            raise Forbidden(
+                "a device posts its own factory state; log in as the device", "device-only"
+            )
+        trail = services.create_trail(device, request.data)
+        trail.device = device
+        return Response(TrailSerializer(trail).data)
+
+
+class TrailDetailView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(parameters=[REF], responses=TrailSerializer)
+    def get(self, request, ref):
+        trail = get_trail(request.user, ref)
+        return Response(TrailSerializer(trail).data)
+
+
+def _summaries(trails) -> list[dict]:
+    trails = list(trails.select_related("device").with_summary())
+    steps = Step.objects.filter(pk__in=[t.summary_step_id for t in trails if t.summary_step_id])
+    by_id = {s.pk: s for s in steps.defer("state", "log", "downloads", "meta")}
+    answers = []
+    for trail in trails:
+        device = trail.device
+        step = by_id.get(trail.summary_step_id)
+        modified = max(filter(None, (device.last_seen, device.time_modified)))
+        answers.append(
+            {
+                "device": device.prn,
+                "device_nick": device.nick,
+                "deviceid": device.id,
+                "public": device.public,
+                "revision": trail.head_rev,
+                "running_revision": trail.running_rev,
+                "progress_revision": step.rev if step else None,
+                "progress": step.progress if step else 0,
+                "status": step.status if step else "",
+                "status_msg": step.status_msg if step else "",
+                "state_sha": step.state_sha if step else "",
+                "step_time": step.time_created if step else None,
+                "progress_time": step.progress_time if step else None,
+                "timestamp": modified,
+                "trail_touched_time": trail.last_touched,
+            }
+        )
+    return answers
+
+
+class TrailSummaryListView(APIView):
+    """Where each of the caller's devices is: its newest reported revision and status."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(parameters=[LIMIT, AFTER_ID], responses=TrailSummarySerializer(many=True))
+    def get(self, request):
+        trails = _page(request, _own_trails(request))
+        return Response(TrailSummarySerializer(_summaries(trails), many=True).data)
+
+
+class TrailSummaryView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(parameters=[REF], responses=TrailSummarySerializer)
+    def get(self, request, ref):
+        trail = get_trail(request.user, ref)
+        (summary,) = _summaries(Trail.objects.filter(pk=trail.pk))
+        return Response(TrailSummarySerializer(summary).data)
+
+
+def pvr_remote(request, trail: Trail, rev: int) -> dict:
+    """The discovery document pvr reads before cloning revision ``rev`` or posting the next."""
+
+    def url(name: str, **kwargs) -> str:
+        return request.build_absolute_uri(reverse(name, kwargs=kwargs))
+
+    return {
+        "pvr_spec": "pvr-pantahub-1",
+        "json_get_url": url("api-step-state", ref=trail.id, rev=rev),
+        "json_key": "state",
+        "objects_endpoint": url("api-objects"),
+        "post_url": url("api-steps", ref=trail.id),
+        "post_fields": ["commit-msg"],
+        "post_fields_opt": [],
+        "step_get_url": url("api-step", ref=trail.id, rev=rev),
+    }
+
+
+class TrailPvrRemoteView(APIView):
+    """``/trails/<id>/.pvrremote``: pvr's view of the trail's newest revision."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(parameters=[REF], responses=PvrRemoteSerializer)
+    def get(self, request, ref):
+        trail = get_trail(request.user, ref)
+        if trail.head_rev < 0:
+            raise Http404("this trail has no revisions yet")
+        return Response(PvrRemoteSerializer(pvr_remote(request, trail, trail.head_rev)).data)
+
+
+class StepPvrRemoteView(APIView):
+    """``/trails/<id>/steps/<rev>/.pvrremote``: pvr's view of one revision."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(parameters=[REF, REV], responses=PvrRemoteSerializer)
+    def get(self, request, ref, rev):
+        step = get_step(request.user, ref, rev)
+        return Response(PvrRemoteSerializer(pvr_remote(request, step.trail, step.rev)).data)

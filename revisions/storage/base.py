@@ -1,0 +1,85 @@
+"""What every object store offers, and the names they share."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import TYPE_CHECKING, BinaryIO, Protocol
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from revisions.models import OwnerObject
+
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+#: Bytes read or written at a time while streaming objects.
+CHUNK_SIZE = 256 * 1024
+
+
+def content_key(sha: str) -> str:
+    """The storage name of a sha's bytes: ``ab/abcdef…`` (a fan-out keeps folders small)."""
+    if not SHA256_RE.match(sha):
+        raise ValueError(f"not a sha256: {sha!r}")
+    return f"{sha[:2]}/{sha}"
+
+
+class UploadRejected(Exception):
+    """An upload whose bytes are not what was announced; nothing of it is kept.
+
+    ``code`` is ``size-mismatch`` or ``sha-mismatch``.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+class ObjectStore(Protocol):
+    """The operations the services need from a store."""
+
+    #: Whether the upload URL goes to the store itself (so Trailhub must look
+    #: for the bytes later) rather than through Trailhub (verified on arrival).
+    uploads_bypass_server: bool
+
+    def upload_url(
+        self, request: HttpRequest, grant: str, sha: str, size: int, expires: dt.datetime
+    ) -> str:
+        """A URL the grant's owner ``PUT``s exactly ``size`` bytes of ``sha`` to, until ``expires``."""
+        ...
+
+    def download_url(self, request: HttpRequest, sha: str, expires: dt.datetime) -> str:
+        """A URL that ``GET``s the bytes of ``sha``, valid until ``expires``."""
+        ...
+
+    def open(self, sha: str) -> BinaryIO:
+        """A stream of the bytes of ``sha`` (``read(n)`` and ``close()``)."""
+        ...
+
+    def exists(self, sha: str) -> bool: ...
+
+    def delete(self, sha: str) -> None:
+        """Remove the bytes of ``sha``; nothing happens if they are already gone."""
+        ...
+
+    def fetch_staged(self, obj: OwnerObject) -> object | None:
+        """A verified upload of ``obj`` waiting to be installed, or None.
+
+        Stores that verify uploads on arrival always answer None; S3 looks at
+        the grant's staging key, checks the size and the sha256, and deletes a
+        staged upload that does not match.
+        """
+        ...
+
+    def install(self, upload: object, sha: str) -> None:
+        """Make a verified upload the bytes of ``sha`` (called with the Blob row locked)."""
+        ...
+
+    def discard(self, upload: object) -> None:
+        """Forget an upload that was not installed (or was, but the bytes were there)."""
+        ...
+
+    def sweep_uploads(self, cutoff: dt.datetime, stale_grants) -> int:
+        """Delete unfinished uploads older than ``cutoff``; ``stale_grants(ids)``
+        returns which grant ids are gone or older than ``cutoff`` (so their URLs
+        have expired). Return how many were deleted."""
+        ...
