@@ -362,6 +362,10 @@ def disable_auto_token(token: AutoToken) -> AutoToken:
 # --- Logs ------------------------------------------------------------------
 
 
+def _clip(value: str, field: str) -> str:
+    return value[: DeviceLog._meta.get_field(field).max_length]
+
+
 def post_logs(device: Device, entries: list[dict]) -> list[DeviceLog]:
     """Store a batch of validated entries for ``device`` in one INSERT.
 
@@ -381,11 +385,11 @@ def post_logs(device: Device, entries: list[dict]) -> list[DeviceLog]:
                 time=DeviceLog.time_of(tsec, tnano),
                 tsec=tsec,
                 tnano=tnano,
-                src=entry.get("src", ""),
-                lvl=entry.get("lvl", "").upper(),
+                src=_clip(entry.get("src", ""), "src"),
+                lvl=_clip(entry.get("lvl", "").upper(), "lvl"),
                 msg=entry.get("msg", ""),
-                plat=entry.get("plat", ""),
-                rev=entry.get("rev", ""),
+                plat=_clip(entry.get("plat", ""), "plat"),
+                rev=_clip(entry.get("rev", ""), "rev"),
                 time_created=now,
             )
         )

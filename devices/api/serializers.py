@@ -43,11 +43,13 @@ class DeviceSerializer(HyphenatedFieldsMixin, serializers.Serializer):
     nick = serializers.CharField(read_only=True)
     owner = serializers.SerializerMethodField()
     owner_nick = serializers.SerializerMethodField()
-    challenge = serializers.CharField(read_only=True, required=False)
+    # Not read_only, so that the schema marks these three as optional: they are
+    # left out for callers who may not see them. This serializer never reads input.
+    challenge = serializers.CharField(required=False)
     public = serializers.BooleanField(read_only=True)
     description = serializers.CharField(read_only=True)
-    user_meta = serializers.JSONField(read_only=True, required=False)
-    device_meta = serializers.JSONField(read_only=True, required=False)
+    user_meta = serializers.JSONField(required=False)
+    device_meta = serializers.JSONField(required=False)
     time_created = serializers.DateTimeField(read_only=True)
     time_modified = serializers.DateTimeField(read_only=True)
     online = serializers.BooleanField(read_only=True)
@@ -153,15 +155,20 @@ class AutoTokenCreateSerializer(HyphenatedFieldsMixin, serializers.Serializer):
 
 
 class LogEntryInSerializer(serializers.Serializer):
-    """One entry as a device posts it; a missing ``tsec`` means "now"."""
+    """One entry as a device posts it; a missing ``tsec`` means "now".
 
-    src = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
-    msg = serializers.CharField(allow_blank=True, max_length=65536, trim_whitespace=False)
-    lvl = serializers.CharField(required=False, allow_blank=True, max_length=32, default="")
+    Text fields have no length limit here: a device cannot fix a long line and
+    would resend the batch for ever, so ``services.post_logs`` clips them. The
+    batch size limits bound them anyway.
+    """
+
+    src = serializers.CharField(required=False, allow_blank=True, default="")
+    msg = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    lvl = serializers.CharField(required=False, allow_blank=True, default="")
     tsec = serializers.IntegerField(required=False, min_value=0, max_value=253402300799)
     tnano = serializers.IntegerField(required=False, min_value=0, max_value=999_999_999)
-    plat = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
-    rev = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
+    plat = serializers.CharField(required=False, allow_blank=True, default="")
+    rev = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 class LogEntrySerializer(HyphenatedFieldsMixin, serializers.ModelSerializer):

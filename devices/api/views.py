@@ -180,52 +180,54 @@ class DevicePublicView(APIView):
         return device_answer(request, services.update_device(device, public=False))
 
 
-class UserMetaView(APIView):
-    """``user-meta``: the owner writes it (PUT replaces, PATCH merges), the device reads it."""
+class MetaView(APIView):
+    """Read, replace (PUT) or merge into (PATCH) one metadata object of a device.
+
+    The owner and the device itself read it; ``writer`` says who writes it.
+    """
+
+    field: services.MetaField
+
+    def writer(self, user, ref: str) -> Device:
+        raise NotImplementedError
 
     @extend_schema(parameters=[REF], responses=OpenApiTypes.OBJECT)
     def get(self, request, ref: str):
         device = services.get_device_for_owner_or_itself(request.user, ref)
-        return Response(device.user_meta)
+        return Response(getattr(device, self.field))
 
     @extend_schema(parameters=[REF], request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def put(self, request, ref: str):
-        device = services.get_owned_device(request.user, ref)
-        return Response(services.write_meta(device, "user_meta", request.data, merge=False))
+        device = self.writer(request.user, ref)
+        return Response(services.write_meta(device, self.field, request.data, merge=False))
 
     @extend_schema(
         parameters=[REF],
         request=OpenApiTypes.OBJECT,
         responses=OpenApiTypes.OBJECT,
-        description="Merge keys into user-meta; a key set to null is removed.",
+        description="Merge top-level keys; a key set to null is removed.",
     )
     def patch(self, request, ref: str):
-        device = services.get_owned_device(request.user, ref)
-        return Response(services.write_meta(device, "user_meta", request.data, merge=True))
+        device = self.writer(request.user, ref)
+        return Response(services.write_meta(device, self.field, request.data, merge=True))
 
 
-class DeviceMetaView(APIView):
-    """``device-meta``: the device alone writes it; its owner may read it."""
+class UserMetaView(MetaView):
+    """``user-meta``: the owner writes it, the device reads it."""
 
-    @extend_schema(parameters=[REF], responses=OpenApiTypes.OBJECT)
-    def get(self, request, ref: str):
-        device = services.get_device_for_owner_or_itself(request.user, ref)
-        return Response(device.device_meta)
+    field = "user_meta"
 
-    @extend_schema(parameters=[REF], request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
-    def put(self, request, ref: str):
-        device = services.get_device_itself(request.user, ref)
-        return Response(services.write_meta(device, "device_meta", request.data, merge=False))
+    def writer(self, user, ref: str) -> Device:
+        return services.get_owned_device(user, ref)
 
-    @extend_schema(
-        parameters=[REF],
-        request=OpenApiTypes.OBJECT,
-        responses=OpenApiTypes.OBJECT,
-        description="Merge keys into device-meta; a key set to null is removed.",
-    )
-    def patch(self, request, ref: str):
-        device = services.get_device_itself(request.user, ref)
-        return Response(services.write_meta(device, "device_meta", request.data, merge=True))
+
+class DeviceMetaView(MetaView):
+    """``device-meta``: the device alone writes it; its owner reads it."""
+
+    field = "device_meta"
+
+    def writer(self, user, ref: str) -> Device:
+        return services.get_device_itself(user, ref)
 
 
 class DeviceByNickView(APIView):

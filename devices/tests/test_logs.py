@@ -264,3 +264,18 @@ def test_the_periodic_sweep_queues_only_devices_over_the_limit(
 def test_the_sweep_is_on_the_beat_schedule(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["devices.trim-all-logs"]
     assert entry["task"] == tasks.trim_all_logs.name
+
+
+def test_overlong_fields_are_clipped_rather_than_refused(api, device):
+    # A device cannot shorten a line it already wrote; refusing would make it resend for ever.
+    long_entry = {"msg": "m" * 100_000, "src": "s" * 300, "plat": "p" * 300, "rev": "r" * 100}
+    response = post_logs(api.as_(device), {**long_entry, "lvl": "x" * 40})
+    assert response.status_code == 200
+    stored = DeviceLog.objects.get()
+    assert len(stored.msg) == 100_000
+    assert (len(stored.src), len(stored.plat), len(stored.rev), len(stored.lvl)) == (
+        255,
+        255,
+        64,
+        32,
+    )

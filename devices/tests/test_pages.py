@@ -1,7 +1,7 @@
 import pytest
 
 from devices.models import AutoToken, Device
-from devices.services import create_auto_token
+from devices.services import create_auto_token, post_logs
 
 pytestmark = pytest.mark.django_db
 
@@ -102,3 +102,19 @@ def test_disabling_a_token(browser, owner, outsider):
     assert browser.get(f"/dashboard/tokens/{token.id}/disable/").status_code == 405
     theirs.refresh_from_db()
     assert theirs.disabled is False
+
+
+def test_the_admin_lists_devices_tokens_and_logs(client, make_user, device):
+    admin = make_user("root", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    create_auto_token(admin, "factory")
+    post_logs(device, [{"msg": "booted", "lvl": "info"}])
+    for path, shown in (
+        ("/admin/devices/device/", "kiosk"),
+        (f"/admin/devices/device/{device.id}/change/", device.id),
+        ("/admin/devices/autotoken/", "factory"),
+        ("/admin/devices/devicelog/", "booted"),
+    ):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert shown in response.content.decode()
