@@ -1,5 +1,7 @@
 """Dashboard pages for devices: the claim form and factory tokens."""
 
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
@@ -29,18 +31,21 @@ def claim(request):
 
 @login_required
 def tokens(request):
-    """List, create and disable factory auto-assign tokens; a new token is shown once, here."""
+    """List, create and disable factory auto-assign tokens; a new token is shown once, here.
+
+    The new token is rendered in the POST's own answer rather than after a
+    redirect, so that it is never stored anywhere (not even in the session).
+    """
     form = AutoTokenForm(request.POST or None)
     new_token = None
     if request.method == "POST" and form.is_valid():
         token, raw = form.create(request.user)
         new_token = {"token": token, "raw": raw}
         form = AutoTokenForm()
-    context = {
-        "form": form,
-        "new_token": new_token,
-        "tokens": AutoToken.objects.filter(owner=request.user),
-    }
+    tokens = list(AutoToken.objects.filter(owner=request.user))
+    for token in tokens:
+        token.meta_json = json.dumps(token.default_user_meta) if token.default_user_meta else ""
+    context = {"form": form, "new_token": new_token, "tokens": tokens}
     response = render(request, "devices/tokens.html", context)
     if new_token:
         # The page holds a secret: keep it out of caches and the back-button history.

@@ -73,6 +73,7 @@ def test_creating_a_token_shows_it_once(browser, owner):
     later = browser.get("/dashboard/tokens/").content.decode()
     assert raw not in later
     assert token.prefix in later and "line 2" in later
+    assert "{&quot;site&quot;: &quot;lab&quot;}" in later  # shown as JSON
 
 
 def test_it_refuses_default_user_meta_that_is_not_a_json_object(browser):
