@@ -89,3 +89,42 @@ class UserMetaForm(forms.Form):
         except APIError as exc:
             self.add_error("user_meta", str(exc.detail))
         return None
+
+
+NEW_DEVICE = "new"
+
+
+class ForkForm(forms.Form):
+    """Where a fork goes: one of the user's devices, or a new device with no hardware yet."""
+
+    target = forms.ChoiceField(label="Fork into", widget=forms.RadioSelect)
+    nick = forms.CharField(
+        label="New device's nick",
+        max_length=63,
+        required=False,
+        validators=[nick_validator],
+        help_text="For a new device: a template no hardware runs yet, that devices can follow.",
+    )
+
+    def __init__(self, *args, user, source, **kwargs):
+        from devices.models import Device
+
+        self.devices = {
+            d.id: d for d in Device.objects.owned_by(user).exclude(id=source.id).order_by("nick")
+        }
+        kwargs.setdefault("initial", {"target": NEW_DEVICE, "nick": source.nick})
+        super().__init__(*args, **kwargs)
+        self.fields["target"].choices = [(NEW_DEVICE, "a new device")] + [
+            (d.id, f"{d.nick} (as its next revision)") for d in self.devices.values()
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("target") == NEW_DEVICE and not data.get("nick"):
+            self.add_error("nick", "Name the new device.")
+        return data
+
+    @property
+    def into(self):
+        """The chosen existing device, or None for a new one."""
+        return self.devices.get(self.cleaned_data["target"])

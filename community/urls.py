@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from community.views import device, lists, owner
+from community.views import device, lists, owner, revise
 
 app_name = "community"
 
@@ -10,6 +10,9 @@ device_pages = [
     path("", device.overview, name="device"),
     path("revisions/", device.revisions, name="revisions"),
     path("revisions/<int:rev>/", device.revision, name="revision"),
+    path("revisions/<int:rev>/objects/<str:sha>", device.object_download, name="object"),
+    path("revisions/<int:rev>/rollback/", revise.rollback, name="rollback"),
+    path("revisions/<int:rev>/fork/", revise.fork, name="fork"),
     path("diff/", device.diff, name="diff"),
     path("star/", owner.star, name="star"),
     path("meta/", owner.meta, name="meta"),

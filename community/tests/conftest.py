@@ -56,3 +56,43 @@ def add_step(db):
 @pytest.fixture
 def public_device(owner, make_device):
     return make_device(owner, nick="kiosk", public=True, description="A public kiosk")
+
+
+@pytest.fixture(autouse=True)
+def objects_dir(settings, tmp_path):
+    """Every test gets its own filesystem objects store."""
+    path = tmp_path / "objects"
+    settings.OBJECTS_DIR = path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "objects": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": path},
+        },
+    }
+    return path
+
+
+@pytest.fixture
+def uploaded_state(db):
+    """``uploaded_state(owner, {key: bytes})``: a valid state whose objects ``owner`` uploaded.
+
+    The bytes go through the revisions service's upload path, as from the API.
+    """
+    import hashlib
+    import io
+
+    from revisions.services.objects import receive_upload, request_upload
+
+    def make(owner, objects: dict[str, bytes], **json_keys) -> dict:
+        state = {"#spec": "pantavisor-service-system@1", "bsp/run.json": {"addons": []}}
+        state.update(json_keys)
+        for key, data in objects.items():
+            sha = hashlib.sha256(data).hexdigest()
+            grant = request_upload(owner, sha, len(data), key)
+            if grant.kind == "pending":
+                receive_upload(grant.id, sha, len(data), io.BytesIO(data), len(data))
+            state[key] = sha
+        return state
+
+    return make

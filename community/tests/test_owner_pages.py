@@ -9,15 +9,15 @@ pytestmark = pytest.mark.django_db
 OWNER_PAGES = ["meta/", "logs/", "settings/"]
 
 
-@pytest.mark.parametrize("page", OWNER_PAGES)
+@pytest.mark.parametrize("subpage", OWNER_PAGES)
 def test_owner_pages_are_a_404_for_anyone_else_even_on_a_public_device(
-    client, owner, outsider, public_device, page
+    client, owner, outsider, public_device, subpage
 ):
     client.force_login(outsider)
-    assert client.get(f"/u/alice/kiosk/{page}").status_code == 404
-    assert client.post(f"/u/alice/kiosk/{page}", {"nick": "stolen"}).status_code == 404
+    assert client.get(f"/u/alice/kiosk/{subpage}").status_code == 404
+    assert client.post(f"/u/alice/kiosk/{subpage}", {"nick": "stolen"}).status_code == 404
     client.force_login(owner)
-    assert client.get(f"/u/alice/kiosk/{page}").status_code == 200
+    assert client.get(f"/u/alice/kiosk/{subpage}").status_code == 200
     public_device.refresh_from_db()
     assert public_device.nick == "kiosk"
 

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from community import stateview
 from community.models import Fork
 from community.views.lookups import device_for, page_context, step_for
 from devices.models import Device
 from revisions.models import Step
+from revisions.services.objects import find_object, step_objects
+from revisions.storage import get_store
+from trail.state import required_shas
 
 HISTORY_PAGE_SIZE = 50
 RECENT = 6
@@ -74,6 +80,12 @@ def revision(request, nick: str, device: str, rev: int):
     device = device_for(request, nick, device)
     step = step_for(device, rev)
     fork = _forks(request, device).filter(rev=rev).first()
+    rows = stateview.tree_rows(step.state)
+    objects = {view.sha256: view for view in step_objects(step)}
+    for row in rows:
+        if row.kind == "object" and row.value in objects:
+            view = objects[row.value]
+            row.extra = {"size": view.size if view.stored else None, "stored": view.stored}
     return render(
         request,
         "community/device/revision.html",
@@ -81,7 +93,7 @@ def revision(request, nick: str, device: str, rev: int):
             **page_context(device, "revisions"),
             "step": step,
             "fork": fork,
-            "rows": stateview.tree_rows(step.state),
+            "rows": rows,
             "platforms": stateview.platforms(step.state),
             "is_head": device.head_rev == step.rev,
         },
@@ -157,3 +169,20 @@ def diff(request, nick: str, device: str):
         },
     )
     return render(request, "community/device/diff.html", context)
+
+
+def object_download(request, nick: str, device: str, rev: int, sha: str):
+    """Redirect to a freshly signed download URL of an object that revision ``rev`` names.
+
+    URLs are signed on click rather than for every object on the page: they
+    expire, and a state can name thousands of objects.
+    """
+    device = device_for(request, nick, device)
+    step = step_for(device, rev)
+    if sha not in required_shas(step.state):
+        raise Http404("that revision names no such object")
+    view = find_object(request.user, sha)
+    if view is None or not view.stored:
+        raise Http404("the object is not uploaded yet")
+    expires = timezone.now() + dt.timedelta(seconds=settings.OBJECTS_URL_TTL)
+    return redirect(get_store().download_url(request, sha, expires))

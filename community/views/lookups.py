@@ -38,7 +38,11 @@ def step_for(device: Device, rev: int) -> Step:
     """Revision ``rev`` of a device the caller may already see, or 404."""
     if rev > MAX_REV:  # past any real revision, and past what the database can compare
         raise Http404(f"no revision {rev}")
-    step = Step.objects.select_related("author").filter(trail_id=device.id, rev=rev).first()
+    step = (
+        Step.objects.select_related("author", "trail__device__owner")
+        .filter(trail_id=device.id, rev=rev)
+        .first()
+    )
     if step is None:
         raise Http404(f"no revision {rev}")
     return step

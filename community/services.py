@@ -1,0 +1,83 @@
+"""Rolling back and forking: new revisions posted through the revisions service.
+
+Nothing here writes a step itself: ``revisions.services.steps.post_step``
+allocates the number, checks (or, for forks, links) the objects and announces
+the revision after commit. This module adds what the community owns: the
+lineage row that fork counts and "forked from" read.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from community.models import Fork
+from devices import services as device_services
+from devices.models import Device
+from revisions.models import Step, Trail
+from revisions.services.steps import post_step
+
+
+def _trail_of(device: Device) -> Trail:
+    # A device that never posted its factory state (a new template, or hardware
+    # that has not booted yet) has no trail row; its first revision starts it.
+    trail, _ = Trail.objects.get_or_create(device=device)
+    return trail
+
+
+def roll_back(user, device: Device, step: Step) -> Step:
+    """Post revision ``step``'s state again as the device's newest revision."""
+    return post_step(
+        _trail_of(device),
+        step.state,
+        commit_msg=f"Roll back to revision {step.rev}",
+        author=user,
+    )
+
+
+def label(device: Device) -> str:
+    return f"{device.owner.username}/{device.nick}"
+
+
+def fork(
+    user,
+    source: Device,
+    step: Step,
+    *,
+    into: Device | None = None,
+    nick: str = "",
+    description: str = "",
+) -> Step:
+    """Fork revision ``step`` of ``source`` into ``into`` (one of ``user``'s devices), or into
+    a new device called ``nick`` that has no hardware yet. Returns the new revision.
+
+    The objects are linked from the public revision, never copied; a
+    conflict (a taken nick, an object that cannot be linked) leaves nothing
+    behind.
+    """
+    with transaction.atomic():
+        created = into is None
+        if created:
+            into = device_services.register_device(
+                owner=user, nick=nick or None, description=description
+            )
+            # A fork makes a template: no hardware runs it until one is pointed at it.
+            Device.objects.filter(id=into.id).update(has_hardware=False)
+            into.has_hardware = False
+        new_step = post_step(
+            _trail_of(into),
+            step.state,
+            commit_msg=f"Fork of {label(source)} at revision {step.rev}",
+            author=user,
+            forked_from=step,
+            link_public=True,
+        )
+        Fork.objects.create(
+            device=into,
+            rev=new_step.rev,
+            created_device=created,
+            source_device=source,
+            source_rev=step.rev,
+            source_label=label(source),
+            user=user,
+        )
+    return new_step

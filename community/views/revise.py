@@ -1,0 +1,56 @@
+"""Actions that post revisions: roll back (the owner) and fork (anyone logged in)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from community import services
+from community.forms import ForkForm
+from community.views.lookups import device_for, page_context, step_for
+from portal.errors import APIError
+
+
+def _revision_url(device, rev: int) -> str:
+    return reverse("community:revision", args=[device.owner.username, device.nick, rev])
+
+
+@login_required
+@require_POST
+def rollback(request, nick: str, device: str, rev: int):
+    device = device_for(request, nick, device, owner_only=True)
+    step = step_for(device, rev)
+    try:
+        new = services.roll_back(request.user, device, step)
+    except APIError as exc:
+        messages.error(request, f"Could not roll back: {exc.detail}")
+        return redirect(_revision_url(device, rev))
+    messages.success(request, f"Posted revision {new.rev} with the state of revision {rev}.")
+    return redirect(_revision_url(device, new.rev))
+
+
+@login_required
+def fork(request, nick: str, device: str, rev: int):
+    source = device_for(request, nick, device)
+    step = step_for(source, rev)
+    form = ForkForm(request.POST or None, user=request.user, source=source)
+    if request.method == "POST" and form.is_valid():
+        try:
+            new = services.fork(
+                request.user, source, step, into=form.into, nick=form.cleaned_data["nick"]
+            )
+        except APIError as exc:
+            form.add_error("nick" if exc.get_codes() == "nick-taken" else None, str(exc.detail))
+        else:
+            target = new.trail.device
+            messages.success(
+                request, f"Forked {services.label(source)} at revision {rev} into {target.nick}."
+            )
+            return redirect(_revision_url(target, new.rev))
+    context = {**page_context(source, "revisions"), "step": step, "form": form}
+    return render(
+        request, "community/device/fork.html", context, status=400 if form.errors else 200
+    )
