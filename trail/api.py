@@ -12,6 +12,7 @@ from urllib.parse import quote
 from trail.client import Hub, HubError
 
 DEVICE_PRN_PREFIX = "prn:::devices:/"
+PAGE = 1000
 
 
 def _q(part: str) -> str:
@@ -75,8 +76,9 @@ async def patch_device_meta(hub: Hub, device_id: str, meta: dict[str, Any]) -> A
     return await hub.send_json("PATCH", f"/devices/{_q(device_id)}/device-meta", meta)
 
 
-async def get_logs(hub: Hub, device_prn: str, page: int = 100) -> dict[str, Any]:
-    return await hub.get_json("/logs/", params={"dev": device_prn, "page": page})
+async def get_logs(hub: Hub, device_prn: str, count: int = 100) -> dict[str, Any]:
+    """The newest ``count`` log entries of a device, newest first."""
+    return await hub.get_json("/logs/", params={"dev": device_prn, "page-size": count})
 
 
 async def post_logs(hub: Hub, entries: list[dict[str, Any]]) -> Any:
@@ -95,9 +97,23 @@ async def get_trail(hub: Hub, trail_id: str) -> dict[str, Any]:
     return await hub.get_json(f"/trails/{_q(trail_id)}")
 
 
-async def list_steps(hub: Hub, trail_id: str) -> list[dict[str, Any]]:
-    """As a person: every revision; as a device: the pending ones, oldest first."""
+async def pending_steps(hub: Hub, trail_id: str) -> list[dict[str, Any]]:
+    """The revisions not finished yet, oldest first (a device polling its own
+    trail gets only the oldest: the one to work on)."""
     return await hub.get_json(f"/trails/{_q(trail_id)}/steps")
+
+
+async def all_steps(hub: Hub, trail_id: str) -> list[dict[str, Any]]:
+    """Every revision of a trail, oldest first, a page of 1000 at a time."""
+    steps: list[dict[str, Any]] = []
+    while True:
+        params: dict[str, Any] = {"progress.status": '{"$nin": []}', "limit": PAGE}
+        if steps:
+            params["after"] = steps[-1]["rev"]
+        page = await hub.get_json(f"/trails/{_q(trail_id)}/steps", params=params)
+        steps += page
+        if len(page) < PAGE:
+            return steps
 
 
 async def get_step(hub: Hub, trail_id: str, rev: int | str) -> dict[str, Any]:
@@ -105,10 +121,10 @@ async def get_step(hub: Hub, trail_id: str, rev: int | str) -> dict[str, Any]:
 
 
 async def latest_step(hub: Hub, trail_id: str) -> dict[str, Any]:
-    steps = await list_steps(hub, trail_id)
-    if not steps:
-        raise HubError(f"trail {trail_id} has no revision yet", 404)
-    return max(steps, key=lambda step: step["rev"])
+    """The trail's newest revision, found the way pvr finds it: through the
+    trail's ``.pvrremote`` document and its ``step-get-url``."""
+    remote = await hub.get_json(f"/trails/{_q(trail_id)}/.pvrremote")
+    return await hub.get_json(remote["step-get-url"])
 
 
 async def post_step(

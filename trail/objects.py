@@ -95,6 +95,20 @@ class ObjectStore:
             os.replace(tmp, self.path(sha))
         return sha
 
+    def take_from(self, other: ObjectStore, sha: str) -> None:
+        """Bring object ``sha`` over from another store: a hard link when possible
+        (stored objects never change), else a copy."""
+        if self.has(sha):
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.root / f".take-{sha}"
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(other.path(sha), tmp)
+        except OSError:
+            shutil.copyfile(other.path(sha), tmp)
+        os.replace(tmp, self.path(sha))
+
     def copy_to(self, sha: str, dest: Path, link: bool = False) -> None:
         """Write object ``sha`` at ``dest``: a hard link when ``link`` (and the
         filesystem allows it), else a copy that the user may edit freely."""
@@ -231,7 +245,8 @@ async def upload(hub: Hub, store: ObjectStore, job: Job, meter: Meter = SILENT) 
     response = await hub.request(
         "POST",
         "/objects/",
-        json={"objectname": job.name, "size": str(size), "sha256sum": job.sha},
+        # The wire's objectname is a file name (no "/"), as pvr sends it.
+        json={"objectname": job.name.rsplit("/", 1)[-1], "size": str(size), "sha256sum": job.sha},
         ok=(409,),
     )
     if response.status_code == 409:

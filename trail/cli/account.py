@@ -90,7 +90,7 @@ async def cmd_device_logs(ctx: Context, args) -> int:
         device = await api.get_device(hub, args.device)
         page = await api.get_logs(hub, device["prn"], args.limit)
     entries = page.get("entries", []) if isinstance(page, dict) else page
-    for entry in entries:
+    for entry in reversed(entries):  # oldest first, as a log reads
         when = (entry.get("time") or entry.get("time-created") or "")[:19].replace("T", " ")
         ctx.out.print(
             f"{when} {entry.get('lvl', ''):<5} {entry.get('src', '')}: {entry.get('msg', '')}",

@@ -208,7 +208,7 @@ async def _wait(ctx: Context, hub: Hub, trail_id: str, rev: int, timeout: float)
 async def cmd_log(ctx: Context, args) -> int:
     wc = ctx.workcopy()
     async with ctx.connect(ctx.hub_url()) as hub:
-        steps = await api.list_steps(hub, wc.config["trail-id"])
+        steps = await api.all_steps(hub, wc.config["trail-id"])
     steps.sort(key=lambda s: s["rev"], reverse=True)
     here = wc.config.get("rev")
     for step in steps[: args.limit] if args.limit else steps:

@@ -1,0 +1,5 @@
+import sys
+
+from trail.agent.cli import main
+
+sys.exit(main())

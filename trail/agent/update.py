@@ -1,0 +1,297 @@
+"""Taking one revision from the hub to the device: the Pantavisor update, simulated.
+
+QUEUED → DOWNLOADING (objects into the store, verified, with byte progress) →
+INPROGRESS (installed into ``trails/<rev>/``) → TESTING (the try-boot) →
+DONE, or UPDATED when the revision asks for no reboot. A try-boot that fails
+is ERROR and the device stays on its last good revision; a state the device
+cannot take (invalid, or objects that never verify) is WONTGO.
+
+Each phase is recorded in ``agent-state.json`` before the next begins, and
+every phase is safe to run again, so a restart at any point resumes the update
+and never reports a status twice in a way the hub would refuse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import time
+from typing import TYPE_CHECKING, Any
+
+from trail import api
+from trail.client import HubError
+from trail.objects import SILENT, Job, Meter, ObjectError, download, transfer_all
+from trail.state import StateError, object_shas, validate_state
+from trail.status import (
+    DONE,
+    DOWNLOADING,
+    ERROR,
+    FINAL,
+    INPROGRESS,
+    QUEUED,
+    STATUSES,
+    TESTING,
+    UPDATED,
+    WONTGO,
+    TransitionError,
+    check_transition,
+)
+from trail.tree import check_layout
+
+if TYPE_CHECKING:
+    from trail.agent.device import SimDevice
+
+HEALTH_KEY = "trail-agent/health.json"
+DOWNLOAD_TRIES = 3
+CONCURRENCY = 4
+REPORT_EVERY = 1.0  # seconds between two DOWNLOADING reports
+
+
+class Abandon(Exception):
+    """The hub finalised the revision (the owner cancelled it): stop working on it."""
+
+
+def status_of(step: dict[str, Any]) -> str:
+    progress = step.get("progress")
+    if isinstance(progress, dict) and progress.get("status"):
+        return progress["status"]
+    return step.get("status") or "NEW"
+
+
+def health_of(state: dict[str, Any]) -> dict[str, Any]:
+    value = state.get(HEALTH_KEY)
+    return value if isinstance(value, dict) else {}
+
+
+def drawn_to_fail(device_id: str, rev: int, share: float) -> bool:
+    """Whether ``--fail-share`` picks this revision to fail: a fixed draw per
+    device and revision, so a restarted agent draws the same."""
+    if share <= 0 or rev == 0:
+        return False
+    draw = int(hashlib.sha256(f"{device_id}:{rev}".encode()).hexdigest()[:8], 16) / 2**32
+    return draw < share
+
+
+class Reporter:
+    """Sends a revision's progress, forward only, as the status machine allows."""
+
+    def __init__(self, device: SimDevice, rev: int, status: str) -> None:
+        self.device = device
+        self.rev = rev
+        self.status = status
+
+    async def send(
+        self, status: str, progress: int = 0, msg: str = "", downloads: dict | None = None
+    ) -> None:
+        if STATUSES.index(status) < STATUSES.index(self.status):
+            return  # already past it (a resumed update)
+        try:
+            check_transition(self.status, status, "device")
+        except TransitionError:
+            if self.status in FINAL:
+                raise Abandon(f"rev {self.rev} is {self.status} on the hub") from None
+            raise
+        body: dict[str, Any] = {"status": status, "progress": progress, "status-msg": msg}
+        if downloads is not None:
+            body["downloads"] = downloads
+        try:
+            await api.put_progress(self.device.hub, self.device.id, self.rev, body)
+        except HubError as exc:
+            if exc.status == 409:  # the owner made it final meanwhile
+                raise Abandon(f"rev {self.rev}: {exc}") from None
+            raise
+        if status != self.status:
+            self.device.say(f"rev {self.rev}: {status}{' - ' + msg if msg else ''}")
+            await self.device.log(f"rev {self.rev}: {status} {msg}".rstrip(), rev=self.rev)
+        self.status = status
+
+
+class DownloadMeter(Meter):
+    """Byte progress of a revision's downloads, reported at most every REPORT_EVERY."""
+
+    def __init__(self, reporter: Reporter, total: int, count: int) -> None:
+        self.reporter = reporter
+        self.total = total
+        self.count = count
+        self.done = 0
+        self.got: dict[str, int] = {}
+        self.names: dict[str, tuple[str, int]] = {}
+        self.started = int(time.time())
+        self.last = 0.0
+        self.pending: asyncio.Task | None = None
+
+    def start(self, sha: str, name: str, size: int) -> None:
+        self.names[sha] = (name, size)
+        self.got[sha] = 0
+
+    def advance(self, sha: str, nbytes: int) -> None:
+        self.got[sha] += nbytes
+        now = time.monotonic()
+        if now - self.last >= REPORT_EVERY and (self.pending is None or self.pending.done()):
+            self.last = now
+            self.pending = asyncio.ensure_future(self.report())
+
+    def restart(self, sha: str) -> None:
+        self.got[sha] = 0
+
+    def finish(self, sha: str) -> None:
+        self.done += 1
+
+    def downloads(self) -> dict[str, Any]:
+        now = int(time.time())
+        got = sum(self.got.values())
+        objects = [
+            {
+                "object_name": name,
+                "object_id": sha,
+                "total_size": size,
+                "total_downloaded": self.got.get(sha, 0),
+                "start_time": self.started,
+                "current_time": now,
+            }
+            for sha, (name, size) in self.names.items()
+        ]
+        total = {
+            "total_size": self.total,
+            "total_downloaded": got,
+            "start_time": self.started,
+            "current_time": now,
+        }
+        return {"total": total, "objects": objects}
+
+    async def report(self) -> None:
+        got = sum(self.got.values())
+        percent = min(99, got * 100 // self.total) if self.total else 0
+        # A lost progress report is harmless; the next one carries the totals.
+        with contextlib.suppress(HubError, Abandon):
+            await self.reporter.send(
+                DOWNLOADING, percent, f"{self.done}/{self.count} objects", self.downloads()
+            )
+
+
+async def apply(device: SimDevice, step: dict[str, Any]) -> None:
+    """Take revision ``step`` as far as it goes; safe to call again after any failure."""
+    rev = int(step["rev"])
+    state = step.get("state")
+    reporter = Reporter(device, rev, status_of(step))
+    home = device.home
+    mine = home.progress.get("update") or {}
+    if mine.get("rev") != rev:
+        mine = {"rev": rev, "phase": "new"}
+        home.save_progress(update=mine)
+
+    def phase(name: str, **extra: Any) -> None:
+        mine.update(phase=name, **extra)
+        home.save_progress(update=mine)
+
+    try:
+        if mine["phase"] in ("done", "error", "wontgo"):
+            # Decided before a restart; only the report may be missing.
+            await reporter.send(mine["status"], 100, mine.get("msg", ""))
+            return
+        try:
+            validate_state(state)
+            check_layout(state)
+        except StateError as exc:
+            await _refuse(reporter, phase, f"state refused: {exc}")
+            return
+        await reporter.send(QUEUED, 0, "queued")
+        if mine["phase"] in ("new", "downloading"):
+            phase("downloading")
+            if not await _download(device, reporter, state, phase):
+                return
+            phase("downloaded")
+        await reporter.send(INPROGRESS, 80, "installing")
+        if mine["phase"] == "downloaded":
+            home.install(rev, state)
+            phase("installed")
+        await reporter.send(TESTING, 90, "trying the new revision")
+        await _try_boot(device, reporter, rev, state, phase)
+    except Abandon as exc:
+        device.say(f"rev {rev}: given up: {exc}")
+        phase("abandoned")
+
+
+async def _refuse(reporter: Reporter, phase, msg: str) -> None:
+    phase("wontgo", status=WONTGO, msg=msg)
+    await reporter.send(WONTGO, 0, msg)
+
+
+async def fetch(
+    device: SimDevice,
+    state: dict[str, Any],
+    meter: Meter = SILENT,
+    located: dict[str, dict] | None = None,
+) -> None:
+    """Download the objects of ``state`` that the device's store lacks;
+    ``located`` holds answers of ``GET /objects/<sha>`` already in hand."""
+    store = device.home.store
+    needed = object_shas(state)
+    jobs = [Job(sha, needed[sha][0]) for sha in store.missing(needed)]
+    located = located if located is not None else {}
+
+    async def locate(sha: str) -> dict[str, Any]:
+        return located.pop(sha, None) or await api.object_urls(device.hub, sha)
+
+    await transfer_all(
+        jobs, lambda job: download(device.hub, store, job, locate, meter), CONCURRENCY
+    )
+
+
+async def _download(device: SimDevice, reporter: Reporter, state, phase) -> bool:
+    """Fetch the missing objects; False when the revision was refused."""
+    store = device.home.store
+    missing = store.missing(object_shas(state))
+    located = {sha: await api.object_urls(device.hub, sha) for sha in missing}
+    total = sum(int(info.get("size") or 0) for info in located.values())
+    meter = DownloadMeter(reporter, total, len(missing))
+    await reporter.send(
+        DOWNLOADING, 0, f"0/{len(missing)} objects, {total} bytes", meter.downloads()
+    )
+    for attempt in range(1, DOWNLOAD_TRIES + 1):
+        try:
+            await fetch(device, state, meter, located)
+            break
+        except ObjectError as exc:
+            device.say(f"rev {reporter.rev}: {exc} (try {attempt} of {DOWNLOAD_TRIES})")
+            await device.log(str(exc), rev=reporter.rev, level="ERROR")
+            if attempt == DOWNLOAD_TRIES:
+                await _refuse(reporter, phase, str(exc))
+                return False
+            await asyncio.sleep(min(5.0, device.poll_interval * attempt))
+    meter.done = meter.count
+    if meter.pending is not None:
+        await meter.pending  # so that no older report lands after this one
+    await reporter.send(
+        DOWNLOADING, 100, f"{len(missing)} objects, {total} bytes", meter.downloads()
+    )
+    return True
+
+
+async def _try_boot(device: SimDevice, reporter: Reporter, rev: int, state, phase) -> None:
+    """Boot the revision on trial: it passes unless its health check fails."""
+    home = device.home
+    health = health_of(state)
+    phase("trying")
+    seconds = health.get("seconds")
+    if isinstance(seconds, (int, float)) and seconds > 0:
+        await asyncio.sleep(min(float(seconds), 3600.0))
+    failed = None
+    if health.get("fail") is True:
+        failed = f"health check failed ({HEALTH_KEY} says fail)"
+    elif drawn_to_fail(device.id, rev, device.fail_share):
+        failed = f"health check failed (drawn by --fail-share {device.fail_share})"
+    if failed:
+        previous = home.current
+        msg = f"{failed}; rolled back to rev {previous}"
+        phase("error", status=ERROR, msg=msg)
+        await reporter.send(ERROR, 100, msg)
+        return
+    home.set_current(rev)
+    home.save_progress(running=rev)
+    final = UPDATED if health.get("reboot") is False else DONE
+    msg = "running" if final == DONE else "running, applied without reboot"
+    phase("done", status=final, msg=msg)
+    await reporter.send(final, 100, msg)
+    await device.push_meta()

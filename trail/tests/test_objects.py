@@ -1,0 +1,191 @@
+"""trail.objects: the local store, verified downloads that resume, uploads."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+
+import httpx
+import pytest
+
+from trail.client import Hub, HubError, Retry
+from trail.objects import Job, Meter, ObjectError, ObjectStore, download, transfer_all, upload
+
+DATA = bytes(range(256)) * 4096  # 1 MiB
+SHA = hashlib.sha256(DATA).hexdigest()
+
+
+class FakeStorage:
+    """Answers /objects/<sha> and the signed URL; records the Range headers it saw."""
+
+    def __init__(self, data: bytes = DATA, ranges: bool = True, corrupt: bool = False) -> None:
+        self.data = data
+        self.ranges = ranges
+        self.corrupt = corrupt
+        self.seen_ranges: list[str | None] = []
+        self.uploads: dict[str, bytes] = {}
+        self.known: set[str] = set()
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if request.method == "GET" and path == f"/objects/{SHA}":
+            return httpx.Response(
+                200, json={"size": str(len(self.data)), "signed-geturl": f"/blob/{SHA}?sig=x"}
+            )
+        if request.method == "GET" and path.startswith("/blob/"):
+            assert "Authorization" not in request.headers
+            body = self.data if not self.corrupt else b"X" + self.data[1:]
+            wanted = request.headers.get("Range")
+            self.seen_ranges.append(wanted)
+            if wanted and self.ranges:
+                start = int(re.match(r"bytes=(\d+)-", wanted).group(1))
+                return httpx.Response(
+                    206,
+                    content=body[start:],
+                    headers={"Content-Range": f"bytes {start}-{len(body) - 1}/{len(body)}"},
+                )
+            return httpx.Response(200, content=body)
+        if request.method == "POST" and path == "/objects/":
+            sha = json.loads(request.content)["sha256sum"]
+            if sha in self.known:
+                return httpx.Response(409, json={"error": "exists", "code": "exists"})
+            return httpx.Response(200, json={"signed-puturl": f"/put/{sha}"})
+        if request.method == "PUT" and path.startswith("/put/"):
+            self.uploads[path.removeprefix("/put/")] = request.read()
+            return httpx.Response(200, json={})
+        return httpx.Response(404, json={"error": "nope"})
+
+
+def hub_for(storage) -> Hub:
+    http = httpx.AsyncClient(transport=httpx.MockTransport(storage))
+    return Hub("http://hub.test", http=http, token="t", retry=Retry(1))
+
+
+async def locate_with(hub: Hub):
+    async def locate(sha):
+        return await hub.get_json(f"/objects/{sha}")
+
+    return locate
+
+
+async def test_it_downloads_and_verifies_an_object(tmp_path):
+    storage = FakeStorage()
+    hub = hub_for(storage)
+    store = ObjectStore(tmp_path)
+    moved = await download(hub, store, Job(SHA, "bsp/kernel.img"), await locate_with(hub))
+    assert moved == len(DATA)
+    assert store.path(SHA).read_bytes() == DATA
+    assert not store.part(SHA).exists()
+
+
+async def test_it_refuses_an_object_whose_bytes_are_not_its_sha(tmp_path):
+    hub = hub_for(FakeStorage(corrupt=True))
+    store = ObjectStore(tmp_path)
+    with pytest.raises(ObjectError, match=f"object {SHA} from the hub has sha256 "):
+        await download(hub, store, Job(SHA, "k"), await locate_with(hub))
+    assert not store.has(SHA)
+    assert not store.part(SHA).exists()  # the next try starts clean
+
+
+async def test_it_resumes_a_partial_download_with_a_range(tmp_path):
+    storage = FakeStorage()
+    hub = hub_for(storage)
+    store = ObjectStore(tmp_path)
+    store.root.mkdir(parents=True, exist_ok=True)
+    store.part(SHA).write_bytes(DATA[:300_000])
+    moved = await download(hub, store, Job(SHA, "k"), await locate_with(hub))
+    assert storage.seen_ranges == ["bytes=300000-"]
+    assert moved == len(DATA) - 300_000
+    assert store.path(SHA).read_bytes() == DATA
+
+
+async def test_it_starts_over_when_the_server_ignores_the_range(tmp_path):
+    storage = FakeStorage(ranges=False)
+    hub = hub_for(storage)
+    store = ObjectStore(tmp_path)
+    store.root.mkdir(parents=True, exist_ok=True)
+    store.part(SHA).write_bytes(b"garbage that is not a prefix")
+    restarted = []
+
+    class Watch(Meter):
+        def restart(self, sha):
+            restarted.append(sha)
+
+    await download(hub, store, Job(SHA, "k"), await locate_with(hub), Watch())
+    assert restarted == [SHA]
+    assert store.path(SHA).read_bytes() == DATA
+
+
+async def test_it_skips_what_the_store_has(tmp_path):
+    def handler(request):
+        raise AssertionError("no request expected")
+
+    hub = hub_for(handler)
+    store = ObjectStore(tmp_path)
+    store.add_bytes(DATA)
+    assert await download(hub, store, Job(SHA, "k"), await locate_with(hub)) == 0
+
+
+async def test_it_uploads_only_what_the_hub_lacks(tmp_path):
+    storage = FakeStorage()
+    hub = hub_for(storage)
+    store = ObjectStore(tmp_path)
+    have = store.add_bytes(b"the hub has me")
+    new = store.add_bytes(b"the hub lacks me")
+    storage.known.add(have)
+    sent = await transfer_all(
+        [Job(have, "a"), Job(new, "b")], lambda job: upload(hub, store, job), 2
+    )
+    assert storage.uploads == {new: b"the hub lacks me"}
+    assert sent == len(b"the hub lacks me")
+
+
+async def test_it_runs_transfers_side_by_side_within_the_limit():
+    running = 0
+    peak = 0
+
+    async def move(job):
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.01)
+        running -= 1
+        return 1
+
+    jobs = [Job(f"{i:064x}", str(i)) for i in range(10)]
+    assert await transfer_all(jobs, move, concurrency=3) == 10
+    assert peak == 3
+
+
+async def test_it_lets_every_transfer_finish_then_reports_the_failures():
+    done = []
+
+    async def move(job):
+        if job.name in ("1", "2"):
+            raise HubError(f"failed {job.name}")
+        done.append(job.name)
+        return 1
+
+    jobs = [Job(f"{i:064x}", str(i)) for i in range(4)]
+    with pytest.raises(HubError, match=r"failed 1 \(and 1 more failed\)"):
+        await transfer_all(jobs, move, concurrency=2)
+    assert sorted(done) == ["0", "3"]
+
+
+def test_it_stores_files_under_their_sha(tmp_path):
+    src = tmp_path / "f"
+    src.write_bytes(b"hello")
+    store = ObjectStore(tmp_path / "store")
+    sha = store.add_file(src)
+    assert sha == hashlib.sha256(b"hello").hexdigest()
+    assert store.path(sha).read_bytes() == b"hello"
+    other = ObjectStore(tmp_path / "other")
+    other.take_from(store, sha)
+    assert other.path(sha).read_bytes() == b"hello"
+
+
+def test_it_refuses_names_that_are_not_shas(tmp_path):
+    with pytest.raises(ObjectError):
+        ObjectStore(tmp_path).path("../../etc/passwd")
