@@ -11,6 +11,7 @@ import asyncio
 import sys
 
 from trail import __version__
+from trail.apps import commands as apps
 from trail.cli import account, archive, local, remote
 from trail.cli.context import CLIError, Context
 from trail.client import HubError
@@ -133,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     a = action("logs", account.cmd_device_logs, "show a device's logs")
     a.add_argument("device")
     a.add_argument("-n", "--limit", type=int, default=100, help="how many entries (default 100)")
+
+    apps.register(sub, parents=[hub])
     return parser
 
 
