@@ -114,3 +114,12 @@ def test_the_schema_and_swagger_ui_are_served(client):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"swagger" in docs.content.lower()
+
+
+def test_the_schema_lists_each_api_path_once_with_the_jwt_scheme():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(public=True)
+    assert "/auth/login" in schema["paths"]
+    assert "/auth/login/" not in schema["paths"]
+    assert schema["components"]["securitySchemes"]["jwt"]["scheme"] == "bearer"
