@@ -6,7 +6,9 @@ With nothing set, the site runs embedded: SQLite (WAL) and objects under
 to its production engine. docs/configuration.md lists every variable.
 """
 
+import os
 import secrets
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -124,6 +126,10 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
+            # Tests use a file as well (one per process, in the temporary folder), not
+            # the shared-cache memory database: its table locks fail concurrent writers
+            # at once instead of queueing them as a file database does.
+            "TEST": {"NAME": str(Path(tempfile.gettempdir()) / f"trailhub-test-{os.getpid()}.db")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -174,6 +180,7 @@ OBJECTS_MAX_BYTES = envint("OBJECTS_MAX_BYTES", 16 * 1024**3, minimum=1)
 OBJECTS_GC_GRACE = envint("OBJECTS_GC_GRACE", 24 * 3600, minimum=60)
 if OBJECTS_GC_GRACE <= OBJECTS_URL_TTL:
     raise ImproperlyConfigured("OBJECTS_GC_GRACE must be longer than OBJECTS_URL_TTL")
+OBJECTS_GC_INTERVAL = envint("OBJECTS_GC_INTERVAL", 3600, minimum=60)
 if OBJECTS_BACKEND == "s3":
     _objects_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",

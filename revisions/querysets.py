@@ -29,10 +29,10 @@ class TrailQuerySet(models.QuerySet):
         """Annotate ``running_rev`` and ``summary_step_id``: the newest step the device
         has reported on (not NEW), or the newest step when it has reported on none."""
         Step = apps.get_model("revisions", "Step")
-        steps = Step.objects.filter(trail=OuterRef("pk")).order_by("-rev").values("pk")[:1]
+        steps = Step.objects.filter(trail=OuterRef("pk")).order_by("-rev").values("pk")
         reported = steps.exclude(status=st.NEW)
         return self.with_running_rev().annotate(
-            summary_step_id=Coalesce(Subquery(reported), Subquery(steps))
+            summary_step_id=Coalesce(Subquery(reported[:1]), Subquery(steps[:1]))
         )
 
 

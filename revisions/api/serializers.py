@@ -86,7 +86,8 @@ class StepPostSerializer(WireSerializer):
     commit_msg = serializers.CharField(
         max_length=10_000, allow_blank=True, default="", trim_whitespace=False
     )
-    state = serializers.JSONField()
+    # Any JSON here: trail.state.validate_state says what is wrong with it.
+    state = serializers.JSONField(allow_null=True)
     meta = serializers.JSONField(default=dict)
 
     def validate_meta(self, value: Any) -> dict:

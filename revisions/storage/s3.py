@@ -26,7 +26,7 @@ import logging
 from botocore.exceptions import ClientError
 from django.utils import timezone
 
-from revisions.storage.base import CHUNK_SIZE, content_key
+from revisions.storage.base import CHUNK_SIZE, UploadRejected, content_key
 
 log = logging.getLogger(__name__)
 STAGING = "uploads/"
@@ -125,12 +125,20 @@ class S3Store:
         key, etag = upload
         # Copy only the bytes that were hashed: a PUT that replaced them since
         # makes the copy fail instead of publishing unverified content.
-        self.client.copy(
-            {"Bucket": self.bucket, "Key": key},
-            self.bucket,
-            self.key(sha),
-            ExtraArgs={"CopySourceIfMatch": etag},
-        )
+        try:
+            self.client.copy(
+                {"Bucket": self.bucket, "Key": key},
+                self.bucket,
+                self.key(sha),
+                ExtraArgs={"CopySourceIfMatch": etag},
+            )
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in ("412", "PreconditionFailed") or _missing(exc):
+                raise UploadRejected(
+                    "upload-changed", "the upload changed while it was verified; upload it again"
+                ) from None
+            raise
 
     def discard(self, upload: tuple[str, str]) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=upload[0])

@@ -51,7 +51,11 @@ def signed_query(op: str, sha: str, exp: int, grant: str = "", size: int | None 
     return urlencode(fields)
 
 
-def verify(sha: str, params, now: float | None = None) -> SignedRequest:
+def _now() -> float:
+    return time.time()
+
+
+def verify(sha: str, params) -> SignedRequest:
     """Check a signed URL's query ``params`` for ``sha``; raise SignatureError if it is not good."""
     op = params.get("op", "")
     exp = params.get("exp", "")
@@ -66,7 +70,7 @@ def verify(sha: str, params, now: float | None = None) -> SignedRequest:
         raise SignatureError(
             "bad-signature", "this object URL was altered or is not ours; ask for a new one"
         )
-    if int(exp) < (time.time() if now is None else now):
+    if int(exp) < _now():
         raise SignatureError("expired", "this object URL has expired; ask for a new one")
     return SignedRequest(
         op=op, sha=sha, grant=grant, size=int(size) if size else None, exp=int(exp)

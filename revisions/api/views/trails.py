@@ -79,7 +79,7 @@ class TrailDetailView(APIView):
 
 
 def _summaries(trails) -> list[dict]:
-    trails = list(trails.select_related("device").with_summary())
+    """Summaries of ``trails`` (a queryset, or a page of one) in two queries."""
     steps = Step.objects.filter(pk__in=[t.summary_step_id for t in trails if t.summary_step_id])
     by_id = {s.pk: s for s in steps.defer("state", "log", "downloads", "meta")}
     answers = []
@@ -116,7 +116,7 @@ class TrailSummaryListView(APIView):
 
     @extend_schema(parameters=[LIMIT, AFTER_ID], responses=TrailSummarySerializer(many=True))
     def get(self, request):
-        trails = _page(request, _own_trails(request))
+        trails = _page(request, _own_trails(request).select_related("device").with_summary())
         return Response(TrailSummarySerializer(_summaries(trails), many=True).data)
 
 
@@ -126,7 +126,9 @@ class TrailSummaryView(APIView):
     @extend_schema(parameters=[REF], responses=TrailSummarySerializer)
     def get(self, request, ref):
         trail = get_trail(request.user, ref)
-        (summary,) = _summaries(Trail.objects.filter(pk=trail.pk))
+        (summary,) = _summaries(
+            Trail.objects.filter(pk=trail.pk).select_related("device").with_summary()
+        )
         return Response(TrailSummarySerializer(summary).data)
 
 

@@ -1,0 +1,24 @@
+"""Celery tasks for objects: garbage collection. Safe to run twice, and alongside uploads."""
+
+from celery import shared_task
+
+from revisions import gc
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def collect_object(sha: str) -> bool:
+    """Delete one object's rows and bytes if nothing references it past the grace period."""
+    return gc.collect(sha, gc.cutoff())
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def collect_garbage() -> int:
+    """Periodic sweep (``OBJECTS_GC_INTERVAL``): expire old grants and unfinished
+    uploads, then queue a collection for each unreferenced object."""
+    before = gc.cutoff()
+    gc.expire_grants(before)
+    gc.sweep_uploads(before)
+    shas = gc.candidates(before)
+    for sha in shas:
+        collect_object.delay(sha)
+    return len(shas)
