@@ -169,16 +169,17 @@ class SimDevice:
         # Spread the first polls of many devices over one interval.
         await asyncio.sleep(random.uniform(0, self.poll_interval))
         while True:
-            steps = await self.persist("polling", lambda: api.pending_steps(self.hub, self.id))
-            if steps:
-                oldest = min(steps, key=lambda s: s["rev"])
-                await self.persist(
-                    f"updating to rev {oldest['rev']}",
-                    lambda step=oldest: update.apply(self, step),
-                )
-            if time.monotonic() >= self._meta_due:
-                await self.persist("exchanging metadata", self.exchange_meta)
+            # A failure anywhere starts over from a fresh poll, so an update
+            # always resumes from what the hub says now.
+            await self.persist("talking to the hub", self.poll_once)
             await asyncio.sleep(self.poll_interval)
+
+    async def poll_once(self) -> None:
+        steps = await api.pending_steps(self.hub, self.id)
+        if steps:
+            await update.apply(self, min(steps, key=lambda s: s["rev"]))
+        if time.monotonic() >= self._meta_due:
+            await self.exchange_meta()
 
     # --- metadata ----------------------------------------------------------------------
 

@@ -98,9 +98,15 @@ class Reporter:
         try:
             await api.put_progress(self.device.hub, self.device.id, self.rev, body)
         except HubError as exc:
-            if exc.status == 409:  # the owner made it final meanwhile
-                raise Abandon(f"rev {self.rev}: {exc}") from None
-            raise
+            if exc.status != 409:
+                raise
+            # The hub's status moved on without us (the owner, or a report whose
+            # answer we lost): learn it and go on from there.
+            step = await api.get_step(self.device.hub, self.device.id, self.rev)
+            self.status = status_of(step)
+            if self.status in FINAL and self.status != status:
+                raise Abandon(f"rev {self.rev} is {self.status} on the hub") from None
+            return
         if status != self.status:
             self.device.say(f"rev {self.rev}: {status}{' - ' + msg if msg else ''}")
             await self.device.log(f"rev {self.rev}: {status} {msg}".rstrip(), rev=self.rev)
@@ -171,7 +177,13 @@ class DownloadMeter(Meter):
 
 
 async def apply(device: SimDevice, step: dict[str, Any]) -> None:
-    """Take revision ``step`` as far as it goes; safe to call again after any failure."""
+    """Take revision ``step`` as far as it goes; safe to call again after any failure.
+
+    Each phase looks at the disk, not at a label, to know whether it is done
+    (the objects are in the store, the tree is installed), so a rerun after a
+    crash or a lost connection picks up exactly where the last one stopped.
+    Only the outcome of the try-boot is recorded, because it cannot be redone.
+    """
     rev = int(step["rev"])
     state = step.get("state")
     reporter = Reporter(device, rev, status_of(step))
@@ -197,20 +209,18 @@ async def apply(device: SimDevice, step: dict[str, Any]) -> None:
             await _refuse(reporter, phase, f"state refused: {exc}")
             return
         await reporter.send(QUEUED, 0, "queued")
-        if mine["phase"] in ("new", "downloading"):
+        if home.store.missing(object_shas(state)):
             phase("downloading")
             if not await _download(device, reporter, state, phase):
                 return
-            phase("downloaded")
         await reporter.send(INPROGRESS, 80, "installing")
-        if mine["phase"] == "downloaded":
+        if home.installed_state(rev) != state:
+            phase("installing")
             home.install(rev, state)
-            phase("installed")
         await reporter.send(TESTING, 90, "trying the new revision")
         await _try_boot(device, reporter, rev, state, phase)
     except Abandon as exc:
         device.say(f"rev {rev}: given up: {exc}")
-        phase("abandoned")
 
 
 async def _refuse(reporter: Reporter, phase, msg: str) -> None:
@@ -289,7 +299,7 @@ async def _try_boot(device: SimDevice, reporter: Reporter, rev: int, state, phas
         await reporter.send(ERROR, 100, msg)
         return
     home.set_current(rev)
-    home.save_progress(running=rev)
+    home.save_progress(running=rev)  # before the report: a restart must not try again
     final = UPDATED if health.get("reboot") is False else DONE
     msg = "running" if final == DONE else "running, applied without reboot"
     phase("done", status=final, msg=msg)

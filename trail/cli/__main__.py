@@ -1,0 +1,5 @@
+import sys
+
+from trail.cli import main
+
+sys.exit(main())
