@@ -112,7 +112,7 @@ def update(
     """Pull platform ``name``'s image again (or ``source_text`` instead) and
     change only the files that differ."""
     directory = _platform_dir(wc, name)
-    src = _read_json(directory / "src.json", f"{name}/src.json")
+    src = _read_json_or_none(directory / "src.json")
     if not isinstance(src, dict) or not src.get("docker_name"):
         raise AppError("no-such-app", f"{name} was not made from an image (no src.json to follow)")
     run = _read_json(directory / "run.json", f"{name}/run.json")

@@ -141,16 +141,16 @@ class RootFS:
 
     def _check_blob(self, raw: _HashingReader, layer: Layer) -> None:
         descriptor = layer.descriptor
+        named = f"{self._label} ({descriptor.digest})" if descriptor.digest else self._label
         if descriptor.size is not None and raw.size != descriptor.size:
             raise AppError(
                 "digest-mismatch",
-                f"{self._label} is {raw.size} bytes, but the manifest says {descriptor.size}",
+                f"{named} is {raw.size} bytes, but the manifest says {descriptor.size}",
             )
         if descriptor.digest is not None and "sha256:" + raw.hexdigest() != descriptor.digest:
             raise AppError(
                 "digest-mismatch",
-                f"{self._label} does not match its digest {descriptor.digest} "
-                f"(got sha256:{raw.hexdigest()})",
+                f"{named} does not match its digest (got sha256:{raw.hexdigest()})",
             )
 
     def _apply_member(self, member: tarfile.TarInfo, tar: tarfile.TarFile) -> None:

@@ -18,8 +18,10 @@ reads a tar on stdin). The same image therefore always gives the same bytes:
   the same as pvr, which extracts layers with plain ``tar``;
 * ``-comp zstd`` with squashfs-tools' default block size.
 
-The root directory's mode and owner come from the image's ``./`` entry when
-a layer has one (``-root-mode``/``-root-uid``/``-root-gid``), else 0755 root.
+The root directory's mode comes from the image's ``./`` entry when a layer
+has one (``-root-mode``), else 0755. Its owner is always root: with ``-tar``,
+squashfs-tools 4.5 takes no owner for the root (``-root-uid`` is ignored),
+and images with a root directory not owned by root are not seen in practice.
 """
 
 from __future__ import annotations
@@ -78,10 +80,6 @@ def build(rootfs: RootFS, image: Path) -> None:
         *OPTIONS,
         "-root-mode",
         f"{root.mode:o}",
-        "-root-uid",
-        str(root.uid),
-        "-root-gid",
-        str(root.gid),
     ]
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=log, stderr=log)

@@ -59,6 +59,7 @@ class Registry:
     host: str
     process: subprocess.Popen
     log: Path
+    storage: Path
 
     @property
     def url(self) -> str:
@@ -88,7 +89,7 @@ def start_registry(directory: Path, auth: str = "") -> Registry:
     log = directory / "registry.log"
     with log.open("wb") as out:
         process = subprocess.Popen([binary, "serve", str(config)], stdout=out, stderr=out)
-    registry = Registry(f"127.0.0.1:{port}", process, log)
+    registry = Registry(f"127.0.0.1:{port}", process, log, storage)
     deadline = time.monotonic() + 30
     while True:  # ready when /v2/ answers (200, or 401 with auth)
         if process.poll() is not None:

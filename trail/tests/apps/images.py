@@ -299,10 +299,10 @@ def _upload(http: httpx.Client, blob_digest: str, data: bytes) -> None:
         return
     start = http.post("/blobs/uploads/")
     assert start.status_code == 202, start.text
-    location = start.headers["location"]
+    # The upload URL carries its own state in its query: add to it, never replace it.
+    location = httpx.URL(start.headers["location"]).copy_merge_params({"digest": blob_digest})
     done = http.put(
         location,
-        params={"digest": blob_digest},
         content=data,
         headers={"Content-Type": "application/octet-stream"},
     )
