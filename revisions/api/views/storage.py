@@ -8,8 +8,9 @@ the authorisation: pvr and devices send none to these URLs.
 from __future__ import annotations
 
 import logging
+import re
 
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
@@ -26,6 +27,41 @@ from revisions.storage.signing import SignatureError, verify
 
 log = logging.getLogger(__name__)
 BYTES = {"application/octet-stream": OpenApiTypes.BINARY}
+
+
+_RANGE = re.compile(r"bytes=(\d+)-(\d*)")
+
+
+def _byte_range(header: str, size: int) -> tuple[int | None, int | None]:
+    """``(start, end)`` of a single-range ``Range`` header (end None: to the end);
+    ``(None, None)`` when there is none or it is a kind we answer in full."""
+    match = _RANGE.fullmatch(header.strip())
+    if not match:
+        return None, None
+    start = int(match.group(1))
+    end = int(match.group(2)) if match.group(2) else None
+    if end is not None and end < start:
+        return None, None  # not a valid range: ignore it
+    if end is not None and end >= size:
+        end = None  # past the end means to the end
+    return start, end
+
+
+class _Limited:
+    """The first ``left`` bytes of a file, for a closed range."""
+
+    def __init__(self, stream, left: int) -> None:
+        self.stream = stream
+        self.left = left
+
+    def read(self, size: int = -1) -> bytes:
+        size = self.left if size < 0 else min(size, self.left)
+        data = self.stream.read(size)
+        self.left -= len(data)
+        return data
+
+    def close(self) -> None:
+        self.stream.close()
 
 
 class ObjectStorageView(APIView):
@@ -50,13 +86,36 @@ class ObjectStorageView(APIView):
         return signed
 
     @extend_schema(
-        parameters=[SHA], responses={(200, "application/octet-stream"): OpenApiTypes.BINARY}
+        parameters=[SHA],
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            (206, "application/octet-stream"): OpenApiTypes.BINARY,
+            416: OpenApiResponse(description="the Range starts past the end"),
+        },
     )
     def get(self, request, sha):
         self._signed(request, sha, "get")
-        if not Blob.objects.filter(sha256=sha).exists():
+        blob = Blob.objects.filter(sha256=sha).only("size").first()
+        if blob is None:
             raise APIError("this object's bytes have not been uploaded yet", "not-found", 404)
-        response = FileResponse(get_store().open(sha), content_type="application/octet-stream")
+        # One "bytes=N-" or "bytes=N-M" range, as S3 answers it, so that an
+        # interrupted download resumes instead of starting over.
+        start, end = _byte_range(request.headers.get("Range", ""), blob.size)
+        if start is not None and start >= blob.size:
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{blob.size}"
+            return response
+        stream = get_store().open(sha)
+        if start is None:
+            response = FileResponse(stream, content_type="application/octet-stream")
+        else:
+            stream.seek(start)
+            body = stream if end is None else _Limited(stream, end - start + 1)
+            response = FileResponse(body, status=206, content_type="application/octet-stream")
+            last = blob.size - 1 if end is None else end
+            response["Content-Range"] = f"bytes {start}-{last}/{blob.size}"
+            response["Content-Length"] = str(last - start + 1)
+        response["Accept-Ranges"] = "bytes"
         response["Cache-Control"] = "private, max-age=3600, immutable"
         return response
 
