@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404
+from rest_framework import exceptions
 
 from devices.models import Device
 from devices.services import Forbidden, get_visible_device
@@ -41,17 +42,21 @@ def get_step(user, ref: str, rev: str, trail: Trail | None = None) -> Step:
 
 
 def require_owner(user, trail: Trail) -> None:
-    """403 unless ``user`` is the person who owns the trail's device."""
+    """403 unless ``user`` is the person who owns the trail's device (401 when anonymous)."""
     device = trail.device
     if device.is_owned_by(user):
         return
+    if not user.is_authenticated:
+        raise exceptions.NotAuthenticated("log in as the device's owner")
     if device.is_itself(user):
         raise Forbidden("a device cannot do this to its own trail; its owner can", "owner-only")
     raise Forbidden("only the device's owner may do this", "owner-only")
 
 
 def require_itself(user, trail: Trail) -> None:
-    """403 unless ``user`` is the trail's device."""
+    """403 unless ``user`` is the trail's device (401 when anonymous)."""
+    if not user.is_authenticated:
+        raise exceptions.NotAuthenticated("log in as the device")
     if not trail.device.is_itself(user):
         raise Forbidden(
             "only the device itself reports progress; its owner may /cancel or /wontgo",
