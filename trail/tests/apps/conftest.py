@@ -28,6 +28,10 @@ import httpx
 import pytest
 
 from trail.objects import ObjectStore
+
+# The end-to-end harness (a live hub, a logged-in `trail`, running agents), for
+# test_e2e.py; each starts only when a test asks for it.
+from trail.tests.e2e.conftest import alice, live, start_device, trail  # noqa: F401
 from trail.workcopy import WorkCopy
 
 SPEC = "pantavisor-service-system@1"
