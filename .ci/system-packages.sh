@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the test suite uses, installed only when missing.
 set -euo pipefail
-PACKAGES=(make postgresql-client redis-tools squashfs-tools docker-registry skopeo openssl swift swift-proxy swift-object swift-container swift-account memcached curl)
+PACKAGES=(make postgresql-client redis-tools squashfs-tools docker-registry skopeo openssl swift swift-proxy swift-object swift-container swift-account memcached curl chromium)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -15,7 +15,7 @@ class DeviceSettingsForm(forms.Form):
     nick = forms.CharField(
         max_length=63,
         validators=[nick_validator],
-        help_text="The device's name in its address: /u/<you>/<nick>/.",
+        help_text="The device's name in its address: /u/your-nick/device-nick/.",
     )
     description = forms.CharField(
         max_length=4000, required=False, widget=forms.Textarea(attrs={"rows": 4})

@@ -3,6 +3,7 @@
 from django.dispatch import receiver
 
 from community import events
+from devices.signals import device_seen, logs_posted
 from revisions.signals import step_created, step_progressed
 
 
@@ -14,3 +15,13 @@ def _step_created(sender, step, **kwargs) -> None:
 @receiver(step_progressed, dispatch_uid="community.step_progressed")
 def _step_progressed(sender, step, **kwargs) -> None:
     events.progress_changed(step)
+
+
+@receiver(logs_posted, dispatch_uid="community.logs_posted")
+def _logs_posted(sender, device, lines, **kwargs) -> None:
+    events.log_lines(device, lines)
+
+
+@receiver(device_seen, dispatch_uid="community.device_seen")
+def _device_seen(sender, device, **kwargs) -> None:
+    events.presence(device)

@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.cache import cache
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from devices.querysets import DeviceLogQuerySet, DeviceQuerySet
+from devices.signals import device_seen
 from portal.ids import HexIdField
 
 CHALLENGE_WORDS = (
@@ -143,6 +144,7 @@ class Device(models.Model):
         now = timezone.now()
         Device.objects.filter(id=self.id).update(last_seen=now)
         self.last_seen = now
+        transaction.on_commit(lambda: device_seen.send(sender=Device, device=self))
 
 
 AUTO_TOKEN_PREFIX = "thd_"

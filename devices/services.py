@@ -30,6 +30,7 @@ from devices.models import (
     new_nick,
     new_secret,
 )
+from devices.signals import logs_posted
 from portal.auth import DEVICE_PRN_PREFIX, device_of, person_of
 from portal.errors import APIError, Conflict
 from portal.ids import is_id
@@ -395,6 +396,7 @@ def post_logs(device: Device, entries: list[dict]) -> list[DeviceLog]:
         )
     with transaction.atomic():
         created = DeviceLog.objects.bulk_create(rows)
+        transaction.on_commit(lambda: logs_posted.send(sender=Device, device=device, lines=created))
         if logs_over_retention(device.id):
             from devices.tasks import trim_logs
 

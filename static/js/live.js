@@ -201,6 +201,8 @@
     var row = root.querySelector('tr[data-device="' + event.device + '"]');
     if (!row) { return; }
     if (event.type === "revision") {
+      $(row, "head").hidden = false;
+      if ($(row, "head-empty")) { $(row, "head-empty").hidden = true; }
       text($(row, "head-rev"), event.rev);
       setBadge($(row, "head-status"), event.status, event.status_class);
     } else if (event.type === "progress") {
