@@ -54,6 +54,8 @@ def open_source(
     elif os.path.exists(text):
         path = Path(text)
         return _local("oci-layout" if path.is_dir() else "docker-archive", path, None, base)
+    elif text.startswith(("/", "./", "../", "~")):
+        raise AppError("not-found", f"{text}: no such file or directory")
     return RegistrySource(
         parse_reference(text),
         workdir=workdir,

@@ -219,6 +219,7 @@ def test_it_says_what_is_missing_from_a_directory_that_is_no_layout(wc, tmp_path
     (tmp_path / "junk.tar").write_bytes(b"not a tarball")
     assert "not a readable tar file" in refused(wc, tmp_path / "junk.tar", "bad-source")
     assert "no such directory" in refused(wc, "oci:/nonexistent/layout:1.0", "not-found")
+    assert "no such file or directory" in refused(wc, "../nonexistent", "not-found")
 
 
 def _rewrite_manifest(layout, manifest):
