@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.db import transaction
@@ -289,22 +289,12 @@ def step_objects(step: Step) -> list[ObjectView]:
     owner_prn = owner.prn if owner is not None else ""
     views = []
     for sha, names in sorted(keys.items(), key=lambda item: item[1][0]):
-        if sha in blobs:
-            views.append(ObjectView.of_blob(blobs[sha], names[0], owner_prn))
+        blob = blobs.get(sha)
+        if blob is None:  # not stored yet: show what its owner announced
+            blob = Blob(sha256=sha, size=pending.get(sha, 0), time_created=step.time_created)
+            views.append(replace(ObjectView.of_blob(blob, names[0], owner_prn), stored=False))
         else:
-            views.append(
-                ObjectView(
-                    sha256=sha,
-                    size=pending.get(sha, 0),
-                    objectname=names[0],
-                    owner_prn=owner_prn,
-                    mime_type="application/octet-stream",
-                    time_created=step.time_created,
-                    time_modified=step.time_created,
-                    kind="",
-                    stored=False,
-                )
-            )
+            views.append(ObjectView.of_blob(blob, names[0], owner_prn))
     return views
 
 
