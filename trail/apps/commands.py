@@ -319,7 +319,6 @@ def _platform_dir(wc: WorkCopy, name: str) -> Path:
         or not is_platform_run(_read_json_or_none(directory / "run.json"))
     ):
         raise AppError("no-such-app", f"there is no platform {name!r} in this working copy")
-    check_name(name)
     return directory
 
 

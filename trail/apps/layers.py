@@ -160,10 +160,14 @@ class RootFS:
                 self._set_meta(self.root, member)
             return
         *parent_parts, base = parts
-        parent = self._directory(parent_parts)
         if base.startswith(WHITEOUT):
-            self._whiteout(parent, base)
+            # A whiteout removes; it never creates the directory it names.
+            parent = self._resolve(parent_parts)
+            node = self.nodes.get(_join(parent))
+            if node is not None and node.kind == DIR:
+                self._whiteout(parent, base)
             return
+        parent = self._directory(parent_parts)
         path = _join([*parent, base])
         existing = self.nodes.get(path)
         if member.isdir():

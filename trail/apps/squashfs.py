@@ -26,6 +26,7 @@ and images with a root directory not owned by root are not seen in practice.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import tarfile
@@ -86,10 +87,12 @@ def build(rootfs: RootFS, image: Path) -> None:
         assert process.stdin is not None
         try:
             write_tar(rootfs, process.stdin)
-            process.stdin.close()
         except BrokenPipeError:
             pass  # mksquashfs stopped reading: its exit status and log say why
         finally:
+            # Always end its input, or a failure here would leave it waiting forever.
+            with contextlib.suppress(BrokenPipeError):
+                process.stdin.close()
             code = process.wait()
         if code != 0:
             log.seek(0)

@@ -226,3 +226,9 @@ def test_it_streams_a_large_layer_with_flat_memory_and_reports_progress(rootfs):
     assert rootfs.blob_path(rootfs.nodes["big.bin"].blob).stat().st_size == size
     assert sum(reporter.seen) == len(data) == reporter.total
     assert len(reporter.seen) > 10  # progress came in steps, not at the end
+
+
+def test_it_creates_no_directory_for_a_whiteout_of_nothing(rootfs):
+    apply(rootfs, [f("a/file", "x")])
+    apply(rootfs, [whiteout("never/existed", "thing"), opaque("nor/this")])
+    assert sorted(path for path, _ in rootfs.walk()) == ["a", "a/file"]

@@ -7,9 +7,12 @@ import subprocess
 
 import pytest
 
+from trail.apps import squashfs
 from trail.apps.commands import PullOptions, add
+from trail.apps.layers import RootFS
 from trail.objects import sha256_file
 from trail.tests.apps.images import cat, d, demo_image, f, listing, make_image, write_oci_layout
+from trail.tests.apps.test_layers import apply
 
 
 @pytest.fixture
@@ -103,3 +106,13 @@ def test_it_takes_the_root_directory_mode_from_the_image(wc, tmp_path):
     add(wc, "rooted", str(write_oci_layout(tmp_path / "layout", image)), PullOptions())
     # The owner stays root: squashfs-tools' -tar mode cannot set the root's.
     assert listing(wc.root / "rooted/root.squashfs")[""] == "drwx------ 0/0"
+
+
+def test_it_ends_mksquashfs_when_writing_the_tree_fails(tmp_path):
+    rootfs = RootFS(tmp_path / "build")
+    apply(rootfs, [f("file", "x")])
+    rootfs.blob_path(rootfs.nodes["file"].blob).unlink()  # the bytes vanished
+    with pytest.raises(FileNotFoundError):
+        squashfs.build(
+            rootfs, tmp_path / "root.squashfs"
+        )  # returns: mksquashfs was not left waiting
