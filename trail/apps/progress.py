@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol
 
 from rich.console import Console
+from rich.filesize import decimal
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -81,7 +82,7 @@ class RichReporter:
         if not self.console.is_terminal:
             counter = _CountingTask()
             yield counter
-            self.note(f"{description}: {_human(counter.done)}")
+            self.note(f"{description}: {decimal(counter.done)}")
             return
         progress = Progress(
             TextColumn("{task.description}"),
@@ -96,16 +97,7 @@ class RichReporter:
         with progress:
             task_id = progress.add_task(description, total=total)
             yield _RichTask(progress, task_id)
-        self.note(f"{description}: {_human(int(progress.tasks[0].completed))}")
+        self.note(f"{description}: {decimal(int(progress.tasks[0].completed))}")
 
     def note(self, message: str) -> None:
         self.console.print(message, highlight=False, markup=False)
-
-
-def _human(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"

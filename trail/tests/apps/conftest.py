@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import json
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -32,18 +31,13 @@ from trail.objects import ObjectStore
 # The end-to-end harness (a live hub, a logged-in `trail`, running agents), for
 # test_e2e.py; each starts only when a test asks for it.
 from trail.tests.e2e.conftest import alice, live, start_device, trail  # noqa: F401
+from trail.tests.e2e.live import free_port, wait_for
 from trail.workcopy import WorkCopy
 
 SPEC = "pantavisor-service-system@1"
 SERVICE = "trail-test-registry"
 ISSUER = "trail-test-issuer"
 USERS = {"alice": "s3cret"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _need(binary: str) -> str:
@@ -80,7 +74,7 @@ class Registry:
 
 def start_registry(directory: Path, auth: str = "") -> Registry:
     binary = _need("docker-registry")
-    port = _free_port()
+    port = free_port()
     storage = directory / "storage"
     storage.mkdir(parents=True)
     config = directory / "config.yml"
@@ -94,19 +88,18 @@ def start_registry(directory: Path, auth: str = "") -> Registry:
     with log.open("wb") as out:
         process = subprocess.Popen([binary, "serve", str(config)], stdout=out, stderr=out)
     registry = Registry(f"127.0.0.1:{port}", process, log, storage)
-    deadline = time.monotonic() + 30
-    while True:  # ready when /v2/ answers (200, or 401 with auth)
+
+    def answers() -> bool:  # /v2/ answers 200, or 401 with auth
         if process.poll() is not None:
             pytest.fail(f"docker-registry exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{registry.url}/v2/", timeout=2).status_code in (200, 401):
-                return registry
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            registry.stop()
-            pytest.fail(f"docker-registry did not answer: {log.read_text()[-2000:]}")
-        time.sleep(0.05)
+        return httpx.get(f"{registry.url}/v2/", timeout=2).status_code in (200, 401)
+
+    try:
+        wait_for("docker-registry to answer", answers)
+    except AssertionError:
+        registry.stop()
+        raise
+    return registry
 
 
 @pytest.fixture(scope="session")
