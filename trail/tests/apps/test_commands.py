@@ -252,8 +252,10 @@ def test_it_removes_a_platform_with_its_config_and_signature(wc, layout):
 def test_it_runs_as_trail_app(wc, layout, monkeypatch, capsys):
     monkeypatch.chdir(wc.root)
     assert main(["app", "add", "demo", "--from", str(layout.path)]) == 0
-    out = capsys.readouterr().out
-    assert "A demo/root.squashfs" in out and "trail commit" in out
+    captured = capsys.readouterr()
+    assert "A demo/root.squashfs" in captured.out and "trail commit" in captured.out
+    # Progress, one line per layer when stderr is not a terminal.
+    assert "layer 1/2: 685 bytes" in captured.err and "layer 2/2:" in captured.err
     assert main(["app", "ls"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["NAME", "IMAGE", "TAG", "DIGEST", "PLATFORM"]
