@@ -14,11 +14,9 @@ def collect_object(sha: str) -> bool:
 @shared_task(acks_late=True, ignore_result=True)
 def collect_garbage() -> int:
     """Periodic sweep (``OBJECTS_GC_INTERVAL``): expire old grants and unfinished
-    uploads, then queue a collection for each unreferenced object."""
+    uploads, then collect unreferenced objects, each in its own short transaction.
+    Returns how many objects were collected."""
     before = gc.cutoff()
     gc.expire_grants(before)
     gc.sweep_uploads(before)
-    shas = gc.candidates(before)
-    for sha in shas:
-        collect_object.delay(sha)
-    return len(shas)
+    return sum(gc.collect(sha, before) for sha in gc.candidates(before))

@@ -39,7 +39,7 @@ def test_it_collects_an_unreferenced_old_object(owner, outsider, upload, objects
     upload(owner, data)
     upload(outsider, data)
     age(data, old)
-    assert collect_garbage.delay().get() == 1
+    assert collect_garbage.apply().get() == 1
     assert not Blob.objects.exists()
     assert not OwnerObject.objects.exists()
     assert not stored(objects_dir, data)
@@ -51,7 +51,7 @@ def test_it_is_safe_to_run_twice(owner, upload, objects_dir, old):
     age(data, old)
     assert gc.collect(sha(data), gc.cutoff()) is True
     assert gc.collect(sha(data), gc.cutoff()) is False
-    collect_garbage.delay()
+    collect_garbage.apply()
     assert not stored(objects_dir, data)
 
 
@@ -61,7 +61,7 @@ def test_it_keeps_what_a_revision_names(owner, device, trail_of, upload, objects
     trail = trail_of(device, {"#spec": SPEC})
     services.post_step(trail, {"#spec": SPEC, "k.img": sha(data)})
     age(data, old)
-    collect_garbage.delay()
+    collect_garbage.apply()
     assert gc.collect(sha(data), gc.cutoff()) is False
     assert stored(objects_dir, data)
     assert OwnerObject.objects.get(owner=owner).kind == "object"
@@ -71,7 +71,7 @@ def test_it_keeps_a_young_object(owner, upload, objects_dir, settings):
     data = random_bytes(100)
     upload(owner, data)
     age(data, settings.OBJECTS_GC_GRACE - 60)
-    collect_garbage.delay()
+    collect_garbage.apply()
     assert stored(objects_dir, data) and Blob.objects.exists()
 
 
@@ -84,7 +84,7 @@ def test_it_keeps_an_object_with_a_fresh_upload_grant(
     body = {"objectname": "x", "size": "100", "sha256sum": sha(data)}
     grant = api.as_(outsider).post("/objects/", body, format="json")  # a new uploader, now
     assert grant.status_code == 200
-    collect_garbage.delay()
+    collect_garbage.apply()
     assert stored(objects_dir, data)
     put = api.generic("PUT", grant.json()["signed-puturl"], data, "application/octet-stream")
     assert put.status_code == 200
@@ -101,7 +101,7 @@ def test_it_expires_old_grants_and_unfinished_uploads(owner, objects_dir, old):
     fresh.write_bytes(b"half")
     then = time.time() - old
     os.utime(stale, (then, then))
-    collect_garbage.delay()
+    collect_garbage.apply()
     assert not OwnerObject.objects.exists()
     assert not stale.exists() and fresh.exists()
 
@@ -110,7 +110,7 @@ def test_it_lets_a_collected_sha_be_uploaded_again(api, owner, upload, objects_d
     data = random_bytes(100)
     upload(owner, data)
     age(data, old)
-    collect_garbage.delay()
+    collect_garbage.apply()
     upload(owner, data)
     assert stored(objects_dir, data)
     assert OwnerObject.objects.get(owner=owner).kind == "object"
