@@ -15,8 +15,12 @@ from trail.state import SPEC_KEY, diff_states, is_object_key
 
 
 def pretty(value: Any) -> str:
-    """Inline JSON as people read it: indented, keys in their stored order."""
-    return json.dumps(value, indent=2, ensure_ascii=False)
+    """Inline JSON as people read it: indented, keys sorted.
+
+    Sorted as the state-sha sees them, so the same value reads the same on
+    every database (PostgreSQL's jsonb does not keep the posted order).
+    """
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
 
 
 def platforms(state: dict[str, Any]) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 from django.test import Client
 
 from community import consumers, events
@@ -21,6 +22,14 @@ def session_headers(user) -> list[tuple[bytes, bytes]]:
     client.force_login(user)
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
     return [ORIGIN, (b"cookie", cookie)]
+
+
+@pytest.fixture(autouse=True)
+async def _close_connections():
+    # Consumers query from a worker thread whose connection outlives the test
+    # (CONN_MAX_AGE); close it so the test database can be dropped.
+    yield
+    await database_sync_to_async(connections.close_all)()
 
 
 async def connect(path: str, headers=None) -> tuple[WebsocketCommunicator, bool, int | None]:

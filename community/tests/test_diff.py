@@ -13,8 +13,8 @@ def test_it_diffs_two_revisions(client, public_device, add_step):
     changes = {c.key: c for c in response.context["changes"]}
     assert set(changes) == {"awconnect/run.json", "awconnect/root.squashfs"}
     run = changes["awconnect/run.json"]
-    assert ("-", '  "n": 0') in [(line.sign, line.text) for line in run.lines]
-    assert ("+", '  "n": 1') in [(line.sign, line.text) for line in run.lines]
+    assert ("-", '  "n": 0,') in [(line.sign, line.text) for line in run.lines]
+    assert ("+", '  "n": 1,') in [(line.sign, line.text) for line in run.lines]
     squash = changes["awconnect/root.squashfs"]
     assert (squash.old, squash.new) == (f"{0:064x}", f"{1:064x}")
 
