@@ -1,0 +1,121 @@
+"""Fixtures for the pack tests: eager tasks, committed actions, a leader and followers."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from devices.packs import services
+from revisions import services as revisions
+from revisions.models import Step
+from trail import status as st
+
+_counter = itertools.count(1)
+
+
+def state(version: int | str = 1) -> dict:
+    """A small valid state; ``version`` makes each one different (inline JSON only)."""
+    return {
+        "#spec": "pantavisor-service-system@1",
+        "bsp/run.json": {"addons": [], "initrd": "pantavisor"},
+        "app/config.json": {"version": version},
+    }
+
+
+@pytest.fixture(autouse=True)
+def _eager_tasks():
+    """Run the pack tasks inline, whatever broker the environment names.
+
+    With REDIS_URL set (CI's second pass) the Celery app is configured for a
+    real broker; these tests check the services, so tasks run where they are queued.
+    """
+    from portal.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """``committed(fn, *args)``: run ``fn`` and then what it queued for after commit
+    (signals, tasks), as a real transaction would; returns what ``fn`` returned."""
+
+    def run(fn, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            result = fn(*args, **kwargs)
+        return result
+
+    return run
+
+
+@pytest.fixture
+def make_member(owner, make_device, committed):
+    """``make_member(nick=None, owner=alice, hardware=True)``: a device with its factory revision."""
+
+    def make(nick: str | None = None, who=None, hardware: bool = True):
+        device = make_device(
+            who or owner, nick=nick or f"dev-{next(_counter):03d}", has_hardware=hardware
+        )
+        committed(revisions.create_trail, device, state(0))
+        return device
+
+    return make
+
+
+@pytest.fixture
+def leader(make_member):
+    """A leader without hardware: a revision posted to it goes out at once."""
+    return make_member("leader", hardware=False)
+
+
+@pytest.fixture
+def make_pack(owner, committed):
+    def make(leader, followers=(), nick: str = "fleet", **settings):
+        pack = committed(services.create_pack, owner, nick=nick, leader=leader, **settings)
+        for device in followers:
+            committed(services.add_follower, pack, device)
+        return pack
+
+    return make
+
+
+@pytest.fixture
+def post(committed):
+    """``post(device, version)``: post a new revision to ``device`` (as its owner would)."""
+
+    def do(device, version, msg: str = "new release") -> Step:
+        trail = device.trail if hasattr(device, "trail") else None
+        from revisions.models import Trail
+
+        trail = Trail.objects.select_related("device__owner").get(pk=device.id)
+        return committed(
+            revisions.post_step, trail, state(version), commit_msg=msg, author=device.owner
+        )
+
+    return do
+
+
+@pytest.fixture
+def report(committed):
+    """``report(step, status)``: the device reports ``status`` for ``step``."""
+
+    def do(step: Step, status: str) -> Step:
+        if status in (st.ERROR,) and step.status == st.NEW:
+            committed(revisions.report_progress, step, st.INPROGRESS)
+        return committed(revisions.report_progress, step, status, progress=100)
+
+    return do
+
+
+def head(device) -> Step:
+    """The device's newest revision."""
+    return Step.objects.filter(trail_id=device.id).order_by("-rev").first()
+
+
+def revs(device) -> list[int]:
+    return list(
+        Step.objects.filter(trail_id=device.id).order_by("rev").values_list("rev", flat=True)
+    )
