@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import logging
 import random
@@ -37,7 +38,7 @@ Credentials = Callable[[str], Awaitable[tuple[str, str]]]
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Failures that happen before a request reaches the server: always safe to retry.
-NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
 _AEPS = re.compile(r'ph-aeps="([^"]+)"')
 
 
@@ -82,7 +83,8 @@ def token_expiry(token: str) -> float | None:
 def new_http(max_connections: int = 20, timeout: float = 30.0) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient`` configured for hubs; share one per process."""
     return httpx.AsyncClient(
-        timeout=httpx.Timeout(timeout, connect=10.0),
+        # No limit on waiting for a free connection: the requests have their own timeouts.
+        timeout=httpx.Timeout(timeout, connect=10.0, pool=None),
         limits=httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         ),
@@ -107,8 +109,12 @@ class Hub:
         credentials: Credentials | None = None,
         on_token: Callable[[str], None] | None = None,
         retry: Retry = Retry(),
+        gate: asyncio.Semaphore | None = None,
     ) -> None:
         self.url = normalize_url(url)
+        # Shared by the hubs of one process: requests wait here, where waiting
+        # is cheap, rather than in httpx's pool, whose cost grows with its queue.
+        self.gate = gate or contextlib.nullcontext()
         self.http = http
         self.token = token
         self.credentials = credentials
@@ -120,6 +126,8 @@ class Hub:
 
     def absolute(self, path_or_url: str) -> str:
         """``path_or_url`` resolved against the hub (signed URLs may be either)."""
+        if path_or_url.startswith("/") and not path_or_url.startswith("//"):
+            return self.url + path_or_url  # the hot path: no URL parsing
         return str(httpx.URL(self.url + "/").join(path_or_url))
 
     async def request(
@@ -148,9 +156,10 @@ class Hub:
         while True:
             attempt += 1
             try:
-                response = await self.http.request(
-                    method, url, json=json, params=params, headers=self._headers(headers, auth)
-                )
+                async with self.gate:
+                    response = await self.http.request(
+                        method, url, json=json, params=params, headers=self._headers(headers, auth)
+                    )
             except httpx.HTTPError as exc:
                 repeatable = method in IDEMPOTENT or isinstance(exc, NOT_SENT)
                 if not repeatable or retry.gives_up_after(attempt):

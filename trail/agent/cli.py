@@ -87,8 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-connections",
         type=_positive(int),
-        default=100,
-        help="HTTP connections shared by all devices (default 100)",
+        default=8,
+        help="HTTP connections shared by all devices (default 8; each costs CPU on every "
+        "request, and a few carry thousands of polls a second)",
     )
     parser.add_argument("--version", action="version", version=f"trail-agent {__version__}")
     return parser
@@ -113,13 +114,16 @@ async def run(args: argparse.Namespace) -> None:
         return Factory.build(seed, args.factory)
 
     factory()  # a bad --factory directory is an error before any device registers
-    async with new_http(max_connections=min(args.max_connections, 10 * args.count)) as http:
+    connections = min(args.max_connections, args.count)
+    gate = asyncio.Semaphore(connections)
+    async with new_http(max_connections=connections) as http:
         devices = [
             SimDevice(
                 Home(path),
                 hub,
                 http,
                 factory,
+                gate=gate,
                 auto_token=args.auto_token,
                 poll_interval=args.poll_interval,
                 fail_share=args.fail_share,

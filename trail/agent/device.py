@@ -48,6 +48,7 @@ class SimDevice:
         meta_interval: float = 60.0,
         label: str = "",
         quiet: bool = False,
+        gate: asyncio.Semaphore | None = None,
     ) -> None:
         self.home = home
         self.factory = factory

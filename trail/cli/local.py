@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from trail.cli.context import Context
+from trail.cli.progress import plural
 from trail.objects import ObjectStore
 from trail.state import Change, diff_states, is_object_key
 from trail.tree import json_bytes
@@ -24,7 +25,7 @@ async def cmd_status(ctx: Context, args) -> int:
     if wc.unposted():
         pending = len(diff_states(wc.remote, wc.head))
         ctx.out.print(
-            f"HEAD differs from the newest rev {config['latest']} in {pending} keys: "
+            f"HEAD differs from the newest rev {config['latest']} in {plural(pending, 'key')}: "
             "`trail post` sends it"
         )
     for change in status.changes:
@@ -110,7 +111,7 @@ async def cmd_commit(ctx: Context, args) -> int:
     changes = wc.commit(args.message, ctx.store(wc.config["hub"]))
     for change in changes:
         ctx.out.print(f"{MARKS[change.op]} {change.key}")
-    ctx.out.print(f"committed {len(changes)} changes; `trail post` sends them to the hub")
+    ctx.out.print(f"committed {plural(len(changes), 'change')}; `trail post` sends it to the hub")
     return 0
 
 

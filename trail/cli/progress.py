@@ -79,3 +79,8 @@ def human(nbytes: int) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{nbytes} B"
+
+
+def plural(count: int, noun: str) -> str:
+    """``plural(1, "object")`` -> ``1 object``; ``plural(2, "object")`` -> ``2 objects``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

@@ -6,7 +6,7 @@ from typing import Any
 
 from trail import api
 from trail.cli.context import Context
-from trail.cli.progress import Bars, human
+from trail.cli.progress import Bars, human, plural
 from trail.client import Hub
 from trail.objects import Job, ObjectError, ObjectStore, download, transfer_all, upload
 from trail.state import object_shas
@@ -31,7 +31,9 @@ async def fetch(ctx: Context, hub: Hub, store: ObjectStore, state: dict[str, Any
         moved = await transfer_all(
             jobs, lambda job: download(hub, store, job, locate, bars), CONCURRENCY
         )
-    ctx.err.print(f"downloaded {len(jobs)} objects ({human(moved)}), {cached} were in the cache")
+    ctx.err.print(
+        f"downloaded {plural(len(jobs), 'object')} ({human(moved)}), {cached} in the cache already"
+    )
 
 
 async def push(
@@ -53,6 +55,6 @@ async def push(
     with Bars(ctx.err, "uploading", len(jobs)) as bars:
         moved = await transfer_all(jobs, lambda job: upload(hub, store, job, bars), CONCURRENCY)
     ctx.err.print(
-        f"uploaded {bars.done} objects ({human(moved)}), "
+        f"uploaded {plural(bars.done, 'object')} ({human(moved)}), "
         f"the hub had {len(needed) - bars.done} already"
     )
