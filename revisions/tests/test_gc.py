@@ -114,3 +114,11 @@ def test_it_lets_a_collected_sha_be_uploaded_again(api, owner, upload, objects_d
     upload(owner, data)
     assert stored(objects_dir, data)
     assert OwnerObject.objects.get(owner=owner).kind == "object"
+
+
+def test_it_is_scheduled_periodically(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["revisions.collect-garbage"]
+    assert entry == {
+        "task": "revisions.tasks.collect_garbage",
+        "schedule": settings.OBJECTS_GC_INTERVAL,
+    }
