@@ -162,6 +162,9 @@ def test_another_person_stars_and_forks_a_public_device(browser, hub, start_agen
     page.goto(f"{hub.url}/u/carol/{nick}/")
     expect(page.locator('[data-field="fork-count"]')).to_have_text("1")
     shoot(page, "14-public-device-starred")
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    shoot(page, "14b-public-device-phone")
+    page.set_viewport_size({"width": 1280, "height": 860})
     page.goto(f"{hub.url}/u/dave/")
     expect(page.locator(".cards").last).to_contain_text(nick)  # starred
     shoot(page, "15-profile")
