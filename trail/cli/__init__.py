@@ -149,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return asyncio.run(args.func(ctx, args)) or 0
     except ERRORS as exc:
-        message = str(exc) or type(exc).__name__
+        # One line, whatever the message holds: scripts read the last line.
+        message = " ".join((str(exc) or type(exc).__name__).split("\n"))
         print(f"trail: error: {message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

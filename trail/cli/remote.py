@@ -168,8 +168,8 @@ async def cmd_post(ctx: Context, args) -> int:
         except HubError as exc:
             if exc.status == 409:
                 raise CLIError(
-                    f"{exc}\nthe trail has moved on since rev {config['latest']}: see "
-                    "`trail log`; `trail post --rev -1` appends anyway"
+                    f"{exc} (the trail has moved on since rev {config['latest']}: see "
+                    "`trail log`; `trail post --rev -1` appends anyway)"
                 ) from None
             raise
         new_rev = int(step["rev"])

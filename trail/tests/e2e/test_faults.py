@@ -112,3 +112,25 @@ def test_a_corrupted_object_is_refused_and_never_installed(
     assert result.code == 1
     assert f"object {sha} from the hub has sha256" in result.err
     stored.write_bytes(data)
+
+
+def test_a_restart_during_the_try_boot_finishes_the_update(
+    live, alice, trail, start_device, tmp_path
+):
+    device = start_device("rebooting")
+    trail("clone", device.id, "wc", cwd=tmp_path)
+    (tmp_path / "wc/trail-agent").mkdir()
+    (tmp_path / "wc/trail-agent/health.json").write_text('{"seconds": 3}')
+    trail("add", "trail-agent", cwd=tmp_path / "wc")
+    trail("commit", "-m", "slow to boot", cwd=tmp_path / "wc")
+    trail("post", cwd=tmp_path / "wc")
+    wait_status(live, alice.token, device.id, 1, "TESTING")
+    device.agent.kill()  # the power goes while the new revision is on trial
+    assert device.current() == 0
+    installed = (device.home / "trails/1/.pvr/json").stat().st_mtime_ns
+
+    device.agent.start()
+    wait_status(live, alice.token, device.id, 1, "DONE", timeout=60)
+    assert device.current() == 1
+    # It went on from the installed tree instead of installing it again.
+    assert (device.home / "trails/1/.pvr/json").stat().st_mtime_ns == installed
