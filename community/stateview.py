@@ -1,4 +1,6 @@
-"""How the pages show a state: a file tree, its platforms, and a readable diff.
+"""How the pages show a state: a file tree and a readable diff.
+
+The platforms a state runs come from ``trail.apps.platform.platforms_of``.
 
 Pure functions over a state dict (no Django), so they are easy to test. Values
 come back as plain strings; the templates escape them.
@@ -21,18 +23,6 @@ def pretty(value: Any) -> str:
     every database (PostgreSQL's jsonb does not keep the posted order).
     """
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
-
-
-def platforms(state: dict[str, Any]) -> list[str]:
-    """The platforms (apps) a state runs: each top-level folder with a ``run.json``.
-
-    ``bsp`` is the board support package, not a platform, so it is left out.
-    """
-    names = {
-        key.split("/", 1)[0] for key in state if key.count("/") == 1 and key.endswith("/run.json")
-    }
-    names.discard("bsp")
-    return sorted(names)
 
 
 @dataclass

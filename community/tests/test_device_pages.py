@@ -42,7 +42,7 @@ def test_the_overview_shows_running_newest_platforms_and_description(
     assert device.running_rev == 0
     assert device.head_rev == 2
     assert device.head_status == st.DOWNLOADING
-    assert response.context["platforms"] == ["awconnect"]
+    assert [p["name"] for p in response.context["platforms"]] == ["awconnect"]
     body = response.content.decode()
     assert "A public kiosk" in body
     assert "DOWNLOADING" in body and "ERROR" in body
@@ -140,3 +140,18 @@ def test_device_pages_run_a_fixed_number_of_queries(
     with django_assert_num_queries(len(few.captured_queries)):
         assert client.get(url).status_code == 200
     assert len(few.captured_queries) <= 7
+
+
+def test_the_pages_list_platforms_with_their_source_image(client, public_device, add_step):
+    state = sample_state(0, "web")
+    state["web/src.json"] = {
+        "#spec": "service-manifest-src@1",
+        "docker_name": "registry.example.com/team/web",
+        "docker_tag": "1.4",
+        "docker_digest": "registry.example.com/team/web@sha256:" + "cd" * 32,
+    }
+    add_step(public_device, state, status=st.DONE)
+    for page in ("/u/alice/kiosk/", "/u/alice/kiosk/revisions/0/"):
+        body = client.get(page).content.decode()
+        assert "registry.example.com/team/web:1.4" in body, page
+        assert "sha256:" + "cd" * 32 in body, page

@@ -1,12 +1,22 @@
 from community import stateview
+from trail.apps.platform import platforms_of
 from community.tests.conftest import sample_state
 
 
 def test_it_finds_the_platforms_but_not_the_bsp():
     state = sample_state(0, "cloudflare")
-    state["pv-avahi/run.json"] = {}
-    state["pv-avahi/deep/run.json"] = {}
-    assert stateview.platforms(state) == ["cloudflare", "pv-avahi"]
+    state["pv-avahi/run.json"] = {"#spec": "service-manifest-run@1"}
+    state["pv-avahi/deep/run.json"] = {"#spec": "service-manifest-run@1"}
+    state["pv-avahi/src.json"] = {
+        "#spec": "service-manifest-src@1",
+        "docker_name": "registry.example.com/pv-avahi",
+        "docker_tag": "1.2",
+        "docker_digest": "registry.example.com/pv-avahi@sha256:" + "ab" * 32,
+    }
+    found = platforms_of(state)
+    assert [p["name"] for p in found] == ["cloudflare", "pv-avahi"]
+    assert found[1]["image"] == "registry.example.com/pv-avahi"
+    assert found[1]["digest"] == "sha256:" + "ab" * 32
 
 
 def test_the_tree_nests_folders_and_closes_each_one():

@@ -19,6 +19,7 @@ from devices.models import Device
 from revisions.models import Step
 from revisions.services.objects import find_object, step_objects
 from revisions.storage import get_store
+from trail.apps.platform import platforms_of
 from trail.state import required_shas
 
 HISTORY_PAGE_SIZE = 50
@@ -56,7 +57,7 @@ def overview(request, nick: str, device: str):
         {
             **page_context(device, "overview"),
             "newest": newest,
-            "platforms": stateview.platforms(newest.state) if newest else [],
+            "platforms": platforms_of(newest.state) if newest else [],
             "recent": recent,
         },
     )
@@ -94,7 +95,7 @@ def revision(request, nick: str, device: str, rev: int):
             "step": step,
             "fork": fork,
             "rows": rows,
-            "platforms": stateview.platforms(step.state),
+            "platforms": platforms_of(step.state),
             "is_head": device.head_rev == step.rev,
         },
     )
