@@ -1,6 +1,6 @@
 from community import stateview
-from trail.apps.platform import platforms_of
 from community.tests.conftest import sample_state
+from trail.apps.platform import platforms_of
 
 
 def test_it_finds_the_platforms_but_not_the_bsp():
