@@ -59,7 +59,13 @@ class SimDevice:
         self.label = label
         self.quiet = quiet
         # Few quick retries here: the loops below keep trying for as long as it takes.
-        self.hub = Hub(hub_url, http=http, credentials=self._credentials, retry=Retry(2, 0.2, 1.0))
+        self.hub = Hub(
+            hub_url,
+            http=http,
+            credentials=self._credentials,
+            retry=Retry(2, 0.2, 1.0),
+            gate=gate,
+        )
         self.id = ""
         self.prn = ""
         self._meta_due = 0.0
@@ -100,14 +106,11 @@ class SimDevice:
 
     async def run(self) -> None:
         await self.persist("registering", self.register)
-        await self.persist("logging in", lambda: self.hub.password_login(*self._creds()))
+        await self.persist("logging in", self.hub.login)
         owner = await self.persist("waiting to be claimed", self.wait_for_claim)
         self.say(f"owned by {owner}")
         await self.persist("posting the factory state", self.post_factory)
         await self.poll()
-
-    def _creds(self) -> tuple[str, str]:
-        return self.prn, self.home.secret or ""
 
     async def register(self) -> None:
         identity = self.home.identity

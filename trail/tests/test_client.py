@@ -170,3 +170,23 @@ def test_it_normalizes_hub_urls(given, expected):
 def test_it_refuses_what_is_not_a_hub_url(bad):
     with pytest.raises(HubError):
         normalize_url(bad)
+
+
+async def test_hubs_sharing_a_gate_send_only_that_many_requests_at_once():
+    import asyncio
+
+    running = peak = 0
+
+    async def handler(request):
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.01)
+        running -= 1
+        return httpx.Response(200, json=[])
+
+    gate = asyncio.Semaphore(2)
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    hubs = [Hub("http://hub.test", http=http, token="t", gate=gate) for _ in range(8)]
+    await asyncio.gather(*(hub.get_json("/trails/x/steps") for hub in hubs))
+    assert peak == 2
