@@ -199,7 +199,12 @@ class SimDevice:
         )
 
     async def exchange_meta(self) -> None:
-        """Push device-meta and read the owner's user-meta."""
+        """Push device-meta and read the owner's user-meta; renew the token in time.
+
+        A renewal (``GET /auth/login``) is cheap for the hub; a new login checks
+        the secret's hash, which is slow on purpose.
+        """
+        await self.hub.refresh_if_expiring(within=max(600.0, 3 * self.meta_interval))
         await self.push_meta()
         device = await api.get_device(self.hub, self.id)
         meta = device.get("user-meta") or {}
