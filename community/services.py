@@ -57,12 +57,10 @@ def fork(
     with transaction.atomic():
         created = into is None
         if created:
-            into = device_services.register_device(
-                owner=user, nick=nick or None, description=description
-            )
             # A fork makes a template: no hardware runs it until one is pointed at it.
-            Device.objects.filter(id=into.id).update(has_hardware=False)
-            into.has_hardware = False
+            into = device_services.register_device(
+                owner=user, nick=nick or None, description=description, has_hardware=False
+            )
         new_step = post_step(
             _trail_of(into),
             step.state,

@@ -204,8 +204,12 @@ def register_device(
     user_meta: dict | None = None,
     description: str = "",
     auto_token: AutoToken | None = None,
+    has_hardware: bool = True,
 ) -> Device:
     """Create a device account; the clear secret is on ``device.secret`` (shown once).
+
+    ``has_hardware=False`` makes a device no hardware runs yet (a fork, a pack
+    leader): a template that real devices can follow.
 
     Anonymous registration (no owner) gives the device a ``challenge`` for a
     person to claim it with. With ``auto_token`` the device belongs to the
@@ -223,7 +227,9 @@ def register_device(
             nick = unique_nick(owner, nick)
         elif nick_taken(owner, nick):
             raise _conflict_nick(nick)
-    device = Device(owner=owner, description=description, user_meta=user_meta)
+    device = Device(
+        owner=owner, description=description, user_meta=user_meta, has_hardware=has_hardware
+    )
     device.nick = nick or unique_nick(owner)
     if owner is None:
         device.challenge = new_challenge()
@@ -310,12 +316,13 @@ def update_device(device: Device, **changes) -> Device:
     nick = changes.get("nick")
     if nick and nick != device.nick and nick_taken(device.owner, nick, exclude_id=device.id):
         raise _conflict_nick(nick)
-    for name in ("nick", "description", "public"):
-        if name in changes:
-            setattr(device, name, changes[name])
+    fields = [name for name in ("nick", "description", "public") if name in changes]
+    for name in fields:
+        setattr(device, name, changes[name])
     try:
         with transaction.atomic():
-            device.save()
+            # Only the edited columns: the device may be writing its device-meta meanwhile.
+            device.save(update_fields=[*fields, "time_modified"])
     except IntegrityError:
         raise _conflict_nick(device.nick) from None
     return device
