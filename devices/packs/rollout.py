@@ -162,7 +162,7 @@ def move_rollout(status: str, event: str) -> str:
     except KeyError:
         hint = _HINTS.get(event, "")
         raise MoveError(
-            f"cannot {event} a {status} rollout" + (f": {hint}" if hint else ""), status
+            f"cannot {event} a rollout that is {status}" + (f": {hint}" if hint else ""), status
         ) from None
 
 
@@ -171,7 +171,7 @@ def move_wave(status: str, event: str) -> str:
     try:
         return WAVE_MOVES[status][event]
     except KeyError:
-        raise MoveError(f"cannot {event} a {status} wave", status) from None
+        raise MoveError(f"cannot {event} a wave that is {status}", status) from None
 
 
 # --- Planning and judging waves -------------------------------------------------

@@ -39,7 +39,7 @@ from devices.services import Forbidden
 from portal.errors import APIError, Conflict
 from portal.ids import is_id
 from revisions.models import Step, Trail
-from revisions.services import post_step
+from revisions.services import cancel_step, post_step
 from trail import status as st
 
 log = logging.getLogger(__name__)
@@ -641,7 +641,8 @@ def revert(rollout: Rollout, wave_number: int | None = None) -> Rollout:
     """The owner reverts a wave: its followers get back the state they ran before.
 
     Each follower of the wave that took (or is taking) the leader's revision
-    gets the revision it ran before posted again, as a new revision. The
+    gets the revision it ran before posted again, as a new revision; one that
+    has not picked the revision up yet has it cancelled instead. The
     rollout stops (it is *reverted*); only a pack's newest rollout can be
     reverted. ``wave_number`` defaults to the newest started wave.
     """
@@ -676,23 +677,34 @@ def revert(rollout: Rollout, wave_number: int | None = None) -> Rollout:
         taken = wave.deliveries.filter(
             kind=ro.RELEASE, status__in=(ro.D_POSTED, ro.D_CURRENT), previous__isnull=False
         ).exclude(step__status__in=_GAVE_UP)
-        reverts = Delivery.objects.bulk_create(
-            [
+        reverts = []
+        for delivery in taken.select_related("step"):
+            if delivery.step.status == st.NEW and _cancelled(delivery.step):
+                continue  # not picked up yet: cancelling it is the whole revert
+            reverts.append(
                 Delivery(
                     rollout=rollout,
                     wave=wave,
-                    device_id=d.device_id,
+                    device_id=delivery.device_id,
                     kind=ro.REVERT,
-                    source_id=d.previous_id,
+                    source_id=delivery.previous_id,
                 )
-                for d in taken.only("device_id", "previous_id")
-            ],
-            ignore_conflicts=True,
-        )
+            )
+        Delivery.objects.bulk_create(reverts, ignore_conflicts=True)
         ids = Delivery.objects.filter(wave=wave, kind=ro.REVERT, status=ro.D_PENDING)
         _kick(list(ids.values_list("id", flat=True)))
         log.info("rollout %s: wave %s reverted, %s devices", rollout.id, wave.number, len(reverts))
     return rollout
+
+
+def _cancelled(step: Step) -> bool:
+    """Cancel a revision its device has not picked up; False if the device just did."""
+    try:
+        with transaction.atomic():
+            cancel_step(step)
+    except Conflict:
+        return False
+    return True
 
 
 def _kick(delivery_ids: list[int]) -> None:

@@ -13,7 +13,17 @@ from trail import status as st
 
 
 class WireSerializer(HyphenatedFieldsMixin, serializers.Serializer):
-    pass
+    """Fields declared with underscores, on the wire with hyphens."""
+
+
+def _status(choices, **kwargs) -> serializers.CharField:
+    """A status, documented by its values. Not an enum in the schema: the wire has several
+    ``status`` fields with different values, which named enum components would mix up."""
+    help_text = kwargs.pop("help_text", "")
+    values = "one of " + ", ".join(choices)
+    return serializers.CharField(
+        help_text=f"{help_text}: {values}" if help_text else values, **kwargs
+    )
 
 
 # --- Input ---------------------------------------------------------------------
@@ -80,6 +90,8 @@ class PackUpdateSerializer(PackSettingsSerializer):
 
 
 class RevertSerializer(WireSerializer):
+    """``POST …/revert``: which wave to revert."""
+
     wave = serializers.IntegerField(
         required=False, min_value=1, help_text="the wave to revert (default: the newest started)"
     )
@@ -116,14 +128,16 @@ class MemberSerializer(WireSerializer):
     time_joined = serializers.DateTimeField(allow_null=True)
     running_rev = serializers.IntegerField(allow_null=True)
     head_rev = serializers.IntegerField(allow_null=True, help_text="the newest revision")
-    head_status = serializers.ChoiceField(choices=st.STATUSES, allow_null=True)
+    head_status = _status(st.STATUSES, allow_null=True)
     head_status_msg = serializers.CharField(allow_null=True)
 
 
 class WaveSerializer(WireSerializer):
+    """A wave of a rollout: its followers were posted together and are judged together."""
+
     number = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=[ro.CANARY, ro.BATCH])
-    status = serializers.ChoiceField(choices=ro.WAVE_STATUSES)
+    status = _status(ro.WAVE_STATUSES)
     status_msg = serializers.CharField()
     time_started = serializers.DateTimeField(allow_null=True)
     time_decided = serializers.DateTimeField(allow_null=True)
@@ -150,7 +164,7 @@ class RolloutSerializer(WireSerializer):
     leader_rev = serializers.IntegerField(source="leader_step.rev")
     commit_msg = serializers.CharField(source="leader_step.commit_msg")
     state_sha = serializers.CharField(source="leader_step.state_sha")
-    status = serializers.ChoiceField(choices=ro.ROLLOUT_STATUSES)
+    status = _status(ro.ROLLOUT_STATUSES)
     status_msg = serializers.CharField()
     failure_threshold = serializers.FloatField()
     wave_timeout = serializers.IntegerField()
@@ -183,10 +197,16 @@ class DeliverySerializer(WireSerializer):
     nick = serializers.CharField(source="device.nick")
     wave = serializers.IntegerField(source="wave.number", allow_null=True, default=None)
     kind = serializers.ChoiceField(choices=[ro.RELEASE, ro.REVERT])
-    status = serializers.ChoiceField(choices=ro.DELIVERY_STATUSES)
+    status = _status(ro.DELIVERY_STATUSES)
     error = serializers.CharField()
     rev = serializers.IntegerField(source="step.rev", allow_null=True, default=None)
-    progress_status = serializers.CharField(source="step.status", allow_null=True, default=None)
+    progress_status = _status(
+        st.STATUSES,
+        source="step.status",
+        allow_null=True,
+        default=None,
+        help_text="the posted revision's status",
+    )
     outcome = serializers.ChoiceField(choices=ro.OUTCOMES)
     previous_rev = serializers.IntegerField(source="previous.rev", allow_null=True, default=None)
     time_posted = serializers.DateTimeField(allow_null=True)
@@ -218,8 +238,8 @@ class PackSerializer(WireSerializer):
     failure_threshold = serializers.FloatField()
     wave_timeout = serializers.IntegerField()
     follower_count = serializers.IntegerField()
-    rollout_status = serializers.ChoiceField(
-        choices=ro.ROLLOUT_STATUSES, allow_null=True, help_text="the newest rollout's status"
+    rollout_status = _status(
+        ro.ROLLOUT_STATUSES, allow_null=True, help_text="the newest rollout's status"
     )
     time_created = serializers.DateTimeField()
     time_modified = serializers.DateTimeField()

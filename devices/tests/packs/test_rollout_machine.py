@@ -60,9 +60,11 @@ def test_it_allows_only_the_moves_in_its_tables():
     assert ro.move_rollout(ro.RUNNING, "wave-failed") == ro.PAUSED
     assert ro.move_rollout(ro.PAUSED, "resume") == ro.RUNNING
     assert ro.move_rollout(ro.COMPLETED, "revert") == ro.REVERTED
-    with pytest.raises(ro.MoveError, match="cannot resume a running rollout: only a paused"):
+    with pytest.raises(
+        ro.MoveError, match="cannot resume a rollout that is running: only a paused"
+    ):
         ro.move_rollout(ro.RUNNING, "resume")
-    with pytest.raises(ro.MoveError, match="cannot abort a completed rollout"):
+    with pytest.raises(ro.MoveError, match="cannot abort a rollout that is completed"):
         ro.move_rollout(ro.COMPLETED, "abort")
     with pytest.raises(ro.MoveError, match="superseded"):
         ro.move_rollout(ro.SUPERSEDED, "revert")

@@ -1,0 +1,249 @@
+"""Waves: the canary first, pausing on failures, the owner's resume, abort and revert, timeouts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from devices.packs import rollout as ro
+from devices.packs import services
+from devices.packs.models import Delivery, Rollout, Wave
+from devices.tests.packs.conftest import head, revs, state
+from portal.errors import Conflict
+from trail import status as st
+
+
+@pytest.fixture
+def fleet(leader, make_member, make_pack):
+    """A pack of 10 followers: a canary of 2, then waves of 4; pausing above 25% failures."""
+    followers = [make_member(f"f{i:02d}") for i in range(10)]
+    pack = make_pack(
+        leader, followers, canary_share=0.2, wave_size=4, failure_threshold=0.25, wave_timeout=600
+    )
+    return pack, followers
+
+
+def current(pack) -> Rollout:
+    return Rollout.objects.filter(pack=pack).order_by("-time_created", "-id").first()
+
+
+def waves(rollout) -> list[str]:
+    return list(rollout.waves.order_by("number").values_list("status", flat=True))
+
+
+def finish(report, devices, status=st.DONE):
+    for device in devices:
+        report(head(device), status)
+
+
+def test_it_posts_to_the_canary_first_then_wave_after_wave(fleet, post, report):
+    pack, followers = fleet
+    step = post(pack.leader, 2)
+    rollout = current(pack)
+    assert waves(rollout) == [ro.WAVE_RUNNING, ro.PENDING, ro.PENDING]
+    assert [len(revs(f)) for f in followers] == [2, 2] + [1] * 8  # the canary: first joined
+
+    finish(report, followers[:2])
+    assert waves(current(pack)) == [ro.PASSED, ro.WAVE_RUNNING, ro.PENDING]
+    assert [len(revs(f)) for f in followers] == [2] * 6 + [1] * 4
+
+    finish(report, followers[2:6])
+    finish(report, followers[6:])
+    rollout = current(pack)
+    assert rollout.status == ro.COMPLETED and rollout.time_finished is not None
+    assert waves(rollout) == [ro.PASSED] * 3
+    assert all(head(f).state_sha == step.state_sha and head(f).status == st.DONE for f in followers)
+
+
+def test_a_failing_canary_pauses_the_rollout_before_the_others_get_anything(fleet, post, report):
+    pack, followers = fleet
+    post(pack.leader, 2)
+    report(head(followers[0]), st.ERROR)  # 1 of 2: 50% > 25%, no need to wait for the other
+
+    rollout = current(pack)
+    assert rollout.status == ro.PAUSED
+    assert waves(rollout) == [ro.FAILED, ro.PENDING, ro.PENDING]
+    assert "1 of 2 devices failed (50%), over the threshold of 25%" in rollout.status_msg
+    assert [revs(f) for f in followers[2:]] == [[0]] * 8
+    report(head(followers[1]), st.DONE)
+    assert current(pack).status == ro.PAUSED  # the canary finishing changes nothing
+
+
+def test_refusals_count_as_failures_and_failures_under_the_threshold_do_not_pause(
+    fleet, post, report
+):
+    pack, followers = fleet
+    post(pack.leader, 2)
+    finish(report, followers[:2])
+    report(head(followers[2]), st.WONTGO)  # 1 of 4 = 25%: not over the threshold
+    finish(report, followers[3:6])
+    assert waves(current(pack))[:2] == [ro.PASSED, ro.PASSED]
+    report(head(followers[6]), st.WONTGO)
+    report(head(followers[7]), st.ERROR)  # 2 of 4 = 50%
+    assert current(pack).status == ro.PAUSED
+    assert waves(current(pack)) == [ro.PASSED, ro.PASSED, ro.FAILED]
+
+
+def test_resume_starts_the_next_wave(fleet, post, report, committed):
+    pack, followers = fleet
+    post(pack.leader, 2)
+    report(head(followers[0]), st.ERROR)
+    rollout = committed(services.resume, current(pack))
+    assert rollout.status == ro.RUNNING
+    assert waves(rollout) == [ro.FAILED, ro.WAVE_RUNNING, ro.PENDING]
+    assert [len(revs(f)) for f in followers[2:6]] == [2] * 4
+
+    with pytest.raises(Conflict, match="only a paused rollout can be resumed"):
+        committed(services.resume, rollout)
+
+
+def test_resume_after_the_last_wave_failed_completes_the_rollout(
+    leader, make_member, make_pack, post, report, committed
+):
+    follower = make_member()
+    pack = make_pack(leader, [follower], failure_threshold=0.0)
+    post(leader, 2)
+    report(head(follower), st.ERROR)
+    assert current(pack).status == ro.PAUSED
+    assert committed(services.resume, current(pack)).status == ro.COMPLETED
+
+
+def test_abort_stops_everything_that_was_not_posted(fleet, post, report, committed):
+    pack, followers = fleet
+    post(pack.leader, 2)
+    report(head(followers[0]), st.ERROR)
+    rollout = committed(services.abort, current(pack))
+    assert rollout.status == ro.ABORTED
+    assert waves(rollout) == [ro.FAILED, ro.SKIPPED, ro.SKIPPED]
+    cancelled = Delivery.objects.filter(rollout=rollout, status=ro.D_CANCELLED).count()
+    assert cancelled == 8
+    with pytest.raises(Conflict, match="cannot resume a rollout that is aborted"):
+        committed(services.resume, rollout)
+    with pytest.raises(Conflict, match="cannot abort a rollout that is aborted"):
+        committed(services.abort, rollout)
+    assert [revs(f) for f in followers[2:]] == [[0]] * 8
+
+
+def test_revert_posts_the_previous_state_back_to_the_wave_that_took_it(
+    fleet, post, report, committed
+):
+    pack, followers = fleet
+    post(pack.leader, 2)
+    finish(report, followers[:2])
+    report(head(followers[2]), st.ERROR)
+    report(head(followers[3]), st.DONE)  # wave 2: one failed, one done, two installing
+
+    rollout = committed(services.revert, current(pack), 2)
+    assert rollout.status == ro.REVERTED
+    assert waves(rollout) == [ro.PASSED, ro.WAVE_REVERTED, ro.SKIPPED]
+    # The failed device went back by itself; the one that runs it gets its factory state
+    # again; those that had not picked it up have it cancelled.
+    assert revs(followers[2]) == [0, 1]
+    assert revs(followers[3]) == [0, 1, 2]
+    assert head(followers[3]).state == state(0)
+    assert head(followers[3]).commit_msg.startswith("revert to rev 0 [pack fleet:")
+    assert head(followers[3]).forked_from.rev == 0
+    for device in followers[4:6]:
+        assert revs(device) == [0, 1]
+        assert head(device).status == st.CANCEL
+    assert [revs(f) for f in followers[:2]] == [[0, 1]] * 2  # the canary is not reverted
+    assert [revs(f) for f in followers[6:]] == [[0]] * 4
+
+    # Reverting the canary too; the same wave twice is refused.
+    committed(services.revert, rollout, 1)
+    assert [revs(f) for f in followers[:2]] == [[0, 1, 2]] * 2
+    with pytest.raises(Conflict, match="already reverted"):
+        committed(services.revert, rollout, 1)
+    with pytest.raises(Conflict, match="has not started"):
+        committed(services.revert, rollout, 3)
+
+
+def test_revert_posts_nothing_twice(fleet, post, report, committed):
+    pack, followers = fleet
+    post(pack.leader, 2)
+    finish(report, followers[:2])
+    rollout = committed(services.revert, current(pack), 1)
+    for delivery in Delivery.objects.filter(rollout=rollout, kind=ro.REVERT):
+        assert committed(services.deliver, delivery.id) == ro.D_POSTED
+    assert [revs(f) for f in followers[:2]] == [[0, 1, 2]] * 2
+
+
+def test_only_the_newest_rollout_can_be_reverted(fleet, post, committed):
+    pack, _ = fleet
+    post(pack.leader, 2)
+    older = current(pack)
+    post(pack.leader, 3)
+    older.refresh_from_db()
+    with pytest.raises(Conflict, match="newest rollout"):
+        committed(services.revert, older)
+
+
+def _age(rollout, seconds: int) -> None:
+    """Make the running wave look ``seconds`` older (instead of sleeping)."""
+    wave = rollout.waves.get(status=ro.WAVE_RUNNING)
+    Wave.objects.filter(pk=wave.pk).update(
+        time_started=wave.time_started - dt.timedelta(seconds=seconds)
+    )
+
+
+def test_a_wave_past_its_timeout_is_judged_when_the_pack_is_read(
+    fleet, post, report, api, owner, committed
+):
+    pack, followers = fleet
+    post(pack.leader, 2)
+    report(head(followers[0]), st.DONE)  # the other canary device never answers
+    rollout = current(pack)
+    answer = api.as_(owner).get(f"/packs/{pack.id}")
+    assert answer.json()["rollout"]["current-wave"] == 1  # not yet: 10 minutes to go
+
+    _age(rollout, 601)
+    answer = committed(api.as_(owner).get, f"/packs/{pack.id}")
+    body = answer.json()
+    assert body["rollout"]["current-wave"] == 2
+    assert body["rollout"]["waves"][0]["status"] == ro.PASSED
+    assert "1 not finished after 600s" in body["rollout"]["waves"][0]["status-msg"]
+    assert [len(revs(f)) for f in followers[2:6]] == [2] * 4
+
+
+def test_the_periodic_sweep_judges_waves_past_their_timeout(fleet, post, committed):
+    from devices.packs import tasks
+
+    pack, _ = fleet
+    post(pack.leader, 2)
+    _age(current(pack), 601)
+    assert committed(tasks.sweep_rollouts.delay).get() == 1
+    assert waves(current(pack))[:2] == [ro.PASSED, ro.WAVE_RUNNING]
+
+
+def test_the_sweep_queues_again_deliveries_whose_message_was_lost(
+    leader, make_member, make_pack, post, committed, monkeypatch
+):
+    followers = [make_member() for _ in range(3)]
+    pack = make_pack(leader, followers)
+    kick = services._kick
+    monkeypatch.setattr(services, "_kick", lambda ids: None)  # the broker lost the messages
+    post(leader, 2)
+    monkeypatch.setattr(services, "_kick", kick)
+    assert [revs(f) for f in followers] == [[0]] * 3
+
+    committed(services.sweep)  # too early: the messages may still be on their way
+    assert [revs(f) for f in followers] == [[0]] * 3
+    later = current(pack).waves.get().time_started + services.STALE_DELIVERY
+    committed(services.sweep, later + dt.timedelta(seconds=1))
+    assert [revs(f) for f in followers] == [[0, 1]] * 3
+
+
+def test_a_follower_joining_a_paused_rollout_waits_for_it_to_resume(
+    fleet, make_member, post, report, committed
+):
+    pack, followers = fleet
+    post(pack.leader, 2)
+    report(head(followers[0]), st.ERROR)
+    late = make_member("late")
+    committed(services.add_follower, pack, late)
+    assert Delivery.objects.get(device=late).wave.number == 3  # the last wave, not yet started
+    assert revs(late) == [0]
+    committed(services.resume, current(pack))
+    finish(report, followers[2:6])
+    assert revs(late) == [0, 1]
