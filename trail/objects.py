@@ -190,30 +190,8 @@ async def download(
     meter.start(job.sha, job.name, size or 0)
     meter.advance(job.sha, have)
     received = 0
-    headers = {"Range": f"bytes={have}-"} if have else {}
-    try:
-        async with hub.http.stream("GET", hub.absolute(url), headers=headers) as response:
-            if response.status_code == 416 and have and have == size:
-                pass  # the part file already holds everything
-            elif response.status_code == 206 and have:
-                if not response.headers.get("Content-Range", "").startswith(f"bytes {have}-"):
-                    raise ObjectError(
-                        f"object {job.sha}: the hub resumed at the wrong offset "
-                        f"({response.headers.get('Content-Range')!r} for byte {have})"
-                    )
-                received = await _save(response, part, "ab", digest, job.sha, meter)
-            elif response.status_code == 200:
-                if have:  # no Range support: start over
-                    meter.restart(job.sha)
-                    digest = hashlib.sha256()
-                received = await _save(response, part, "wb", digest, job.sha, meter)
-            else:
-                await response.aread()
-                raise error_of(response)
-    except httpx.HTTPError as exc:
-        raise HubError(
-            f"download of object {job.sha} interrupted: {exc or type(exc).__name__}"
-        ) from exc
+    if not have or have != size:  # else the part file holds every byte: only the check is left
+        received, digest = await _fetch(hub, url, job, part, have, digest, meter)
     got = digest.hexdigest()
     if got != job.sha:
         part.unlink(missing_ok=True)
@@ -224,6 +202,36 @@ async def download(
     os.replace(part, store.path(job.sha))
     meter.finish(job.sha)
     return received
+
+
+async def _fetch(hub: Hub, url: str, job: Job, part: Path, have: int, digest, meter: Meter):
+    """GET the object's bytes after the ``have`` already in ``part``; return the
+    bytes received and the digest of the whole part file."""
+    headers = {"Range": f"bytes={have}-"} if have else {}
+    try:
+        async with hub.http.stream("GET", hub.absolute(url), headers=headers) as response:
+            status = response.status_code
+            if status == 206 and have:
+                if not response.headers.get("Content-Range", "").startswith(f"bytes {have}-"):
+                    part.unlink()
+                    raise ObjectError(
+                        f"object {job.sha}: the hub resumed at the wrong offset "
+                        f"({response.headers.get('Content-Range')!r} for byte {have})"
+                    )
+                return await _save(response, part, "ab", digest, job.sha, meter), digest
+            if status == 200:
+                if have:  # no Range support: start over
+                    meter.restart(job.sha)
+                    digest = hashlib.sha256()
+                return await _save(response, part, "wb", digest, job.sha, meter), digest
+            await response.aread()
+            if status == 416:
+                part.unlink(missing_ok=True)  # the part file is not a prefix of the object
+            raise error_of(response)
+    except httpx.HTTPError as exc:
+        raise HubError(
+            f"download of object {job.sha} interrupted: {exc or type(exc).__name__}"
+        ) from exc
 
 
 async def _save(response, part: Path, mode: str, digest, sha: str, meter: Meter) -> int:

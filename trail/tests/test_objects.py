@@ -101,6 +101,17 @@ async def test_it_resumes_a_partial_download_with_a_range(tmp_path):
     assert store.path(SHA).read_bytes() == DATA
 
 
+async def test_a_complete_part_file_needs_only_its_check(tmp_path):
+    storage = FakeStorage()
+    hub = hub_for(storage)
+    store = ObjectStore(tmp_path)
+    store.root.mkdir(parents=True, exist_ok=True)
+    store.part(SHA).write_bytes(DATA)
+    assert await download(hub, store, Job(SHA, "k"), await locate_with(hub)) == 0
+    assert storage.seen_ranges == []  # the bytes were not asked for again
+    assert store.path(SHA).read_bytes() == DATA
+
+
 async def test_it_starts_over_when_the_server_ignores_the_range(tmp_path):
     storage = FakeStorage(ranges=False)
     hub = hub_for(storage)
