@@ -7,20 +7,12 @@ import itertools
 import pytest
 
 from devices.packs import services
+from devices.tests.packs.helpers import state
 from revisions import services as revisions
 from revisions.models import Step
 from trail import status as st
 
 _counter = itertools.count(1)
-
-
-def state(version: int | str = 1) -> dict:
-    """A small valid state; ``version`` makes each one different (inline JSON only)."""
-    return {
-        "#spec": "pantavisor-service-system@1",
-        "bsp/run.json": {"addons": [], "initrd": "pantavisor"},
-        "app/config.json": {"version": version},
-    }
 
 
 @pytest.fixture(autouse=True)
@@ -108,14 +100,3 @@ def report(committed):
         return committed(revisions.report_progress, step, status, progress=100)
 
     return do
-
-
-def head(device) -> Step:
-    """The device's newest revision."""
-    return Step.objects.filter(trail_id=device.id).order_by("-rev").first()
-
-
-def revs(device) -> list[int]:
-    return list(
-        Step.objects.filter(trail_id=device.id).order_by("rev").values_list("rev", flat=True)
-    )

@@ -6,7 +6,7 @@ import pytest
 
 from devices.packs import rollout as ro
 from devices.packs.models import Pack, PackMember, Rollout
-from devices.tests.packs.conftest import head, revs
+from devices.tests.packs.helpers import head, revs
 from trail import status as st
 
 

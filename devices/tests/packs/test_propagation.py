@@ -7,7 +7,7 @@ import pytest
 from devices.packs import rollout as ro
 from devices.packs import services
 from devices.packs.models import Delivery, PackMember, Rollout
-from devices.tests.packs.conftest import head, revs, state
+from devices.tests.packs.helpers import head, revs, state
 from revisions import services as revisions
 from revisions.models import Blob, OwnerObject, Step
 from trail import status as st

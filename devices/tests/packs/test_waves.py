@@ -9,7 +9,7 @@ import pytest
 from devices.packs import rollout as ro
 from devices.packs import services
 from devices.packs.models import Delivery, Rollout, Wave
-from devices.tests.packs.conftest import head, revs, state
+from devices.tests.packs.helpers import head, revs, state
 from portal.errors import Conflict
 from trail import status as st
 
