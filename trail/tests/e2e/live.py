@@ -61,7 +61,7 @@ class LiveHub:
         self.env = {k: v for k, v in os.environ.items() if k not in STRIPPED}
         self.env.update(
             TRAILHUB_VAR_DIR=str(var_dir),
-            DJANGO_SETTINGS_MODULE="portal.settings",
+            DJANGO_SETTINGS_MODULE="trail.tests.e2e.hub_settings",
             SIGNUP_THROTTLE_RATE="1000/min",
             LOGIN_THROTTLE_RATE="1000/min",
             LOG_LEVEL="WARNING",

@@ -1,0 +1,8 @@
+"""Settings for the live hub of the end-to-end tests: the real ones, with a fast
+password hasher (as every other test in the project uses), because each test
+registers devices and logs in several times and the production hasher is slow
+on purpose."""
+
+from portal.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
