@@ -856,7 +856,8 @@ def detail(pack: Pack, past: int = 10) -> Pack:
 
     Brings the running rollout up to date first (a wave past its deadline is
     judged now). Sets ``member_list`` (leader first), ``status_counts``,
-    ``follower_count``, ``active_rollout``, ``past_rollouts`` and ``rollout_status``.
+    ``follower_count``, ``active_rollout``, ``past_rollouts``, ``rollout_status`` and
+    ``newest_rollout_id`` (the one rollout that may be reverted).
     """
     refresh(pack)
     pack.member_list = members(pack)
@@ -870,4 +871,5 @@ def detail(pack: Pack, past: int = 10) -> Pack:
     pack.active_rollout = active
     pack.past_rollouts = [r for r in rollouts if r is not active][:past]
     pack.rollout_status = rollouts[0].status if rollouts else None
+    pack.newest_rollout_id = rollouts[0].id if rollouts else None
     return pack
