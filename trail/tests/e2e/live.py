@@ -9,6 +9,7 @@ out a hub that goes away.
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -24,7 +25,9 @@ BIN = Path(sys.executable).parent
 T = TypeVar("T")
 
 # Settings that would point the server at shared services instead of embedded ones.
-STRIPPED = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "S3_BUCKET", "OBJECTS_BACKEND")
+STRIPPED = (
+    "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "S3_BUCKET", "OBJECTS_BACKEND", "OBJECTS_DIR",
+)  # fmt: skip
 
 
 def free_port() -> int:
@@ -59,7 +62,10 @@ class LiveHub:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
         self.env = {k: v for k, v in os.environ.items() if k not in STRIPPED}
+        # A key of its own, known to the tests (to sign an expired token, say).
+        self.secret_key = "e2e-" + secrets.token_urlsafe(40)
         self.env.update(
+            SECRET_KEY=self.secret_key,
             TRAILHUB_VAR_DIR=str(var_dir),
             DJANGO_SETTINGS_MODULE="trail.tests.e2e.hub_settings",
             SIGNUP_THROTTLE_RATE="1000/min",

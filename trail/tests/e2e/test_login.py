@@ -15,8 +15,7 @@ pytestmark = pytest.mark.e2e
 def expired_token(live, nick: str) -> str:
     claims = live.get("/auth/auth_status", live.login(nick, "correct horse battery staple"))
     claims.update(iat=int(time.time()) - 7200, exp=int(time.time()) - 3600)
-    key = (live.var_dir / "secret_key").read_text().strip()
-    return jwt.encode(claims, key, algorithm="HS256")
+    return jwt.encode(claims, live.secret_key, algorithm="HS256")
 
 
 def save_token(trail, token: str) -> None:
