@@ -9,6 +9,16 @@ from portal.auth import issue_token
 PASSWORD = "correct horse battery staple"
 
 
+def pytest_collection_modifyitems(config, items):
+    """Run the real-browser tests last.
+
+    Playwright's sync API keeps an event loop running in the main thread for
+    the rest of the session once it starts; tests after it that call
+    ``asyncio.run`` or the ORM would see that loop and fail.
+    """
+    items.sort(key=lambda item: "playwright" in item.fixturenames or "/browser/" in item.nodeid)
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Tests create many accounts and devices; production hashing would dominate the run.

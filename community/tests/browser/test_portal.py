@@ -63,7 +63,9 @@ def test_a_person_claims_a_device_posts_a_revision_and_rolls_back(
     trail_cli("clone", f"{hub.url}/u/erin/{nick}", "wc")
     work = tmp_path / "wc"
     (work / "hello").mkdir()
-    (work / "hello" / "run.json").write_text('{"name": "hello", "root-volume": "root.squashfs"}')
+    (work / "hello" / "run.json").write_text(
+        '{"#spec": "service-manifest-run@1", "name": "hello", "root-volume": "root.squashfs"}'
+    )
     (work / "hello" / "root.squashfs").write_bytes(b"hello platform root filesystem\n" * 64)
     trail_cli("add", "hello", cwd=work)
     trail_cli("commit", "-m", "Add the <hello> platform", cwd=work)
@@ -77,7 +79,7 @@ def test_a_person_claims_a_device_posts_a_revision_and_rolls_back(
     expect(page.locator('tr[data-rev="1"] td.msg')).to_have_text("Add the <hello> platform")
     assert page.evaluate("window.__sameDocument") is True  # no reload happened
     page.reload()
-    expect(page.locator(".chips")).to_contain_text("hello")
+    expect(page.locator(".platforms")).to_contain_text("hello")
     shoot(page, "03-device-overview")
 
     page.goto(f"{device_url}revisions/1/")
