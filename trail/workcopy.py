@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,15 @@ from trail.state import (
     state_sha,
     validate_state,
 )
-from trail.tree import check_layout, file_keys, read_value, scan, write_tree
+from trail.tree import (
+    check_layout,
+    file_keys,
+    json_bytes,
+    read_value,
+    scan,
+    write_atomic,
+    write_tree,
+)
 
 META = ".trail"
 
@@ -109,13 +116,7 @@ class WorkCopy:
         return json.loads(path.read_text(encoding="utf-8"))
 
     def _write(self, name: str, value: Any) -> None:
-        """Write ``.trail/<name>`` atomically, so an interrupted command leaves
-        the old file or the new one, never half of one."""
-        fd, tmp = tempfile.mkstemp(dir=self.meta, prefix=f".{name}.")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(value, f, indent=2, sort_keys=True, ensure_ascii=False)
-            f.write("\n")
-        os.replace(tmp, self.meta / name)
+        write_atomic(self.meta / name, json_bytes(value))
 
     @property
     def config(self) -> dict[str, Any]:

@@ -8,7 +8,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,6 +18,7 @@ from rich.console import Console
 
 from trail.client import Hub, HubError, new_http, normalize_url
 from trail.objects import ObjectStore
+from trail.tree import write_atomic
 from trail.workcopy import WorkCopy, WorkCopyError
 
 
@@ -88,12 +88,8 @@ class Context:
         """Keep the token (never the password), readable only by the user."""
         logins = self.logins()
         logins[url] = {"username": username, "token": token}
-        self.dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".auth.")
-        with os.fdopen(fd, "w") as f:
-            json.dump({"hubs": logins}, f, indent=2)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self._auth_path())
+        data = json.dumps({"hubs": logins}, indent=2).encode()
+        write_atomic(self._auth_path(), data, 0o600)
 
     def store(self, url: str) -> ObjectStore:
         """The object cache of the user logged in to ``url`` (objects are cached per user)."""
