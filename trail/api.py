@@ -116,6 +116,14 @@ async def all_steps(hub: Hub, trail_id: str) -> list[dict[str, Any]]:
             return steps
 
 
+def step_status(step: dict[str, Any]) -> str:
+    """A step's progress status (``progress.status`` on the wire; NEW when absent)."""
+    progress = step.get("progress")
+    if isinstance(progress, dict) and progress.get("status"):
+        return progress["status"]
+    return step.get("status") or "NEW"
+
+
 async def get_step(hub: Hub, trail_id: str, rev: int | str) -> dict[str, Any]:
     return await hub.get_json(f"/trails/{_q(trail_id)}/steps/{_q(rev)}")
 

@@ -275,9 +275,6 @@ class WorkCopy:
         self._write("index.json", [])
         self.refresh_stat_cache()
 
-    def reset(self, store: ObjectStore, hard: bool = False) -> None:
-        """Forget ``trail add``; with ``hard``, also put HEAD's files back."""
+    def reset(self) -> None:
+        """Forget ``trail add`` (``checkout(self.head, …)`` puts the files back too)."""
         self._write("index.json", [])
-        if hard:
-            write_tree(self.head, self.root, store)
-            self.refresh_stat_cache()

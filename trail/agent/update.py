@@ -52,13 +52,6 @@ class Abandon(Exception):
     """The hub finalised the revision (the owner cancelled it): stop working on it."""
 
 
-def status_of(step: dict[str, Any]) -> str:
-    progress = step.get("progress")
-    if isinstance(progress, dict) and progress.get("status"):
-        return progress["status"]
-    return step.get("status") or "NEW"
-
-
 def health_of(state: dict[str, Any]) -> dict[str, Any]:
     value = state.get(HEALTH_KEY)
     return value if isinstance(value, dict) else {}
@@ -103,7 +96,7 @@ class Reporter:
             # The hub's status moved on without us (the owner, or a report whose
             # answer we lost): learn it and go on from there.
             step = await api.get_step(self.device.hub, self.device.id, self.rev)
-            self.status = status_of(step)
+            self.status = api.step_status(step)
             if self.status in FINAL and self.status != status:
                 raise Abandon(f"rev {self.rev} is {self.status} on the hub") from None
             return
@@ -186,7 +179,7 @@ async def apply(device: SimDevice, step: dict[str, Any]) -> None:
     """
     rev = int(step["rev"])
     state = step.get("state")
-    reporter = Reporter(device, rev, status_of(step))
+    reporter = Reporter(device, rev, api.step_status(step))
     home = device.home
     mine = home.progress.get("update") or {}
     if mine.get("rev") != rev:

@@ -16,7 +16,7 @@ import tarfile
 import tempfile
 
 from trail.cli.context import CLIError, Context
-from trail.cli.remote import _refuse_local_changes
+from trail.cli.remote import refuse_local_changes
 from trail.cli.transfer import fetch
 from trail.objects import CHUNK
 from trail.state import MAX_DOCUMENT_BYTES, StateError, load_state, required_shas, validate_state
@@ -69,7 +69,7 @@ def _add(tar: tarfile.TarFile, name: str, fileobj, size: int) -> None:
 
 async def cmd_import(ctx: Context, args) -> int:
     wc = ctx.workcopy()
-    _refuse_local_changes(wc, args.force, "import")
+    refuse_local_changes(wc, args.force, "import")
     store = ctx.store(ctx.hub_url())
     state = None
     try:

@@ -8,6 +8,7 @@ from typing import Any
 
 from trail.cli.context import Context
 from trail.cli.progress import plural
+from trail.cli.remote import restore_head
 from trail.objects import ObjectStore
 from trail.state import Change, diff_states, is_object_key
 from trail.tree import json_bytes
@@ -117,8 +118,10 @@ async def cmd_commit(ctx: Context, args) -> int:
 
 async def cmd_reset(ctx: Context, args) -> int:
     wc = ctx.workcopy()
-    wc.reset(ctx.store(wc.config["hub"]), hard=args.hard)
-    ctx.out.print(
-        "restored the files of HEAD and forgot `trail add`" if args.hard else "forgot `trail add`"
-    )
+    wc.reset()
+    if args.hard:
+        await restore_head(ctx, wc)
+        ctx.out.print("restored the files of HEAD and forgot `trail add`")
+    else:
+        ctx.out.print("forgot `trail add`")
     return 0

@@ -74,13 +74,6 @@ def checked_state(step: dict[str, Any]) -> dict[str, Any]:
     return state
 
 
-def status_of(step: dict[str, Any]) -> str:
-    progress = step.get("progress")
-    if isinstance(progress, dict) and progress.get("status"):
-        return progress["status"]
-    return step.get("status", "")
-
-
 async def cmd_clone(ctx: Context, args) -> int:
     source = parse_source(args.source, ctx)
     async with ctx.connect(source.hub) as hub:
@@ -118,7 +111,7 @@ async def _tip(hub: Hub, wc: WorkCopy) -> dict[str, Any]:
 
 async def cmd_get(ctx: Context, args) -> int:
     wc = ctx.workcopy()
-    _refuse_local_changes(wc, args.force, "get")
+    refuse_local_changes(wc, args.force, "get")
     url = ctx.hub_url()
     async with ctx.connect(url) as hub:
         tip = await _tip(hub, wc)
@@ -133,19 +126,22 @@ async def cmd_get(ctx: Context, args) -> int:
 
 
 async def cmd_checkout(ctx: Context, args) -> int:
-    wc = ctx.workcopy()
+    if args.rev is not None:
+        return await cmd_get(ctx, args)
+    await restore_head(ctx, ctx.workcopy())
+    ctx.out.print(f"restored the files of HEAD (rev {ctx.workcopy().config['rev']})")
+    return 0
+
+
+async def restore_head(ctx: Context, wc: WorkCopy) -> None:
+    """Put HEAD's files back, fetching first any object the cache lost."""
     url = ctx.hub_url()
     store = ctx.store(url)
-    if args.rev is None:
-        head = wc.head
-        if store.missing(required_shas(head)):
-            async with ctx.connect(url) as hub:
-                await fetch(ctx, hub, store, head)
-        wc.checkout(head, store)
-        ctx.out.print(f"restored the files of HEAD (rev {wc.config['rev']})")
-        return 0
-    await cmd_get(ctx, args)
-    return 0
+    head = wc.head
+    if store.missing(required_shas(head)):
+        async with ctx.connect(url) as hub:
+            await fetch(ctx, hub, store, head)
+    wc.checkout(head, store)
 
 
 async def cmd_post(ctx: Context, args) -> int:
@@ -190,7 +186,7 @@ async def _wait(ctx: Context, hub: Hub, trail_id: str, rev: int, timeout: float)
     seen = None
     while True:
         step = await api.get_step(hub, trail_id, rev)
-        status = status_of(step)
+        status = api.step_status(step)
         progress = step.get("progress") or {}
         line = (
             f"rev {rev}: {status} {progress.get('progress', '')}% {progress.get('status-msg', '')}"
@@ -216,13 +212,13 @@ async def cmd_log(ctx: Context, args) -> int:
         message = (step.get("commit-msg") or "").splitlines()[:1]
         when = (step.get("time-created") or step.get("step-time") or "")[:19].replace("T", " ")
         ctx.out.print(
-            f"{mark} rev {step['rev']:<4} {status_of(step):<11} {when}  "
+            f"{mark} rev {step['rev']:<4} {api.step_status(step):<11} {when}  "
             f"{(step.get('state-sha') or '')[:12]}  {message[0] if message else ''}"
         )
     return 0
 
 
-def _refuse_local_changes(wc: WorkCopy, force: bool, verb: str) -> None:
+def refuse_local_changes(wc: WorkCopy, force: bool, verb: str) -> None:
     if force:
         return
     if not wc.status().clean:

@@ -153,3 +153,13 @@ def test_import_refuses_objects_that_are_not_what_they_claim(ctx, tmp_path, monk
     assert main(["import", str(tmp_path / "bad.tar")]) == 1
     assert f"objects/{sha} holds other bytes" in capsys.readouterr().err
     assert not ObjectStore(store.root).has(sha)
+
+
+def test_reset_hard_restores_files_from_the_cache_without_the_hub(ctx, tmp_path, monkeypatch):
+    store = ctx.store("http://hub.test:8000")  # nothing listens there: the cache must do
+    wc = _working_copy(tmp_path, store)
+    monkeypatch.chdir(wc.root)
+    (wc.root / "bsp/kernel.img").write_bytes(b"scribbled")
+    assert main(["reset", "--hard"]) == 0
+    assert (wc.root / "bsp/kernel.img").read_bytes() == b"kernel"
+    assert wc.status().clean

@@ -116,10 +116,14 @@ def test_it_refuses_to_add_outside_the_copy_or_into_its_metadata(wc, tmp_path):
         wc.add([wc.root / ".trail/json"])
 
 
-def test_a_hard_reset_puts_files_back(wc, store):
+def test_checking_out_head_puts_files_back_and_reset_forgets_adds(wc, store):
     (wc.root / "bsp/kernel.img").write_bytes(b"broken")
     (wc.root / "bsp/run.json").unlink()
-    wc.reset(store, hard=True)
+    (wc.root / "new").write_text("n")
+    wc.add([wc.root / "new"])
+    wc.reset()
+    assert wc.added == []
+    wc.checkout(wc.head, store)
     assert wc.status().clean
     assert (wc.root / "bsp/kernel.img").read_bytes() == b"kernel"
 
