@@ -105,16 +105,12 @@ async def cmd_clone(ctx: Context, args) -> int:
     return 0
 
 
-async def _tip(hub: Hub, wc: WorkCopy) -> dict[str, Any]:
-    return await api.latest_step(hub, wc.config["trail-id"])
-
-
 async def cmd_get(ctx: Context, args) -> int:
     wc = ctx.workcopy()
     refuse_local_changes(wc, args.force, "get")
     url = ctx.hub_url()
     async with ctx.connect(url) as hub:
-        tip = await _tip(hub, wc)
+        tip = await api.latest_step(hub, wc.config["trail-id"])
         step = tip if args.rev is None else await api.get_step(hub, wc.config["trail-id"], args.rev)
         state = checked_state(step)
         store = ctx.store(url)
