@@ -57,6 +57,11 @@ async def list_devices(hub: Hub) -> list[dict[str, Any]]:
     return await hub.get_json("/devices/")
 
 
+async def trail_summaries(hub: Hub) -> list[dict[str, Any]]:
+    """Where each of the caller's devices is: newest revision, running one, status."""
+    return await hub.get_json("/trails/summary", params={"limit": PAGE})
+
+
 async def claim_device(hub: Hub, device_id: str, challenge: str) -> dict[str, Any]:
     return _one(
         await hub.send_json(

@@ -162,6 +162,7 @@ class SimDevice:
         self.home.install(0, state)
         self.home.set_current(0)
         self.home.save_progress(running=0)
+        await self.log("rev 0: running the factory state", rev=0)
         await self.push_meta()
 
     async def _upload(self, state: dict[str, Any]) -> None:

@@ -53,14 +53,23 @@ async def cmd_claim(ctx: Context, args) -> int:
 async def cmd_device_list(ctx: Context, args) -> int:
     async with ctx.connect(ctx.hub_url()) as hub:
         devices = await api.list_devices(hub)
+        summaries = {s.get("deviceid"): s for s in await api.trail_summaries(hub)}
     if args.json:
         ctx.out.print(json.dumps(devices, indent=2), markup=False)
         return 0
     for device in devices:
         online = "online" if device.get("online") else "offline"
-        public = " public" if device.get("public") else ""
+        summary = summaries.get(device["id"])
+        where = "no revision yet"
+        if summary is not None:
+            running = summary.get("running-revision")
+            where = f"runs rev {running}" if running is not None else "runs nothing yet"
+            if summary.get("progress-revision") not in (None, running):
+                where += f", rev {summary['progress-revision']} {summary.get('status', '')}"
+        public = "  public" if device.get("public") else ""
         ctx.out.print(
-            f"{device['id']}  {device.get('nick', ''):<24} {online}{public}", markup=False
+            f"{device['id']}  {device.get('nick', ''):<24} {online:<8} {where}{public}",
+            markup=False,
         )
     return 0
 

@@ -120,8 +120,9 @@ def test_it_reads_user_meta_and_logs_its_updates(live, alice, trail, start_devic
     assert json.loads((device.home / "user-meta.json").read_text()) == {"site": "lab", "shelf": "3"}
     listed = trail("device", "list").out
     assert device.id in listed and device.nick in listed
+    assert "runs rev 0" in listed
     logs = trail("device", "logs", device.id).out
-    assert "trail-agent" in logs or logs == ""
+    assert "INFO  trail-agent: rev 0: running the factory state" in logs
 
 
 def test_many_devices_run_in_one_process(live, alice, tmp_path):
