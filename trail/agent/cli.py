@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds between polls for new revisions (default 5)",
     )
     parser.add_argument(
+        "--listen",
+        action="store_true",
+        help="also hold the hub's device WebSocket (/ws/device/) to hear of new revisions "
+        "at once; polling goes on as a fallback",
+    )
+    parser.add_argument(
         "--meta-interval",
         type=_positive(float),
         default=60.0,
@@ -124,6 +130,7 @@ async def run(args: argparse.Namespace) -> None:
                 http,
                 factory,
                 gate=gate,
+                listen=args.listen,
                 auto_token=args.auto_token,
                 poll_interval=args.poll_interval,
                 fail_share=args.fail_share,

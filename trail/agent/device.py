@@ -23,6 +23,7 @@ from trail import __version__, api
 from trail.agent import update
 from trail.agent.factory import Factory
 from trail.agent.home import Home
+from trail.agent.listen import listen
 from trail.client import Hub, HubError, Retry
 from trail.objects import Job, transfer_all, upload
 from trail.state import object_shas
@@ -49,6 +50,7 @@ class SimDevice:
         label: str = "",
         quiet: bool = False,
         gate: asyncio.Semaphore | None = None,
+        listen: bool = False,
     ) -> None:
         self.home = home
         self.factory = factory
@@ -58,6 +60,8 @@ class SimDevice:
         self.meta_interval = meta_interval
         self.label = label
         self.quiet = quiet
+        self.listening = listen
+        self._listener: asyncio.Task | None = None
         # Few quick retries here: the loops below keep trying for as long as it takes.
         self.hub = Hub(
             hub_url,
@@ -170,14 +174,25 @@ class SimDevice:
         await transfer_all(jobs, lambda job: upload(self.hub, self.home.store, job), 4)
 
     async def poll(self) -> None:
-        """Ask for pending revisions every ``poll_interval``; take the oldest."""
+        """Ask for pending revisions every ``poll_interval`` (sooner when the
+        device's WebSocket says a revision was posted); take the oldest."""
+        wake = asyncio.Event()
+        if self.listening:
+            self._listener = asyncio.create_task(listen(self, wake))
         # Spread the first polls of many devices over one interval.
-        await asyncio.sleep(random.uniform(0, self.poll_interval))
+        await self._sleep(wake, random.uniform(0, self.poll_interval))
         while True:
+            wake.clear()
             # A failure anywhere starts over from a fresh poll, so an update
             # always resumes from what the hub says now.
             await self.persist("talking to the hub", self.poll_once)
-            await asyncio.sleep(self.poll_interval)
+            await self._sleep(wake, self.poll_interval)
+
+    @staticmethod
+    async def _sleep(wake: asyncio.Event, seconds: float) -> None:
+        """Sleep ``seconds``, or less if ``wake`` is set."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), seconds)
 
     async def poll_once(self) -> None:
         steps = await api.pending_steps(self.hub, self.id)

@@ -163,3 +163,29 @@ def test_the_cli_and_the_agent_install_the_same_tree(live, alice, trail, start_d
     trail("clone", device.id, "c", cwd=tmp_path)
     assert tree_files(tmp_path / "c") == tree_files(device.home / "trails/0")
     assert os.path.isfile(device.home / "trails/0/.pvr/json")
+
+
+def test_a_listening_agent_hears_of_a_revision_before_its_next_poll(live, alice, tmp_path):
+    import httpx
+
+    from trail.tests.e2e.conftest import step_of
+    from trail.tests.e2e.live import Agent
+
+    token = httpx.post(
+        f"{live.url}/devices/tokens",
+        json={"description": "listeners"},
+        headers={"Authorization": f"Bearer {alice.token}"},
+    ).json()["token"]
+    agent = Agent(
+        tmp_path / "ear", live.url, "--auto-token", token, "--listen", "--poll-interval", "120"
+    ).start()
+    try:
+        wait_for("the factory revision to run", lambda: (tmp_path / "ear/current").is_file())
+        device_id = json.loads((tmp_path / "ear/device.json").read_text())["id"]
+        state = step_of(live, alice.token, device_id, 0)["state"]
+        state["_config/pv-avahi/etc/motd.json"] = {"motd": "heard"}
+        rev = post_state(live, alice.token, device_id, state, "no need to wait two minutes")
+        wait_status(live, alice.token, device_id, rev, "DONE", timeout=30)
+        assert "listening:" not in agent.text()  # the socket never failed
+    finally:
+        agent.stop()
