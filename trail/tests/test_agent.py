@@ -99,3 +99,10 @@ def test_the_identity_keeps_the_secret_apart_and_private(tmp_path):
     }
     assert home.secret == "s3cret"
     assert (tmp_path / "secret").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_device_socket_lives_beside_the_api():
+    from trail.agent.listen import socket_url
+
+    assert socket_url("http://127.0.0.1:8000") == "ws://127.0.0.1:8000/ws/device/"
+    assert socket_url("https://hub.example/base") == "wss://hub.example/base/ws/device/"
