@@ -106,7 +106,10 @@ def test_a_second_clone_moves_no_object_bytes(live, trail, start_device, tmp_pat
     second = trail("clone", f"{live.url}/trails/{device.id}", "two", cwd=tmp_path)
     assert moved == []
     assert "are in the cache" in second.err
+    third = trail("clone", f"{live.url}/u/alice/{device.nick}/", "three", cwd=tmp_path)
+    assert moved == [] and "are in the cache" in third.err
     assert tree_files(tmp_path / "one") == tree_files(tmp_path / "two")
+    assert tree_files(tmp_path / "one") == tree_files(tmp_path / "three")
 
 
 def test_it_reads_user_meta_and_logs_its_updates(live, alice, trail, start_device, tmp_path):
