@@ -22,7 +22,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -528,7 +529,8 @@ def _advance(rollout: Rollout, now: dt.datetime) -> None:
         if current is None:
             upcoming = next((w for w in waves if w.status == ro.PENDING), None)
             if upcoming is None:
-                _move(rollout, "done", "every wave passed" if waves else "no followers yet", now)
+                message = "every wave passed" if waves else "no followers then; later ones catch up"
+                _move(rollout, "done", message, now)
                 break
             _move_wave(upcoming, "start", "", now)
             started.append(upcoming)
@@ -602,18 +604,20 @@ def _locked(rollout: Rollout) -> Rollout:
     )
 
 
-def _refuse(exc: ro.MoveError) -> Conflict:
-    return Conflict(str(exc), code="rollout-" + exc.status)
+@contextmanager
+def _owner_action(rollout: Rollout) -> Iterator[Rollout]:
+    """Lock the rollout for an owner's action; a move its status does not allow is a 409."""
+    with transaction.atomic():
+        try:
+            yield _locked(rollout)
+        except ro.MoveError as exc:
+            raise Conflict(str(exc), code="rollout-" + exc.status) from None
 
 
 def resume(rollout: Rollout) -> Rollout:
     """The owner resumes a paused rollout: the next wave starts (or it completes)."""
-    with transaction.atomic():
-        rollout = _locked(rollout)
-        try:
-            _move(rollout, "resume", "resumed by the owner", timezone.now())
-        except ro.MoveError as exc:
-            raise _refuse(exc) from None
+    with _owner_action(rollout) as rollout:
+        _move(rollout, "resume", "resumed by the owner", timezone.now())
         # What the pause held back (the failed wave's unposted devices, late joiners) goes too.
         held = Delivery.objects.filter(
             Q(wave__status__in=ro.STARTED) | Q(wave__isnull=True),
@@ -628,12 +632,8 @@ def resume(rollout: Rollout) -> Rollout:
 
 def abort(rollout: Rollout) -> Rollout:
     """The owner stops a running or paused rollout: nothing more is posted."""
-    with transaction.atomic():
-        rollout = _locked(rollout)
-        try:
-            _end(rollout, "abort", "aborted by the owner", timezone.now())
-        except ro.MoveError as exc:
-            raise _refuse(exc) from None
+    with _owner_action(rollout) as rollout:
+        _end(rollout, "abort", "aborted by the owner", timezone.now())
     return rollout
 
 
@@ -646,8 +646,7 @@ def revert(rollout: Rollout, wave_number: int | None = None) -> Rollout:
     rollout stops (it is *reverted*); only a pack's newest rollout can be
     reverted. ``wave_number`` defaults to the newest started wave.
     """
-    with transaction.atomic():
-        rollout = _locked(rollout)
+    with _owner_action(rollout) as rollout:
         newest = Rollout.objects.filter(pack_id=rollout.pack_id).order_by("-time_created", "-id")
         if newest.values_list("id", flat=True).first() != rollout.id:
             raise Conflict(
@@ -668,10 +667,7 @@ def revert(rollout: Rollout, wave_number: int | None = None) -> Rollout:
         if wave.status == ro.WAVE_REVERTED:
             raise Conflict(f"wave {wave.number} is already reverted", code="wave-reverted")
         now = timezone.now()
-        try:
-            _end(rollout, "revert", f"wave {wave.number} reverted by the owner", now)
-        except ro.MoveError as exc:
-            raise _refuse(exc) from None
+        _end(rollout, "revert", f"wave {wave.number} reverted by the owner", now)
         wave.refresh_from_db()
         _move_wave(wave, "revert", "reverted by the owner", now)
         taken = wave.deliveries.filter(

@@ -6,7 +6,7 @@ Each view finds the pack through ``services.get_pack`` (the caller's own, or
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -24,7 +24,7 @@ from devices.packs.api.serializers import (
     RolloutSerializer,
 )
 from devices.packs.models import Delivery, Pack, Rollout
-from portal.errors import APIError
+from revisions.api.views.common import limit_param
 
 PACK = OpenApiParameter("pack", str, OpenApiParameter.PATH, description="pack id or nick")
 DEVICE = OpenApiParameter(
@@ -147,14 +147,14 @@ class RolloutListView(APIView):
     @extend_schema(
         parameters=[
             PACK,
-            OpenApiParameter("limit", int, description="at most this many (default 50, max 500)"),
+            OpenApiParameter("limit", int, description="at most this many (default 50, max 1000)"),
         ],
         responses=RolloutSerializer(many=True),
     )
     def get(self, request, pack: str):
         found = _pack(request, pack)
         services.refresh(found)
-        limit = limit_param(request, default=50, maximum=500)
+        limit = limit_param(request, default=50)
         rollouts = Rollout.objects.filter(pack=found).select_related("leader_step")[:limit]
         return Response(RolloutSerializer(services.with_tallies(rollouts), many=True).data)
 
@@ -170,67 +170,47 @@ class RolloutDetailView(APIView):
 
 
 class RolloutActionView(APIView):
-    """An owner's action on a rollout (``resume``, ``abort``): answers the rollout after it."""
-
-    action_name = ""
+    """An owner's action on a rollout; answers the rollout as it is after it."""
 
     def act(self, rollout: Rollout, request) -> Rollout:
-        return getattr(services, self.action_name)(rollout)
+        raise NotImplementedError
 
     def post(self, request, pack: str, rollout: str):
         found = _pack(request, pack)
         return _rollout_answer(self.act(services.get_rollout(found, rollout), request))
 
 
+def _action(description: str, request=None):
+    return extend_schema_view(
+        post=extend_schema(
+            parameters=[PACK, ROLLOUT],
+            request=request,
+            responses=RolloutDetailSerializer,
+            description=description,
+        )
+    )
+
+
+@_action("Resume a paused rollout: the next wave starts.")
 class ResumeView(RolloutActionView):
-    action_name = "resume"
-
-    @extend_schema(
-        parameters=[PACK, ROLLOUT],
-        request=None,
-        responses=RolloutDetailSerializer,
-        description="Resume a paused rollout: the next wave starts.",
-    )
-    def post(self, request, pack: str, rollout: str):
-        return super().post(request, pack, rollout)
+    def act(self, rollout: Rollout, request) -> Rollout:
+        return services.resume(rollout)
 
 
+@_action("Stop a running or paused rollout: nothing more is posted.")
 class AbortView(RolloutActionView):
-    action_name = "abort"
-
-    @extend_schema(
-        parameters=[PACK, ROLLOUT],
-        request=None,
-        responses=RolloutDetailSerializer,
-        description="Stop a running or paused rollout: nothing more is posted.",
-    )
-    def post(self, request, pack: str, rollout: str):
-        return super().post(request, pack, rollout)
+    def act(self, rollout: Rollout, request) -> Rollout:
+        return services.abort(rollout)
 
 
+@_action(
+    "Post back to a wave's devices the revision they ran before, as a new revision (a"
+    " revision not picked up yet is cancelled instead); the rollout stops. Only the pack's"
+    " newest rollout can be reverted.",
+    request=RevertSerializer,
+)
 class RevertView(RolloutActionView):
-    action_name = "revert"
-
     def act(self, rollout: Rollout, request) -> Rollout:
         form = RevertSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         return services.revert(rollout, form.validated_data.get("wave"))
-
-    @extend_schema(
-        parameters=[PACK, ROLLOUT],
-        request=RevertSerializer,
-        responses=RolloutDetailSerializer,
-        description="Post back to a wave's devices the revision they ran before, as a new"
-        " revision; the rollout stops. Only the pack's newest rollout can be reverted.",
-    )
-    def post(self, request, pack: str, rollout: str):
-        return super().post(request, pack, rollout)
-
-
-def limit_param(request, default: int, maximum: int) -> int:
-    raw = request.query_params.get("limit", "")
-    if not raw:
-        return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
-        raise APIError(f"limit must be a number from 1 to {maximum}", code="bad-limit")
-    return int(raw)

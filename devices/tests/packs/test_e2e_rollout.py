@@ -15,32 +15,22 @@ import json
 import httpx
 import pytest
 
+# The e2e harness' fixtures: a live server (session-wide) and its owner account.
+from trail.tests.e2e.conftest import Person, alice, live  # noqa: F401
 from trail.tests.e2e.live import Agent, LiveHub, wait_for
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "correct horse battery staple"
 FAULTY, HEALTHY = 5, 45
 POLL = "1"
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory):
-    live = LiveHub(tmp_path_factory.mktemp("packs-hub"))
-    live.migrate()
-    live.start()
-    yield live
-    live.stop()
 
 
 class Owner:
     """The owner's API client."""
 
-    def __init__(self, hub: LiveHub) -> None:
-        self.hub = hub
-        self.token = hub.signup("alice", PASSWORD)
+    def __init__(self, hub: LiveHub, person: Person) -> None:
         self.http = httpx.Client(
-            base_url=hub.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=30
+            base_url=hub.url, headers={"Authorization": f"Bearer {person.token}"}, timeout=30
         )
 
     def call(self, method: str, path: str, **kwargs):
@@ -70,9 +60,9 @@ def running_factory(agent: Agent, count: int) -> list[str] | None:
     return ids
 
 
-def test_a_canary_stops_a_bad_wave_and_the_fixed_fleet_converges(hub, tmp_path):
-    alice = Owner(hub)
-    token = alice.call("POST", "/devices/tokens", json={"description": "line 1"})["token"]
+def test_a_canary_stops_a_bad_wave_and_the_fixed_fleet_converges(live, alice, tmp_path):  # noqa: F811
+    hub, owner = live, Owner(live, alice)
+    token = owner.call("POST", "/devices/tokens", json={"description": "line 1"})["token"]
     agents = {
         "leader": start_fleet(hub, tmp_path, "leader", 1, token),
         "faulty": start_fleet(hub, tmp_path, "faulty", FAULTY, token, "--fail-share", "1"),
@@ -90,7 +80,7 @@ def test_a_canary_stops_a_bad_wave_and_the_fixed_fleet_converges(hub, tmp_path):
         }
         leader = ids["leader"][0]
         followers = ids["faulty"] + ids["healthy"]
-        pack = alice.call(
+        pack = owner.call(
             "POST",
             "/packs/",
             json={
@@ -103,21 +93,21 @@ def test_a_canary_stops_a_bad_wave_and_the_fixed_fleet_converges(hub, tmp_path):
             },
         )
         for device in followers:  # join order decides the waves: the faulty ones are the canary
-            alice.call("PUT", f"/packs/{pack['id']}/followers/{device}")
-        members = alice.call("GET", f"/packs/{pack['id']}")["members"]
+            owner.call("PUT", f"/packs/{pack['id']}/followers/{device}")
+        members = owner.call("GET", f"/packs/{pack['id']}")["members"]
         assert [m["id"] for m in members] == [leader, *followers]
         assert all(m["head-rev"] == 0 for m in members)  # same factory state: nothing posted
 
-        factory = alice.call("GET", f"/trails/{leader}/steps/0")["state"]
+        factory = owner.call("GET", f"/trails/{leader}/steps/0")["state"]
 
         def release(version: int) -> dict:
             state = {**factory, "trail-agent/release.json": {"version": version}}
             body = {"rev": -1, "commit-msg": f"release {version}", "state": state}
-            return alice.call("POST", f"/trails/{leader}/steps", json=body)
+            return owner.call("POST", f"/trails/{leader}/steps", json=body)
 
         def rollout_of(rev: int, status: str) -> dict:
             def check():
-                body = alice.call("GET", f"/packs/{pack['id']}/rollouts")
+                body = owner.call("GET", f"/packs/{pack['id']}/rollouts")
                 found = [r for r in body if r["leader-rev"] == rev]
                 return found[0] if found and found[0]["status"] == status else None
 
@@ -129,17 +119,17 @@ def test_a_canary_stops_a_bad_wave_and_the_fixed_fleet_converges(hub, tmp_path):
         assert [w["status"] for w in paused["waves"]] == ["failed", "pending", "pending", "pending"]
         assert [w["size"] for w in paused["waves"]] == [FAULTY, 15, 15, 15]
         assert "over the threshold of 20%" in paused["status-msg"]
-        detail = alice.call("GET", f"/packs/{pack['id']}/rollouts/{paused['id']}")
+        detail = owner.call("GET", f"/packs/{pack['id']}/rollouts/{paused['id']}")
         canary = {d["device"] for d in detail["deliveries"] if d["wave"] == 1}
         assert canary == set(ids["faulty"])
-        heads = {m["id"]: m for m in alice.call("GET", f"/packs/{pack['id']}")["members"]}
+        heads = {m["id"]: m for m in owner.call("GET", f"/packs/{pack['id']}")["members"]}
         assert all(heads[d]["head-rev"] == 0 for d in ids["healthy"])
         for device in ids["faulty"]:
             # Each faulty device tried it, failed its try-boot, and went back to rev 0.
             wait_for(
                 f"{device} to run rev 0 again",
                 lambda device=device: (
-                    alice.call("GET", f"/trails/{device}/steps/1")["progress"]["status"] == "ERROR"
+                    owner.call("GET", f"/trails/{device}/steps/1")["progress"]["status"] == "ERROR"
                 ),
             )
             assert heads[device]["running-rev"] == 0
@@ -147,25 +137,25 @@ def test_a_canary_stops_a_bad_wave_and_the_fixed_fleet_converges(hub, tmp_path):
         # The fix: the faulty devices run again without the fault; the owner resumes.
         agents["faulty"].stop()
         agents["faulty"] = start_fleet(hub, tmp_path, "faulty", FAULTY, token)
-        alice.call("POST", f"/packs/{pack['id']}/rollouts/{paused['id']}/resume")
+        owner.call("POST", f"/packs/{pack['id']}/rollouts/{paused['id']}/resume")
         done = rollout_of(1, "completed")
         assert [w["status"] for w in done["waves"]] == ["failed", "passed", "passed", "passed"]
         assert done["counts"] == {"ok": HEALTHY, "failed": FAULTY, "cancelled": 0, "waiting": 0}
 
         # Release 2 goes to everyone, the fixed canary first, then all the others at once.
-        alice.call("PATCH", f"/packs/{pack['id']}", json={"wave-size": 0})
+        owner.call("PATCH", f"/packs/{pack['id']}", json={"wave-size": 0})
         second = release(2)
         done = rollout_of(2, "completed")
         assert [(w["kind"], w["status"], w["size"]) for w in done["waves"]] == [
             ("canary", "passed", FAULTY),
             ("batch", "passed", HEALTHY),
         ]
-        body = alice.call("GET", f"/packs/{pack['id']}")
+        body = owner.call("GET", f"/packs/{pack['id']}")
         assert body["counts"] == {"DONE": FAULTY + HEALTHY}
         for member in body["members"][1:]:
             assert member["running-rev"] == member["head-rev"] == 2, member
             assert member["head-status"] == "DONE"
-            step = alice.call("GET", f"/trails/{member['id']}/steps/2")
+            step = owner.call("GET", f"/trails/{member['id']}/steps/2")
             assert step["state-sha"] == second["state-sha"]
         for agent in agents.values():
             assert agent.alive(), agent.text()[-2000:]
