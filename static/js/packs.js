@@ -1,5 +1,5 @@
 /* A pack's page: live.js keeps each member's row live (the pack page joins the owner's
- * dashboard stream); this keeps the counts per status and the rollout in step with them.
+ * dashboard stream); this keeps the counts per status and the rollouts in step with them.
  *
  * When a member's status changes, the page is fetched again (at most every second) and its
  * counts and rollout sections are swapped in: the server renders them, so nothing is
@@ -8,7 +8,7 @@
 (function () {
   "use strict";
 
-  var SECTIONS = ['[data-field="counts"]', '[data-field="rollout"]'];
+  var SECTIONS = ['[data-field="counts"]', '[data-field="rollout"]', '[data-field="past-rollouts"]'];
 
   function refresh() {
     fetch(location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
