@@ -1,0 +1,17 @@
+from django.contrib import admin
+
+from community.models import Fork, Star
+
+
+@admin.register(Star)
+class StarAdmin(admin.ModelAdmin):
+    list_display = ("user", "device", "time_created")
+    search_fields = ("user__username", "device__nick")
+    raw_id_fields = ("user", "device")
+
+
+@admin.register(Fork)
+class ForkAdmin(admin.ModelAdmin):
+    list_display = ("device", "rev", "source_label", "source_rev", "created_device")
+    search_fields = ("device__nick", "source_label")
+    raw_id_fields = ("device", "source_device")
