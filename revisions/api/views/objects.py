@@ -137,6 +137,7 @@ class StepObjectsView(APIView):
     )
     def post(self, request, ref, rev):
         step = get_step(request.user, ref, rev)
+        require_login(request)  # anonymous on a public device: 401, so pvr knows to log in
         device = step.trail.device
         if not (device.is_itself(request.user) or device.is_owned_by(request.user)):
             raise Forbidden(
