@@ -201,7 +201,11 @@ def update_pack(pack: Pack, **changes) -> Pack:
     try:
         with transaction.atomic():
             _lock_owner(pack.owner)
-            locked = Pack.objects.select_for_update().select_related("leader").get(pk=pack.pk)
+            locked = (
+                Pack.objects.select_for_update(of=("self",))
+                .select_related("leader")
+                .get(pk=pack.pk)
+            )
             nick = changes.get("nick")
             if nick and nick != locked.nick and _nick_taken(locked.owner_id, nick, locked.id):
                 raise _conflict_nick(nick)
@@ -234,7 +238,11 @@ def add_follower(pack: Pack, device: Device) -> tuple[PackMember, bool]:
     """
     with transaction.atomic():
         _lock_owner(pack.owner)
-        pack = Pack.objects.select_for_update().select_related("leader", "owner").get(pk=pack.pk)
+        pack = (
+            Pack.objects.select_for_update(of=("self",))
+            .select_related("leader", "owner")
+            .get(pk=pack.pk)
+        )
         _check_owned(device, pack.owner, "followers")
         if device.id == pack.leader_id:
             raise APIError(
@@ -350,7 +358,12 @@ def start_rollout(pack_id: str, leader_step_id: int) -> Rollout | None:
     A running or paused rollout of an older revision is superseded.
     """
     with transaction.atomic():
-        pack = Pack.objects.select_for_update().select_related("leader").filter(pk=pack_id).first()
+        pack = (
+            Pack.objects.select_for_update(of=("self",))
+            .select_related("leader")
+            .filter(pk=pack_id)
+            .first()
+        )
         step = Step.objects.filter(pk=leader_step_id).first()
         if pack is None or step is None or step.trail_id != pack.leader_id:
             return None  # the pack, or this leader, is gone since
@@ -600,7 +613,9 @@ def _end(rollout: Rollout, event: str, message: str, now: dt.datetime) -> None:
 
 def _locked(rollout: Rollout) -> Rollout:
     return (
-        Rollout.objects.select_for_update().select_related("pack", "leader_step").get(pk=rollout.pk)
+        Rollout.objects.select_for_update(of=("self",))
+        .select_related("pack", "leader_step")
+        .get(pk=rollout.pk)
     )
 
 

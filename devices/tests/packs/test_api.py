@@ -328,3 +328,19 @@ def test_the_schema_of_the_pack_views_generates_without_warnings(capsys):
     call_command("spectacular", "--file", "/dev/null")
     err = capsys.readouterr().err
     assert "packs" not in err.lower() and "Pack" not in err and "Rollout" not in err
+
+
+def test_listing_rollouts_takes_the_same_queries_for_any_number(
+    alice, pack, make_member, committed, post, django_assert_num_queries
+):
+    committed(alice.put, f"/packs/{pack.id}/followers/{make_member().id}")
+    post(pack.leader, 2)
+    # account, pack, refresh (running rollout, its wave, stale deliveries), rollouts, tallies, waves
+    with django_assert_num_queries(8):
+        assert len(alice.get(f"/packs/{pack.id}/rollouts").json()) == 2
+    for version in range(3, 6):
+        post(pack.leader, version)
+    with django_assert_num_queries(8):
+        rollouts = alice.get(f"/packs/{pack.id}/rollouts?limit=3").json()
+    assert [r["leader-rev"] for r in rollouts] == [4, 3, 2]
+    assert [r["status"] for r in rollouts] == [ro.RUNNING, ro.SUPERSEDED, ro.SUPERSEDED]
