@@ -209,3 +209,7 @@ def test_the_admin_lists_packs_rollouts_and_deliveries(admin_client, pack, post)
         "/admin/devices/delivery/",
     ):
         assert admin_client.get(url).status_code == 200, url
+
+
+def test_the_dashboard_links_to_the_packs(browser):
+    assert b'href="/dashboard/packs/"' in browser.get("/dashboard/").content
