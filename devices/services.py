@@ -333,7 +333,10 @@ def update_device(device: Device, **changes) -> Device:
 
 def create_auto_token(owner, description: str = "", default_user_meta: dict | None = None):
     """A new token for ``owner``; returns ``(token, raw)``. ``raw`` is never stored."""
-    default_user_meta = check_meta(default_user_meta or {}, "default-user-meta")
+    # Only a missing value means "none": [] or "" is a mistake to refuse, not an empty object.
+    if default_user_meta is None:
+        default_user_meta = {}
+    default_user_meta = check_meta(default_user_meta, "default-user-meta")
     raw, digest, prefix = AutoToken.generate()
     token = AutoToken.objects.create(
         owner=owner,

@@ -275,4 +275,4 @@ def test_it_answers_each_caller_as_the_matrix_says(api, world, operation, visibi
         for actor in ACTORS
         for problem in check(api, world, operation, actor, row, allowed, before)
     ]
-    assert problems == []
+    assert not problems, "\n".join(problems)

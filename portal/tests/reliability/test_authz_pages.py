@@ -169,7 +169,7 @@ def test_each_page_answers_each_caller_as_the_matrix_says(world, route, visibili
         for actor in ACTORS
         for problem in check_page(world, route, method, actor, allowed, before)
     ]
-    assert problems == []
+    assert not problems, "\n".join(problems)
 
 
 def admin_urls(world) -> list[str]:
@@ -203,4 +203,4 @@ def test_the_admin_is_for_admins_only(world):
                 problems.append(f"{url} as {actor}: {response.status_code}, expected the login")
             if world.leaks(actor, text, url):
                 problems.append(f"{url} as {actor}: private data")
-    assert problems == []
+    assert not problems, "\n".join(problems)

@@ -126,7 +126,7 @@ async def test_each_socket_lets_in_and_tells_only_whom_it_should(world, visibili
         if leaked:
             problems.append(f"{path} as {actor} heard private data: {', '.join(leaked)}")
         await communicator.disconnect()
-    assert problems == []
+    assert not problems, "\n".join(problems)
     # The events did reach those who may hear them.
     page = f"/ws/devices/{world.target.id}/"
     assert all(value in texts[page, "owner"] for value in happened)
