@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 
 from portal.auth import issue_token
-from portal.wsgi import application
 from portal.tests.reliability.test_bad_input import caller_of
+from portal.wsgi import application
 
 pytestmark = [
     pytest.mark.django_db,
