@@ -8,11 +8,12 @@ PORT   ?= 8000
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format migrate worker check clean help
+.PHONY: run test check-reliability lint format migrate worker check clean help
 
 help:
 	@echo "make run     start Trailhub on http://$(HOST):$(PORT) (creates the venv, migrates, adds demo users)"
 	@echo "make test    run the whole test suite"
+	@echo "make check-reliability  the reliability suite (authorisation matrix, bad input, fuzzing, races, faults; minutes)"
 	@echo "make lint    ruff check and format check"
 	@echo "make worker  start a Celery worker (only with REDIS_URL set)"
 
@@ -43,6 +44,9 @@ worker: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+check-reliability: $(VENV)/.installed-dev
+	$(BIN)/pytest -m reliability portal/tests/reliability $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

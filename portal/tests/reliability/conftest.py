@@ -200,3 +200,11 @@ def stored(objects_dir: Path | None = None) -> dict:
             str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()
         )
     return snapshot
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark this package's tests ``reliability``: ``make check-reliability`` runs them."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.reliability)
