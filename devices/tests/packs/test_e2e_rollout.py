@@ -141,6 +141,12 @@ def test_a_canary_stops_a_bad_wave_and_the_fixed_fleet_converges(live, alice, tm
         done = rollout_of(1, "completed")
         assert [w["status"] for w in done["waves"]] == ["failed", "passed", "passed", "passed"]
         assert done["counts"] == {"ok": HEALTHY, "failed": FAULTY, "cancelled": 0, "waiting": 0}
+        # Nobody is left without a running DONE revision: the canary went back to rev 0.
+        running = {
+            m["id"]: m["running-rev"] for m in owner.call("GET", f"/packs/{pack['id']}")["members"]
+        }
+        assert {running[d] for d in ids["faulty"]} == {0}
+        assert {running[d] for d in ids["healthy"]} == {1}
 
         # Release 2 goes to everyone, the fixed canary first, then all the others at once.
         owner.call("PATCH", f"/packs/{pack['id']}", json={"wave-size": 0})

@@ -216,6 +216,18 @@ def test_the_periodic_sweep_judges_waves_past_their_timeout(fleet, post, committ
     assert waves(current(pack))[:2] == [ro.PASSED, ro.WAVE_RUNNING]
 
 
+def test_the_sweep_is_a_registered_periodic_task():
+    from django.conf import settings
+
+    from portal.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["devices.packs.sweep-rollouts"]
+    assert entry["task"] in app.tasks and entry["schedule"] == 30
+    for name in ("start_rollout", "deliver", "evaluate_rollout"):
+        task = app.tasks[f"devices.packs.tasks.{name}"]
+        assert task.acks_late and task.reject_on_worker_lost
+
+
 def test_the_sweep_queues_again_deliveries_whose_message_was_lost(
     leader, make_member, make_pack, post, committed, monkeypatch
 ):
