@@ -305,7 +305,7 @@ def _follow_leader_after_commit(pack: Pack) -> None:
         current = Pack.objects.filter(pk=pack.pk).select_related("leader").first()
         step = leader_revision(current.leader) if current else None
         if step is not None:
-            _tasks().start_rollout.delay(current.id, step.id)
+            _enqueue("start_rollout", current.id, step.id)
 
     transaction.on_commit(follow)
 
@@ -319,16 +319,23 @@ def step_created(step: Step) -> None:
     packs = Pack.objects.filter(leader_id=step.trail_id).values_list("id", "leader__has_hardware")
     for pack_id, has_hardware in packs:
         if _reached(step, has_hardware):
-            _tasks().start_rollout.delay(pack_id, step.id)
+            _enqueue("start_rollout", pack_id, step.id)
     if step.rev == 0:
-        member = (
-            PackMember.objects.select_related("pack__owner", "pack__leader", "device")
-            .filter(device_id=step.trail_id)
-            .first()
+        _catch_up_device(step.trail_id)
+
+
+def _catch_up_device(device_id: str) -> None:
+    """A follower posted its factory revision: catch it up (under the pack's lock, like a join)."""
+    with transaction.atomic():
+        member = PackMember.objects.filter(device_id=device_id).first()
+        if member is None:
+            return
+        pack = (
+            Pack.objects.select_for_update(of=("self",))
+            .select_related("leader", "owner")
+            .get(pk=member.pack_id)
         )
-        if member is not None:
-            with transaction.atomic():
-                catch_up(member.pack, member.device)
+        catch_up(pack, Device.objects.get(pk=device_id))
 
 
 def step_progressed(step: Step) -> None:
@@ -340,11 +347,11 @@ def step_progressed(step: Step) -> None:
     if step.status in st.RUNNING_OK:
         led = Pack.objects.filter(leader_id=step.trail_id, leader__has_hardware=True)
         for pack_id in led.values_list("id", flat=True):
-            _tasks().start_rollout.delay(pack_id, step.id)
+            _enqueue("start_rollout", pack_id, step.id)
     if step.status in st.FINAL:
         rollouts = Delivery.objects.filter(step=step, kind=ro.RELEASE, rollout__status=ro.RUNNING)
         for rollout_id in set(rollouts.values_list("rollout_id", flat=True)):
-            _tasks().evaluate_rollout.delay(rollout_id)
+            _enqueue("evaluate_rollout", rollout_id)
 
 
 # --- Rollouts -----------------------------------------------------------------------
@@ -415,16 +422,16 @@ def catch_up(pack: Pack, device: Device) -> Delivery | None:
     if rollout is None:
         # The leader's revision was never rolled out (a new pack, a new leader, or its
         # task has not run yet): roll it out now, to every follower.
-        transaction.on_commit(lambda: _tasks().start_rollout.delay(pack.id, step.id))
+        transaction.on_commit(lambda: _enqueue("start_rollout", pack.id, step.id))
         return None
     if rollout.status not in (*ro.ACTIVE, ro.COMPLETED):
         return None
     delivery = Delivery.objects.filter(rollout=rollout, device=device, kind=ro.RELEASE).first()
     if delivery is not None:
-        if delivery.status in (ro.D_CANCELLED, ro.D_FAILED):
+        if delivery.status in (ro.D_CANCELLED, ro.D_FAILED, ro.D_PENDING):
             delivery.status, delivery.error = ro.D_PENDING, ""
             delivery.save(update_fields=["status", "error"])
-            _kick([delivery.id])
+            _kick([delivery.id])  # it waits if its wave has not started or the rollout is paused
         return delivery
     last = rollout.waves.order_by("-number").first()
     wave = last if last is not None and last.status == ro.PENDING else None
@@ -464,11 +471,10 @@ def deliver(delivery_id: int) -> str | None:
             return _finish(delivery, ro.D_CANCELLED, "the device left the pack")
         trail = Trail.objects.select_related("device__owner").filter(pk=delivery.device_id).first()
         if trail is None or trail.head_rev < 0:
-            return _finish(
-                delivery,
-                ro.D_FAILED,
-                "the device has no factory revision yet; it catches up when it posts one",
-            )
+            # Not a failure: the device has not started yet. Its factory revision kicks it.
+            delivery.error = "waiting for the device's factory revision"
+            delivery.save(update_fields=["error"])
+            return delivery.status
         if trail.device.owner_id != pack.owner_id:
             return _finish(delivery, ro.D_FAILED, "the device is no longer the pack owner's")
         source = Step.objects.get(pk=delivery.source_id)
@@ -721,18 +727,29 @@ def _cancelled(step: Step) -> bool:
 def _kick(delivery_ids: list[int]) -> None:
     """Queue the deliveries once the transaction commits (so the task finds the rows)."""
     if delivery_ids:
-        transaction.on_commit(lambda: [_tasks().deliver.delay(i) for i in delivery_ids])
+        transaction.on_commit(lambda: [_enqueue("deliver", i) for i in delivery_ids])
 
 
 def _evaluate_after_commit(rollout_ids: Iterable[str]) -> None:
     for rollout_id in set(rollout_ids):
-        transaction.on_commit(lambda rid=rollout_id: _tasks().evaluate_rollout.delay(rid))
+        transaction.on_commit(lambda rid=rollout_id: _enqueue("evaluate_rollout", rid))
 
 
-def _tasks():
+def _enqueue(name: str, *args) -> None:
+    """Queue a pack task (run inline when Celery is eager).
+
+    Called after the transaction that made the work committed: a failure here
+    (a broker away, an error in an eager task) is logged and left to the
+    periodic sweep and the next read, which find the work still to do; it
+    never fails the request that reported a device's progress or the owner's
+    action, whose changes are already saved.
+    """
     from devices.packs import tasks  # the tasks call back into this module
 
-    return tasks
+    try:
+        getattr(tasks, name).delay(*args)
+    except Exception:
+        log.exception("packs: could not run %s%r; the sweep will retry", name, args)
 
 
 # --- Keeping rollouts moving without beat -------------------------------------------
@@ -761,7 +778,7 @@ def refresh_rollout(rollout: Rollout, now: dt.datetime | None = None) -> None:
     # Many readers may look at once: queue them again at most once a minute.
     if stale and cache.add(f"packs:requeued:{rollout.id}", 1, timeout=60):
         for delivery_id in stale:
-            _tasks().deliver.delay(delivery_id)
+            _enqueue("deliver", delivery_id)
 
 
 def refresh(pack: Pack, now: dt.datetime | None = None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 
 import pytest
 
@@ -28,6 +29,19 @@ def _eager_tasks():
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = before
+
+
+@pytest.fixture(autouse=True)
+def _no_swallowed_errors(caplog):
+    """Fail a test whose pack task failed: services log such failures instead of raising
+    (so that a device's report never fails for them), which would hide them here."""
+    yield
+    errors = [
+        record
+        for record in caplog.get_records("call")
+        if record.name.startswith("devices.packs") and record.levelno >= logging.ERROR
+    ]
+    assert not errors, "\n".join(record.getMessage() for record in errors)
 
 
 @pytest.fixture

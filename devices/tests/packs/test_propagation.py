@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from devices.packs import rollout as ro
@@ -178,7 +180,9 @@ def test_a_follower_without_a_factory_revision_catches_up_when_it_posts_one(
     fresh = make_device(owner, nick="unboxed")
     committed(services.add_follower, pack, fresh)
     delivery = Delivery.objects.get(device=fresh)
-    assert delivery.status == ro.D_FAILED and "no factory revision" in delivery.error
+    # Not a failure: it waits (and its wave would wait for it) until the device starts.
+    assert delivery.status == ro.D_PENDING and "factory revision" in delivery.error
+    assert delivery.outcome == ro.WAITING
 
     committed(revisions.create_trail, fresh, state(0))
     assert revs(fresh) == [0, 1]
@@ -262,3 +266,32 @@ def test_step_reports_that_decide_nothing_cost_no_query(
     with django_assert_num_queries(0):
         services.step_progressed(step)
     assert Step.objects.filter(trail_id=follower.id).count() == 2
+
+
+def test_a_failing_task_does_not_fail_the_leaders_report(
+    make_member, make_pack, post, api, committed, monkeypatch, caplog
+):
+    from devices.packs import tasks
+
+    leader = make_member("leader")
+    follower = make_member()
+    pack = make_pack(leader, [follower])
+    step = post(leader, 2)
+    monkeypatch.setattr(tasks.deliver, "delay", lambda *args: 1 / 0)  # a broker away
+
+    answer = committed(
+        api.as_(leader).put,
+        f"/trails/{leader.id}/steps/1/progress",
+        {"status": "DONE", "progress": 100},
+        format="json",
+    )
+    assert answer.status_code == 200, answer.json()
+    assert "could not run deliver" in caplog.text
+    caplog.clear()
+    assert revs(follower) == [0]
+
+    # The sweep finds the delivery still pending and queues it again.
+    monkeypatch.undo()
+    later = newest_rollout(pack).waves.get().time_started + services.STALE_DELIVERY
+    committed(services.sweep, later + dt.timedelta(seconds=1))
+    assert head(follower).state_sha == step.state_sha
