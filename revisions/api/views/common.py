@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
+from contextlib import closing
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions
@@ -15,6 +19,7 @@ from portal.errors import APIError
 from revisions.api.serializers import ObjectWithAccessSerializer
 from revisions.services import ObjectView
 from revisions.storage import get_store
+from revisions.storage.base import CHUNK_SIZE
 from trail import status as st
 
 REF = OpenApiParameter("ref", str, OpenApiParameter.PATH, description="device id, prn or nick")
@@ -99,3 +104,39 @@ def object_context(request) -> dict:
 def object_answer(request, view: ObjectView, status: int = 200, headers=None) -> Response:
     data = ObjectWithAccessSerializer(view, context=object_context(request)).data
     return Response(data, status=status, headers=headers)
+
+
+def streamed(request, chunks: Iterator[bytes]):
+    """``chunks`` in the form the server can send one at a time, for a StreamingHttpResponse.
+
+    Django reads a synchronous iterator to its end before it sends a byte under
+    ASGI (and an asynchronous one under WSGI): a gigabyte object would be held
+    in memory whole. Under ASGI the chunks are therefore pulled one by one from
+    a worker thread.
+    """
+    if not isinstance(getattr(request, "_request", request), ASGIRequest):
+        return chunks
+
+    async def pull():
+        try:
+            while (
+                chunk := await sync_to_async(next, thread_sensitive=False)(chunks, None)
+            ) is not None:
+                yield chunk
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+
+    return pull()
+
+
+def file_chunks(stream, length: int) -> Iterator[bytes]:
+    """``length`` bytes of ``stream`` from where it is, a chunk at a time; closes it after."""
+    with closing(stream):
+        while length > 0:
+            chunk = stream.read(min(CHUNK_SIZE, length))
+            if not chunk:
+                raise OSError(f"the stored object ended {length} bytes early")
+            length -= len(chunk)
+            yield chunk

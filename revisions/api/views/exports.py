@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from portal.errors import Conflict
 from revisions.api.lookups import parse_rev
+from revisions.api.views.common import streamed
 from revisions.exports import export_members, missing_blobs, tarball
 from revisions.models import Step
 
@@ -50,7 +51,7 @@ class ExportView(APIView):
                 missing=missing,
             )
         response = StreamingHttpResponse(
-            tarball(export_members(step)), content_type="application/gzip"
+            streamed(request, tarball(export_members(step))), content_type="application/gzip"
         )
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from portal.errors import APIError
 from revisions import services
-from revisions.api.views.common import SHA
+from revisions.api.views.common import SHA, file_chunks, streamed
 from revisions.models import Blob
 from revisions.storage import UploadRejected, get_store
 from revisions.storage.base import SHA256_RE
@@ -45,23 +45,6 @@ def _byte_range(header: str, size: int) -> tuple[int | None, int | None]:
     if end is not None and end >= size:
         end = None  # past the end means to the end
     return start, end
-
-
-class _Limited:
-    """The first ``left`` bytes of a file, for a closed range."""
-
-    def __init__(self, stream, left: int) -> None:
-        self.stream = stream
-        self.left = left
-
-    def read(self, size: int = -1) -> bytes:
-        size = self.left if size < 0 else min(size, self.left)
-        data = self.stream.read(size)
-        self.left -= len(data)
-        return data
-
-    def close(self) -> None:
-        self.stream.close()
 
 
 class ObjectStorageView(APIView):
@@ -106,15 +89,17 @@ class ObjectStorageView(APIView):
             response["Content-Range"] = f"bytes */{blob.size}"
             return response
         stream = get_store().open(sha)
-        if start is None:
-            response = FileResponse(stream, content_type="application/octet-stream")
-        else:
-            stream.seek(start)
-            body = stream if end is None else _Limited(stream, end - start + 1)
-            response = FileResponse(body, status=206, content_type="application/octet-stream")
-            last = blob.size - 1 if end is None else end
-            response["Content-Range"] = f"bytes {start}-{last}/{blob.size}"
-            response["Content-Length"] = str(last - start + 1)
+        first, last = start or 0, blob.size - 1 if end is None else end
+        stream.seek(first)
+        # Streamed a chunk at a time whatever the server (see ``streamed``).
+        response = StreamingHttpResponse(
+            streamed(request, file_chunks(stream, last - first + 1)),
+            status=200 if start is None else 206,
+            content_type="application/octet-stream",
+        )
+        response["Content-Length"] = str(last - first + 1)
+        if start is not None:
+            response["Content-Range"] = f"bytes {first}-{last}/{blob.size}"
         response["Accept-Ranges"] = "bytes"
         response["Cache-Control"] = "private, max-age=3600, immutable"
         return response

@@ -1,0 +1,116 @@
+"""Downloads and exports stream under ASGI: the first bytes leave before the object is read whole.
+
+(Django reads a synchronous iterator to its end before sending anything under
+ASGI, so a gigabyte object used to take a gigabyte of memory per download.)
+"""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.testing import ApplicationCommunicator
+from channels.db import database_sync_to_async
+from django.db import connections
+
+from portal.asgi import application
+from revisions import services
+from revisions.storage.base import CHUNK_SIZE
+from revisions.storage.filesystem import FileSystemStore
+from revisions.tests.conftest import random_bytes, sha
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+SIZE = 8 * CHUNK_SIZE
+
+
+@pytest.fixture(autouse=True)
+async def _close_connections():
+    yield
+    await database_sync_to_async(connections.close_all)()
+
+
+@pytest.fixture
+def bytes_read(monkeypatch) -> list[int]:
+    """How many bytes have been read from stored objects so far (one running total)."""
+    total = [0]
+    opened = FileSystemStore.open
+
+    class Counting:
+        def __init__(self, stream) -> None:
+            self.stream = stream
+
+        def read(self, size: int = -1) -> bytes:
+            data = self.stream.read(size)
+            total[0] += len(data)
+            return data
+
+        def __getattr__(self, name):
+            return getattr(self.stream, name)
+
+    monkeypatch.setattr(FileSystemStore, "open", lambda self, sha: Counting(opened(self, sha)))
+    return total
+
+
+async def first_body(path: str, query: str = "") -> tuple[int, bytes, ApplicationCommunicator]:
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "GET",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "headers": [(b"host", b"testserver")],
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 1234),
+        "scheme": "http",
+    }
+    communicator = ApplicationCommunicator(application, scope)
+    await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+    start = await communicator.receive_output(timeout=10)
+    body = await communicator.receive_output(timeout=10)
+    assert body["more_body"], "the whole answer came in one message"
+    return start["status"], body["body"], communicator
+
+
+async def rest_of(communicator: ApplicationCommunicator, first: bytes) -> bytes:
+    parts = [first]
+    while True:
+        message = await communicator.receive_output(timeout=10)
+        parts.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(parts)
+
+
+async def test_a_download_streams_under_asgi(api, owner, upload, bytes_read):
+    data = random_bytes(SIZE)
+
+    def signed_get_url() -> str:
+        upload(owner, data)
+        return api.as_(owner).get(f"/objects/{sha(data)}").json()["signed-geturl"]
+
+    url = await database_sync_to_async(signed_get_url)()
+    path, query = url.split("testserver", 1)[1].split("?", 1)
+
+    status, first, communicator = await first_body(path, query)
+
+    assert status == 200
+    assert bytes_read[0] < SIZE, "the object was read whole before the first bytes went out"
+    assert await rest_of(communicator, first) == data
+
+
+async def test_an_export_streams_under_asgi(api, owner, device, upload, trail_of, bytes_read):
+    data = random_bytes(SIZE)
+
+    def revision():
+        upload(owner, data)
+        trail = trail_of(device, {"#spec": "pantavisor-service-system@1"})
+        state = {"#spec": "pantavisor-service-system@1", "app/root.squashfs": sha(data)}
+        services.post_step(trail, state, author=owner)
+        device.public = True
+        device.save()
+
+    await database_sync_to_async(revision)()
+    status, first, communicator = await first_body("/exports/alice/kiosk/1/kiosk.tar.gz")
+
+    assert status == 200
+    assert bytes_read[0] < SIZE, "the export was built whole before the first bytes went out"
+    assert len(await rest_of(communicator, first)) > SIZE // 2
