@@ -22,7 +22,8 @@ from trail.tests.e2e.live import Agent, LiveHub, wait_for
 pytestmark = pytest.mark.e2e
 
 FAULTY, HEALTHY = 5, 45
-POLL = "1"
+# Devices hear of new revisions on the hub's device WebSocket; polling is the fallback.
+LISTEN = ("--listen", "--poll-interval", "5")
 
 
 class Owner:
@@ -40,7 +41,7 @@ class Owner:
 
 
 def start_fleet(hub, tmp_path, name: str, count: int, token: str, *extra: str) -> Agent:
-    args = ["--count", str(count), "--auto-token", token, "--poll-interval", POLL, *extra]
+    args = ["--count", str(count), "--auto-token", token, *LISTEN, *extra]
     return Agent(tmp_path / name, hub.url, *args).start()
 
 
