@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, When
 from django.http import Http404
 from django.utils import timezone
 
@@ -781,19 +781,46 @@ def refresh_rollout(rollout: Rollout, now: dt.datetime | None = None) -> None:
             _enqueue("deliver", delivery_id)
 
 
+def unrolled(packs: QuerySet) -> list[tuple[str, int]]:
+    """``(pack id, step id)`` of the packs whose leader reached a revision that has no
+    rollout yet (its task was lost), in one query."""
+    steps = Step.objects.filter(trail_id=OuterRef("leader_id")).order_by("-rev").values("id")
+    current = Case(
+        When(
+            leader__has_hardware=True,
+            then=Subquery(steps.filter(status__in=st.RUNNING_OK)[:1]),
+        ),
+        default=Subquery(steps.exclude(status__in=_GAVE_UP)[:1]),
+    )
+    rolled = Rollout.objects.filter(pack=OuterRef("pk"), leader_step_id=OuterRef("current"))
+    return list(
+        packs.annotate(current=current)
+        .filter(current__isnull=False)
+        .exclude(Exists(rolled))
+        .values_list("id", "current")
+    )
+
+
 def refresh(pack: Pack, now: dt.datetime | None = None) -> None:
-    """Bring ``pack``'s running rollout up to date before it is shown."""
+    """Bring ``pack`` up to date before it is shown: judge its running rollout, and roll
+    out a leader revision whose rollout never started."""
+    for pack_id, step_id in unrolled(Pack.objects.filter(pk=pack.pk)):
+        _enqueue("start_rollout", pack_id, step_id)
     rollout = pack.rollouts.filter(status=ro.RUNNING).first()
     if rollout is not None:
         refresh_rollout(rollout, now)
 
 
 def sweep(now: dt.datetime | None = None) -> int:
-    """Refresh every running rollout (the periodic task); returns how many."""
+    """The periodic task: start the rollouts whose task was lost, and refresh every
+    running rollout; returns how many rollouts it looked at."""
+    missing = unrolled(Pack.objects.all())
+    for pack_id, step_id in missing:
+        _enqueue("start_rollout", pack_id, step_id)
     rollouts = list(Rollout.objects.filter(status=ro.RUNNING))
     for rollout in rollouts:
         refresh_rollout(rollout, now)
-    return len(rollouts)
+    return len(rollouts) + len(missing)
 
 
 # --- Reading ------------------------------------------------------------------

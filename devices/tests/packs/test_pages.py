@@ -107,11 +107,11 @@ def test_the_page_takes_the_same_queries_for_more_members(
 ):
     from devices.packs import services
 
-    with django_assert_num_queries(11):  # session, account, pack, members, rollouts, forms
+    with django_assert_num_queries(12):  # session, account, pack, members, rollouts, forms
         browser.get(f"/dashboard/packs/{pack.id}/")
     for _ in range(5):
         committed(services.add_follower, pack, make_member())
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         assert browser.get(f"/dashboard/packs/{pack.id}/").content.count(b"data-device=") == 10
 
 

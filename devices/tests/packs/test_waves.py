@@ -8,7 +8,7 @@ import pytest
 
 from devices.packs import rollout as ro
 from devices.packs import services
-from devices.packs.models import Delivery, Rollout, Wave
+from devices.packs.models import Delivery, Pack, Rollout, Wave
 from devices.tests.packs.helpers import head, revs, state
 from portal.errors import Conflict
 from trail import status as st
@@ -259,3 +259,39 @@ def test_a_follower_joining_a_paused_rollout_waits_for_it_to_resume(
     committed(services.resume, current(pack))
     finish(report, followers[2:6])
     assert revs(late) == [0, 1]
+
+
+def test_a_leader_revision_whose_rollout_task_was_lost_is_rolled_out_later(
+    make_member, make_pack, post, report, committed, monkeypatch, api, owner
+):
+    leader = make_member("leader")
+    follower = make_member()
+    pack = make_pack(leader, [follower])
+    step = post(leader, 2)
+    monkeypatch.setattr(services, "_enqueue", lambda *args: None)  # the message is lost
+    report(step, st.DONE)
+    monkeypatch.undo()
+    assert not Rollout.objects.filter(leader_step=step).exists()
+    assert services.unrolled(Pack.objects.all()) == [(pack.id, step.id)]
+
+    committed(services.sweep)
+    assert Rollout.objects.filter(leader_step=step).exists()
+    assert head(follower).state_sha == step.state_sha
+    assert services.unrolled(Pack.objects.all()) == []
+
+
+def test_reading_the_pack_starts_a_rollout_whose_task_was_lost(
+    leader, make_member, make_pack, committed, monkeypatch, api, owner
+):
+    follower = make_member()
+    pack = make_pack(leader, [follower])
+    monkeypatch.setattr(services, "_enqueue", lambda *args: None)
+    from revisions import services as revisions
+    from revisions.models import Trail
+
+    trail = Trail.objects.select_related("device__owner").get(pk=leader.id)
+    step = committed(revisions.post_step, trail, state(5), author=owner)
+    monkeypatch.undo()
+    assert revs(follower) == [0]
+    committed(api.as_(owner).get, f"/packs/{pack.id}")
+    assert head(follower).state_sha == step.state_sha
