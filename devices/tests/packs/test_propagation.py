@@ -9,6 +9,7 @@ import pytest
 from devices.packs import rollout as ro
 from devices.packs import services
 from devices.packs.models import Delivery, PackMember, Rollout
+from devices.packs.services import rollouts
 from devices.tests.packs.helpers import head, revs, state
 from revisions import services as revisions
 from revisions.models import Blob, OwnerObject, Step
@@ -95,7 +96,7 @@ def test_a_delivery_that_died_before_its_commit_is_posted_once_when_run_again(
     follower = make_member()
     pack = make_pack(leader, [follower])
     calls = []
-    real_finish = services._finish
+    real_finish = rollouts._finish
 
     def dying_finish(delivery, status, error=""):
         calls.append(status)
@@ -103,7 +104,7 @@ def test_a_delivery_that_died_before_its_commit_is_posted_once_when_run_again(
             raise SystemExit("worker killed after posting, before committing")
         return real_finish(delivery, status, error)
 
-    monkeypatch.setattr(services, "_finish", dying_finish)
+    monkeypatch.setattr(rollouts, "_finish", dying_finish)
     with pytest.raises(SystemExit):
         committed(revisions.post_step, revisions_trail(leader), state(2), author=leader.owner)
     # The post and its record were one transaction: both rolled back.
@@ -135,7 +136,7 @@ def test_it_records_a_state_whose_objects_are_missing_as_a_failed_delivery(
     assert head(follower).state == step.state  # the owner's objects are the follower's
 
     # The next revision's delivery is held back; meanwhile the owner's object goes away.
-    monkeypatch.setattr(services, "_kick", lambda ids: None)
+    monkeypatch.setattr(rollouts, "kick", lambda ids: None)
     changed = {**with_object, "x.json": 1}
     committed(revisions.post_step, revisions_trail(leader), changed, author=owner)
     OwnerObject.objects.filter(sha256=sha).delete()

@@ -9,6 +9,7 @@ import pytest
 from devices.packs import rollout as ro
 from devices.packs import services
 from devices.packs.models import Delivery, Pack, Rollout, Wave
+from devices.packs.services import rollouts
 from devices.tests.packs.helpers import head, revs, state
 from portal.errors import Conflict
 from trail import status as st
@@ -233,10 +234,9 @@ def test_the_sweep_queues_again_deliveries_whose_message_was_lost(
 ):
     followers = [make_member() for _ in range(3)]
     pack = make_pack(leader, followers)
-    kick = services._kick
-    monkeypatch.setattr(services, "_kick", lambda ids: None)  # the broker lost the messages
+    monkeypatch.setattr(rollouts, "kick", lambda ids: None)  # the broker lost the messages
     post(leader, 2)
-    monkeypatch.setattr(services, "_kick", kick)
+    monkeypatch.undo()
     assert [revs(f) for f in followers] == [[0]] * 3
 
     committed(services.sweep)  # too early: the messages may still be on their way
@@ -268,7 +268,7 @@ def test_a_leader_revision_whose_rollout_task_was_lost_is_rolled_out_later(
     follower = make_member()
     pack = make_pack(leader, [follower])
     step = post(leader, 2)
-    monkeypatch.setattr(services, "_enqueue", lambda *args: None)  # the message is lost
+    monkeypatch.setattr(rollouts, "enqueue", lambda *args: None)  # the message is lost
     report(step, st.DONE)
     monkeypatch.undo()
     assert not Rollout.objects.filter(leader_step=step).exists()
@@ -285,7 +285,7 @@ def test_reading_the_pack_starts_a_rollout_whose_task_was_lost(
 ):
     follower = make_member()
     pack = make_pack(leader, [follower])
-    monkeypatch.setattr(services, "_enqueue", lambda *args: None)
+    monkeypatch.setattr(rollouts, "enqueue", lambda *args: None)
     from revisions import services as revisions
     from revisions.models import Trail
 

@@ -1,0 +1,97 @@
+"""What the pages and the API show: members with their revisions, counts, tallies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import F
+
+from devices.models import Device
+from devices.packs import rollout as ro
+from devices.packs.models import Delivery, Pack, Rollout, Wave
+from devices.packs.querysets import with_revisions
+from devices.packs.services.rollouts import tallies
+from devices.packs.services.upkeep import refresh
+
+# --- Reading ------------------------------------------------------------------
+
+
+def with_tallies(rollouts: Iterable[Rollout]) -> list[Rollout]:
+    """Load the rollouts' waves and outcomes in two queries, for showing them.
+
+    Sets ``rollout.wave_list`` (each wave with ``.tally`` and ``.deadline_at``), ``rollout.late``
+    (the tally of followers that joined after every wave started) and
+    ``rollout.tally`` (all of them).
+    """
+    rollouts = list(rollouts)
+    by_id = {rollout.id: rollout for rollout in rollouts}
+    counted = tallies(Delivery.objects.filter(rollout_id__in=list(by_id)))
+    for rollout in rollouts:
+        rollout.wave_list = []
+        rollout.late = counted.get((rollout.id, None), ro.Tally())
+    for wave in Wave.objects.filter(rollout_id__in=list(by_id)).order_by("rollout_id", "number"):
+        rollout = by_id[wave.rollout_id]
+        wave.tally = counted.get((wave.rollout_id, wave.id), ro.Tally())
+        wave.deadline_at = wave.deadline(rollout.wave_timeout)
+        rollout.wave_list.append(wave)
+    for rollout in rollouts:
+        rollout.tally = _sum([rollout.late, *(wave.tally for wave in rollout.wave_list)])
+    return rollouts
+
+
+def _sum(parts: list[ro.Tally]) -> ro.Tally:
+    return ro.Tally(
+        sum(t.ok for t in parts),
+        sum(t.failed for t in parts),
+        sum(t.cancelled for t in parts),
+        sum(t.waiting for t in parts),
+    )
+
+
+def members(pack: Pack) -> list[Device]:
+    """The leader then the followers (in join order), in two queries, each with ``role``,
+    ``time_joined`` and its revisions (``head_rev``, ``head_status``, ``running_rev``)."""
+    devices = with_revisions(Device.objects.select_related("owner"))
+    leader = devices.get(pk=pack.leader_id)
+    leader.role, leader.time_joined = "leader", None
+    followers = list(
+        devices.filter(pack_membership__pack=pack)
+        .annotate(time_joined=F("pack_membership__time_joined"))
+        .order_by("time_joined", "id")
+    )
+    for follower in followers:
+        follower.role = "follower"
+    return [leader, *followers]
+
+
+def status_counts(followers: Iterable[Device]) -> dict[str, int]:
+    """How many followers' newest revision is in each status ("none": no revision yet)."""
+    counts: dict[str, int] = {}
+    for device in followers:
+        key = device.head_status or "none"
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def detail(pack: Pack, past: int = 10) -> Pack:
+    """Load what a pack's page and ``GET /packs/<id>`` show, in a fixed number of queries.
+
+    Brings the running rollout up to date first (a wave past its deadline is
+    judged now). Sets ``member_list`` (leader first), ``status_counts``,
+    ``follower_count``, ``active_rollout``, ``past_rollouts``, ``rollout_status`` and
+    ``newest_rollout_id`` (the one rollout that may be reverted).
+    """
+    refresh(pack)
+    pack.member_list = members(pack)
+    followers = pack.member_list[1:]
+    pack.follower_count = len(followers)
+    pack.status_counts = status_counts(followers)
+    rollouts = with_tallies(
+        Rollout.objects.filter(pack=pack).select_related("leader_step")[: past + 1]
+    )
+    active = rollouts[0] if rollouts and rollouts[0].is_active else None
+    pack.active_rollout = active
+    pack.past_rollouts = [r for r in rollouts if r is not active][:past]
+    pack.rollout_status = rollouts[0].status if rollouts else None
+    pack.newest_rollout_id = rollouts[0].id if rollouts else None
+    return pack
