@@ -3,9 +3,9 @@
 import io
 
 from django.conf import settings
-from rest_framework.parsers import JSONParser
 
 from portal.errors import APIError
+from portal.parsers import JSONParser
 
 
 class LogBatchParser(JSONParser):

@@ -2,13 +2,15 @@
 
 Duplicate member names (parsers disagree on which wins, so the state-sha
 would depend on the parser), NaN and infinities are refused, and a body over
-``API_MAX_BODY_BYTES`` is a 413 before any of it is parsed.
+``API_MAX_BODY_BYTES`` is a 413 before any of it is parsed. NUL characters are
+refused as ``portal.parsers`` refuses them everywhere.
 """
 
 from django.conf import settings
 from rest_framework.parsers import JSONParser
 
 from portal.errors import APIError
+from portal.parsers import refuse_nul
 from trail.state import StateError, load_state
 
 
@@ -19,6 +21,7 @@ class StrictJSONParser(JSONParser):
         if len(raw) > limit:
             raise APIError(f"request body is over the limit of {limit} bytes", "too-large", 413)
         try:
-            return load_state(raw)
+            data = load_state(raw)
         except StateError as exc:
             raise APIError(str(exc), code=exc.code) from None
+        return refuse_nul(data)

@@ -96,6 +96,10 @@ MALFORMED = {
     "bad utf-8": b'{"a": "\xff\xfe"}',
     "NaN": b'{"a": NaN}',
     "trailing garbage": b'{"a": 1} x',
+    # Valid JSON, but PostgreSQL can store NUL in neither jsonb nor text.
+    "a NUL in a string": b'{"a": "x\\u0000y", "state": {"#spec": "%s", "a.json": "\\u0000"}}'
+    % SPEC.encode(),
+    "a NUL in a name": b'{"a\\u0000": 1}',
 }
 WRONG_TYPES = {"a list": [], "a string": "x", "a number": 1, "null": None, "true": True}
 # A batch of log entries is a list (or one entry, an object): an empty batch is fine.
@@ -111,6 +115,22 @@ def test_it_refuses_malformed_json_everywhere(api, world):
     assert len(cases) > 100
     problems = problems_of(api, world, cases)
     assert not problems, "\n".join(problems)
+
+
+def test_it_refuses_nul_characters_in_the_json_forms(world):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(world.actors["owner"])
+    before = stored()
+    for url, field in (
+        ("/u/alice/kiosk/meta/", "user_meta"),
+        ("/dashboard/tokens/", "default_user_meta"),
+    ):
+        answer = client.post(url, {field: '{"a": "\\u0000"}', "description": "x"})
+        assert answer.status_code == 200, (url, answer.status_code)  # the form, with its error
+        assert "NUL characters" in answer.content.decode(), url
+        assert stored() == before, url
 
 
 def test_it_refuses_wrong_top_level_types_everywhere(api, world):
