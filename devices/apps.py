@@ -1,8 +1,6 @@
 from django.apps import AppConfig
 from django.conf import settings
 
-from portal.env import envint
-
 
 class DevicesConfig(AppConfig):
     name = "devices"
@@ -16,6 +14,6 @@ class DevicesConfig(AppConfig):
             "devices.packs.sweep-rollouts",
             {
                 "task": "devices.packs.tasks.sweep_rollouts",
-                "schedule": envint("PACK_ROLLOUT_SWEEP_INTERVAL", 30, minimum=5),
+                "schedule": settings.PACK_ROLLOUT_SWEEP_INTERVAL,
             },
         )

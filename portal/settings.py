@@ -167,6 +167,13 @@ CELERY_TASK_DEFAULT_QUEUE = "trailhub"
 CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}  # apps add their periodic housekeeping in their AppConfig
+# With a Redis broker, a message a killed worker held goes back to the queue
+# after this many seconds: longer than any task runs, short enough that the
+# work is redone soon (kombu's default is an hour).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 600, minimum=30)
+}
+PACK_ROLLOUT_SWEEP_INTERVAL = envint("PACK_ROLLOUT_SWEEP_INTERVAL", 30, minimum=5)
 
 # --- Objects storage ------------------------------------------------------
 OBJECTS_BACKEND = envchoice(
@@ -285,8 +292,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    # Swagger UI's assets come from drf-spectacular-sidecar, served locally (no CDN).
     "PREPROCESSING_HOOKS": ["portal.schema.slashless_paths_only"],
+    # Swagger UI's assets come from drf-spectacular-sidecar, served locally (no CDN).
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
