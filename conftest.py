@@ -26,6 +26,21 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def objects_dir(settings, tmp_path):
+    """Every test gets its own filesystem objects store, never the one under var/."""
+    path = tmp_path / "objects"
+    settings.OBJECTS_DIR = path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "objects": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": path},
+        },
+    }
+    return path
+
+
+@pytest.fixture(autouse=True)
 def _clean_cache():
     cache.clear()
     yield

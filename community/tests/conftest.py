@@ -58,21 +58,6 @@ def public_device(owner, make_device):
     return make_device(owner, nick="kiosk", public=True, description="A public kiosk")
 
 
-@pytest.fixture(autouse=True)
-def objects_dir(settings, tmp_path):
-    """Every test gets its own filesystem objects store."""
-    path = tmp_path / "objects"
-    settings.OBJECTS_DIR = path
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "objects": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": path},
-        },
-    }
-    return path
-
-
 @pytest.fixture
 def uploaded_state(db):
     """``uploaded_state(owner, {key: bytes})``: a valid state whose objects ``owner`` uploaded.

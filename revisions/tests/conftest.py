@@ -16,21 +16,6 @@ from revisions.models import Blob, OwnerObject
 from trail.tests.testdata import read_state
 
 
-@pytest.fixture(autouse=True)
-def objects_dir(settings, tmp_path):
-    """Every test gets its own filesystem objects store."""
-    path = tmp_path / "objects"
-    settings.OBJECTS_DIR = path
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "objects": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": path},
-        },
-    }
-    return path
-
-
 def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

@@ -76,7 +76,7 @@ class World:
 
 
 @pytest.fixture
-def world(db, owner, outsider, make_user, make_device, objects_store) -> World:
+def world(db, owner, outsider, make_user, make_device, objects_dir) -> World:
     """alice's private ``kiosk``: a trail with a factory state and a revision naming an
     uploaded object, both metadata, logs, an auto token, a pack it leads with a rollout."""
     c = {key: canary(key) for key in ("state", "msg", "stepmeta", "objname", "umeta", "dmeta")}
@@ -162,21 +162,6 @@ class _Stream:
     def read(self, size: int = -1) -> bytes:
         chunk, self.data = (self.data, b"") if size < 0 else (self.data[:size], self.data[size:])
         return chunk
-
-
-@pytest.fixture
-def objects_store(settings, tmp_path) -> Path:
-    """A private filesystem objects store for the test."""
-    path = tmp_path / "objects"
-    settings.OBJECTS_DIR = path
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "objects": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": path},
-        },
-    }
-    return path
 
 
 # Rows that a request may touch without changing anything a person stored:
