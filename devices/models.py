@@ -70,6 +70,11 @@ def _secret_digest(salt: str, secret: str) -> str:
     return hashlib.sha256(f"{salt}${secret}".encode()).hexdigest()
 
 
+def seen_key(device_id: str) -> str:
+    """The cache key that is present while a device's last_seen is fresh (see mark_seen)."""
+    return f"seen:{device_id}"
+
+
 class Device(models.Model):
     """A device account. Its trail (revisions) has the same id.
 
@@ -149,7 +154,7 @@ class Device(models.Model):
         Called on every authenticated device request; the cache's ``add`` lets
         one request in each interval through to the database.
         """
-        if not cache.add(f"seen:{self.id}", 1, timeout=settings.PRESENCE_WRITE_INTERVAL):
+        if not cache.add(seen_key(self.id), 1, timeout=settings.PRESENCE_WRITE_INTERVAL):
             return
         now = timezone.now()
         Device.objects.filter(id=self.id).update(last_seen=now)

@@ -7,6 +7,8 @@ class RevisionsConfig(AppConfig):
     verbose_name = "Revisions and objects"
 
     def ready(self) -> None:
+        from revisions import receivers  # noqa: F401
+
         settings.CELERY_BEAT_SCHEDULE.setdefault(
             "revisions.collect-garbage",
             {"task": "revisions.tasks.collect_garbage", "schedule": settings.OBJECTS_GC_INTERVAL},

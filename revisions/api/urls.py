@@ -4,6 +4,7 @@ Fixed paths (``summary``, ``.pvrremote``, ``_storage``) come before ``<ref>`` an
 """
 
 from portal.urlhelpers import api_path
+from revisions.api import poll
 from revisions.api.views import exports, objects, steps, storage, trails
 
 STEP = "trails/<str:ref>/steps/<str:rev>"
@@ -18,7 +19,10 @@ urlpatterns = [
     *api_path(
         "trails/<str:ref>/.pvrremote", trails.TrailPvrRemoteView.as_view(), name="api-trail-pvr"
     ),
-    *api_path("trails/<str:ref>/steps", steps.StepListView.as_view(), name="api-steps"),
+    # Device polls are answered from the cache while nothing changed (poll.py).
+    *api_path(
+        "trails/<str:ref>/steps", poll.cached(steps.StepListView.as_view()), name="api-steps"
+    ),
     *api_path(STEP, steps.StepDetailView.as_view(), name="api-step"),
     *api_path(f"{STEP}/.pvrremote", trails.StepPvrRemoteView.as_view(), name="api-step-pvr"),
     *api_path(f"{STEP}/state", steps.StepStateView.as_view(), name="api-step-state"),

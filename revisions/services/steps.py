@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from portal.errors import APIError, Conflict
+from revisions.api import poll
 from revisions.models import Step, StepObject, Trail
 from revisions.services.objects import ensure_present, link_public_objects, missing_objects
 from revisions.signals import step_created, step_progressed
@@ -183,7 +184,9 @@ def replace_state(step: Step, state: dict) -> Step:
 
 def set_meta(step: Step, meta: dict) -> Step:
     """Replace a revision's free-form meta (any status)."""
-    Step.objects.filter(pk=step.pk).update(meta=meta, time_modified=timezone.now())
+    with transaction.atomic():
+        Step.objects.filter(pk=step.pk).update(meta=meta, time_modified=timezone.now())
+        poll.changed(step.trail_id)  # an update() sends no post_save
     step.meta = meta
     return step
 

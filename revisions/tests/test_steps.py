@@ -147,9 +147,12 @@ def test_it_polls_in_two_queries(api, owner, device, trail, django_assert_num_qu
     add_steps(trail, owner, 5)
     client = api.as_(device)
     client.get(f"/trails/{device.id}/steps")  # the first request records last_seen
+    services.set_meta(Step.objects.get(trail=trail, rev=1), {})  # a change: no cached answer
     with django_assert_num_queries(2):  # the device (from its token), its oldest pending step
         answer = client.get(f"/trails/{device.id}/steps")
     assert [s["rev"] for s in answer.json()] == [1]
+    with django_assert_num_queries(0):  # nothing changed since: from the cache (test_poll_cache)
+        assert client.get(f"/trails/{device.id}/steps").content == answer.content
 
 
 def test_it_lists_a_users_steps_in_three_queries(

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from portal.auth import DEVICE_PRN_PREFIX, device_of
 from revisions import services
+from revisions.api import poll
 from revisions.api.lookups import get_step, get_trail, require_itself, require_owner
 from revisions.api.parsers import StrictJSONParser
 from revisions.api.serializers import ProgressSerializer, StepPostSerializer, StepSerializer
@@ -48,9 +49,13 @@ class StepListView(APIView):
         device = device_of(request.user)
         if device is not None and ref in (device.id, DEVICE_PRN_PREFIX + device.id):
             # The device polling its own trail: no lookup, and only what it must do next.
+            current = poll.version(device.id)  # before the steps are read (see poll.py)
             steps = Step.objects.filter(trail_id=device.id).select_related("author")
             steps = steps.filter(status__in=statuses) if statuses else steps.pending()
-            return _steps_answer(request, steps.order_by("rev")[:1], device)
+            if statuses:
+                return _steps_answer(request, steps.order_by("rev")[:1], device)
+            data = StepSerializer(steps.order_by("rev")[:1], many=True, context={"device": device})
+            return poll.answer(request, device.id, data.data, current)
         trail = get_trail(request.user, ref)
         steps = trail.steps.select_related("author")
         steps = steps.filter(status__in=statuses) if statuses else steps.pending()

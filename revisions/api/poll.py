@@ -1,0 +1,126 @@
+"""A device's poll of its own trail, answered from the cache while nothing changed.
+
+``GET /trails/<id>/steps`` by the device itself is the hottest request there
+is: every device, every few seconds, and nearly always the same answer. The
+answer is cached per device (its body, its ETag) together with the trail's
+*version*, a token replaced after every commit that changes one of the
+trail's revisions or the device (:func:`changed`). A poll is answered from
+the cache alone, without the database, when
+
+* its token is a valid device token for this very trail,
+* the device was seen within PRESENCE_WRITE_INTERVAL (so presence needs no
+  write: ``Device.mark_seen``), and
+* the cached answer carries the current version;
+
+with a 304 when ``If-None-Match`` names its ETag, else with the cached body.
+Anything else goes to the full view, which stores the fresh answer. The
+version is read before the database is, so an answer computed while a
+change commits is stored under the old version and never served.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpResponse, HttpResponseNotModified
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
+
+from devices.models import seen_key
+from portal.auth import DEVICE_PRN_PREFIX, decode_token
+
+ANSWER_TTL = 24 * 3600
+
+
+def _version_key(device_id: str) -> str:
+    return f"trail-version:{device_id}"
+
+
+def _answer_key(device_id: str) -> str:
+    return f"poll:{device_id}"
+
+
+def changed(device_id: str) -> None:
+    """The device's poll answer may have changed: a new version now, and another once the
+    transaction commits (an answer read from the database before the commit is stored
+    under the first, which the second replaces)."""
+    key = _version_key(device_id)
+    cache.set(key, secrets.token_hex(8), None)
+    transaction.on_commit(lambda: cache.set(key, secrets.token_hex(8), None))
+
+
+def version(device_id: str) -> str:
+    """The trail's current version (made when there is none, e.g. evicted from the cache)."""
+    key = _version_key(device_id)
+    cache.add(key, secrets.token_hex(8), None)
+    return cache.get(key)
+
+
+def etag_of(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def answer(request, device_id: str, data, current: str) -> HttpResponse:
+    """The full view's answer for the device, stored for the polls to come."""
+    body = JSONRenderer().render(data)
+    etag = etag_of(body)
+    cache.set(_answer_key(device_id), (current, etag, body), ANSWER_TTL)
+    return _respond(request, etag, body)
+
+
+def _respond(request, etag: str, body: bytes) -> HttpResponse:
+    if request.headers.get("If-None-Match") == etag:
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(body, content_type="application/json")
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _device_id(request, ref: str) -> str | None:
+    """The device id of a valid device token that names trail ``ref``, or None."""
+    scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() not in ("bearer", "jwt") or not raw:
+        return None
+    try:
+        token = decode_token(raw.strip())
+    except exceptions.AuthenticationFailed:
+        return None
+    prn = token.claims["prn"]
+    if token.type != "DEVICE" or not prn.startswith(DEVICE_PRN_PREFIX):
+        return None
+    device_id = prn.removeprefix(DEVICE_PRN_PREFIX)
+    return device_id if ref in (device_id, prn) else None
+
+
+def from_cache(request, ref: str) -> HttpResponse | None:
+    """The cached answer to this poll, or None when the full view must answer."""
+    if request.method != "GET" or request.META.get("QUERY_STRING"):
+        return None
+    device_id = _device_id(request, ref)
+    if device_id is None:
+        return None
+    keys = [_version_key(device_id), _answer_key(device_id), seen_key(device_id)]
+    found = cache.get_many(keys)
+    current, stored = found.get(keys[0]), found.get(keys[1])
+    if keys[2] not in found or current is None or stored is None or stored[0] != current:
+        return None
+    _, etag, body = stored
+    return _respond(request, etag, body)
+
+
+def cached(view):
+    """``view`` (the steps list), with device polls answered from the cache first."""
+
+    def poll(request, ref):
+        return from_cache(request, ref) or view(request, ref=ref)
+
+    poll.view_class = getattr(view, "view_class", None)
+    poll.cls = getattr(view, "cls", None)
+    poll.initkwargs = getattr(view, "initkwargs", {})
+    return csrf_exempt(poll)
