@@ -26,6 +26,7 @@ from django.db import connection
 from conftest import PASSWORD
 from devices.packs import rollout as ro
 from devices.packs import services as packs
+from devices.packs import tasks as pack_tasks
 from devices.packs.models import Delivery
 from revisions import services as revisions
 from revisions.models import Step
@@ -181,8 +182,8 @@ def delivery(owner, make_device, monkeypatch):
     """A pack whose follower is due the leader's revision: one pending delivery."""
     # Nothing is queued from this process: the test sends the one task itself.
     idle = SimpleNamespace(delay=lambda *args: None)
-    tasks = SimpleNamespace(start_rollout=idle, deliver=idle, evaluate_rollout=idle)
-    monkeypatch.setattr(packs, "_tasks", lambda: tasks)
+    for name in ("start_rollout", "deliver", "evaluate_rollout"):
+        monkeypatch.setattr(pack_tasks, name, idle)
     leader = make_device(owner, nick="leader")
     follower = make_device(owner, nick="follower")
     revisions.create_trail(follower, {"#spec": SPEC, "follower.json": 1})
