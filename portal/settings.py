@@ -104,8 +104,12 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------
 if DATABASE_URL:
+    # Persistent connections suit WSGI workers (one thread each). Under ASGI every
+    # concurrent HTTP request has a thread of its own and a connection kept per
+    # thread piles up: serve HTTP with ASGI only with DATABASE_CONN_MAX_AGE=0.
+    conn_max_age = envint("DATABASE_CONN_MAX_AGE", 60, minimum=0)
     try:
-        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=conn_max_age)}
     except Exception as exc:  # dj_database_url raises several types
         raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
     if DATABASES["default"]["ENGINE"] not in (

@@ -86,3 +86,21 @@ def test_a_wrong_setting_stops_the_start_naming_the_variable(tmp_path, env, name
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert named in result.stderr.strip().splitlines()[-1]
+
+
+def test_it_keeps_database_connections_as_long_as_told(tmp_path):
+    base = {"DATABASE_URL": "postgres://x@127.0.0.1/db", "SECRET_KEY": "x" * 40}
+    probe = "from django.conf import settings; print(settings.DATABASES['default']['CONN_MAX_AGE'])"
+    for env, expected in (({}, "60"), ({"DATABASE_CONN_MAX_AGE": "0"}, "0")):
+        clean = {k: v for k, v in os.environ.items() if k not in _ALL_VARS}
+        clean.update(DJANGO_SETTINGS_MODULE="portal.settings", TRAILHUB_VAR_DIR=str(tmp_path))
+        result = subprocess.run(
+            [sys.executable, "-c", probe],
+            cwd=ROOT,
+            env={**clean, **base, **env},
+            capture_output=True,
+            text=True,
+        )
+        assert result.stdout.strip() == expected, result.stderr
+    wrong = run_settings(tmp_path, **base, DATABASE_CONN_MAX_AGE="forever")
+    assert "DATABASE_CONN_MAX_AGE" in wrong.stderr.strip().splitlines()[-1]
