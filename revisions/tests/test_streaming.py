@@ -114,3 +114,18 @@ async def test_an_export_streams_under_asgi(api, owner, device, upload, trail_of
     assert status == 200
     assert bytes_read[0] < SIZE, "the export was built whole before the first bytes went out"
     assert len(await rest_of(communicator, first)) > SIZE // 2
+
+
+@pytest.mark.django_db
+def test_a_whole_object_goes_to_a_wsgi_server_as_a_file(api, owner, upload):
+    """So that the server can send it with sendfile (wsgi.file_wrapper)."""
+    from django.http import FileResponse
+
+    data = random_bytes(SIZE)
+    upload(owner, data)
+    url = api.as_(owner).get(f"/objects/{sha(data)}").json()["signed-geturl"]
+    whole = api.get(url)
+    assert isinstance(whole, FileResponse) and whole["Content-Length"] == str(SIZE)
+    assert b"".join(whole.streaming_content) == data
+    part = api.get(url, HTTP_RANGE="bytes=10-19")
+    assert part.status_code == 206 and b"".join(part.streaming_content) == data[10:20]

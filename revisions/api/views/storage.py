@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from portal.errors import APIError
 from revisions import services
-from revisions.api.views.common import SHA, file_chunks, streamed
+from revisions.api.views.common import SHA, file_response
 from revisions.models import Blob
 from revisions.storage import UploadRejected, get_store
 from revisions.storage.base import SHA256_RE
@@ -91,13 +91,9 @@ class ObjectStorageView(APIView):
         stream = get_store().open(sha)
         first, last = start or 0, blob.size - 1 if end is None else end
         stream.seek(first)
-        # Streamed a chunk at a time whatever the server (see ``streamed``).
-        response = StreamingHttpResponse(
-            streamed(request, file_chunks(stream, last - first + 1)),
-            status=200 if start is None else 206,
-            content_type="application/octet-stream",
+        response = file_response(
+            request, stream, last - first + 1, start is None, 200 if start is None else 206
         )
-        response["Content-Length"] = str(last - first + 1)
         if start is not None:
             response["Content-Range"] = f"bytes {first}-{last}/{blob.size}"
         response["Accept-Ranges"] = "bytes"
