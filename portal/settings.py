@@ -146,7 +146,12 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env("REDIS_PREFIX", "trailhub")},
+            "CONFIG": {
+                # redis-py's pools refuse a 101st connection at once (MaxConnectionsError):
+                # a burst of a thousand sockets joining their groups needs more than that.
+                "hosts": [{"address": REDIS_URL, "max_connections": 2000}],
+                "prefix": env("REDIS_PREFIX", "trailhub"),
+            },
         }
     }
     CACHES = {

@@ -104,3 +104,21 @@ def test_it_keeps_database_connections_as_long_as_told(tmp_path):
         assert result.stdout.strip() == expected, result.stderr
     wrong = run_settings(tmp_path, **base, DATABASE_CONN_MAX_AGE="forever")
     assert "DATABASE_CONN_MAX_AGE" in wrong.stderr.strip().splitlines()[-1]
+
+
+def test_the_channel_layer_pool_takes_a_burst_of_sockets(tmp_path):
+    probe = (
+        "from django.conf import settings;"
+        " print(settings.CHANNEL_LAYERS['default']['CONFIG']['hosts'][0]['max_connections'])"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in _ALL_VARS}
+    clean.update(
+        DJANGO_SETTINGS_MODULE="portal.settings",
+        TRAILHUB_VAR_DIR=str(tmp_path),
+        REDIS_URL="redis://127.0.0.1:6379/0",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=clean, capture_output=True, text=True
+    )
+    # redis-py refuses the connection past its pool's size at once: 100 by default.
+    assert int(result.stdout) >= 1000, result.stderr

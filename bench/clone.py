@@ -1,0 +1,170 @@
+"""``trail clone`` of 1 GiB in 100 objects, against curl fetching the same objects.
+
+    .venv/bin/python bench/clone.py [--objects 100] [--object-mib 10] [--rounds 3]
+
+Seeds (PostgreSQL, Redis, filesystem objects, as deployed) a device whose
+revision names ``--objects`` random objects, placed straight in the hub's
+store; starts the hub (uvicorn, two workers) and times, round by round:
+
+* ``trail clone`` into an empty working copy with an empty object cache
+  (download, sha256 check, cache, checkout), and
+* curl fetching the same objects from their signed URLs into files, as many
+  at a time as ``trail`` does (``--parallel-max``).
+
+Then it checks what a second clone and an unchanged ``trail post`` move:
+the bytes the server's processes wrote and read (``/proc/<pid>/io``) while
+each ran, which must be a few kilobytes of JSON, not objects.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from common import ROOT, Server, django_setup, environment, machine, reset_database
+
+from trail.cli.transfer import CONCURRENCY
+
+PASSWORD = "correct horse battery staple"
+SPEC = "pantavisor-service-system@1"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--objects", type=int, default=100)
+    parser.add_argument("--object-mib", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    return parser.parse_args()
+
+
+def seed(objects_dir: Path, count: int, mib: int) -> tuple[str, list[str]]:
+    """alice's device with a revision naming ``count`` objects of ``mib`` MiB; returns
+    its id and the shas."""
+    from django.contrib.auth import get_user_model
+
+    from devices.models import Device
+    from revisions import services
+    from revisions.models import Blob, OwnerObject
+
+    owner = get_user_model().objects.create_user("alice", "alice@example.com", PASSWORD)
+    device = Device.objects.create(owner=owner, nick="big")
+    state = {"#spec": SPEC}
+    shas = []
+    for n in range(count):
+        data = os.urandom(mib * 2**20)
+        sha = hashlib.sha256(data).hexdigest()
+        (objects_dir / sha[:2]).mkdir(parents=True, exist_ok=True)
+        (objects_dir / sha[:2] / sha).write_bytes(data)
+        Blob.objects.create(sha256=sha, size=len(data))
+        OwnerObject.objects.create(owner=owner, sha256=sha, size=len(data), kind="object")
+        state[f"app{n:03d}/root.squashfs"] = sha
+        shas.append(sha)
+    trail = services.create_trail(device, {"#spec": SPEC})
+    services.post_step(trail, state, commit_msg="1 GiB", author=owner)
+    return device.id, shas
+
+
+def io_bytes(server: Server) -> int:
+    """Bytes the server's processes have read and written so far (files and sockets)."""
+    total = 0
+    for pid in server.pids():
+        try:
+            text = Path(f"/proc/{pid}/io").read_text()
+        except FileNotFoundError:
+            continue
+        fields = dict(line.split(": ") for line in text.splitlines())
+        total += int(fields["rchar"]) + int(fields["wchar"])
+    return total
+
+
+def trail(config: Path, hub: str, *args: str, cwd: Path) -> float:
+    env = {**os.environ, "TRAIL_CONFIG_DIR": str(config), "TRAIL_HUB": hub}
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "trail.cli", *args],
+        cwd=cwd,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        input=PASSWORD + "\n" if args[0] == "login" else None,
+        text=True,
+    )
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    args = parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="trailhub-clone-", dir="/tmp"))
+    try:
+        reset_database()
+        var_dir = folder / "var"
+        django_setup(environment(TRAILHUB_VAR_DIR=str(var_dir)))
+        started = time.perf_counter()
+        device_id, shas = seed(var_dir / "objects", args.objects, args.object_mib)
+        total_mib = args.objects * args.object_mib
+        print(f"{machine()}; seeded {args.objects} objects ({total_mib} MiB)"
+              f" in {time.perf_counter() - started:.0f} s")  # fmt: skip
+        from django.db import connections
+
+        connections.close_all()
+        times: dict[str, list[float]] = {"clone": [], "curl": []}
+        with Server("uvicorn", 2, TRAILHUB_VAR_DIR=str(var_dir)) as server:
+            token = httpx.post(
+                f"{server.url}/auth/login", json={"username": "alice", "password": PASSWORD}
+            ).json()["token"]
+            listed = httpx.get(
+                f"{server.url}/trails/{device_id}/steps/1/objects",
+                headers={"Authorization": f"Bearer {token}"},
+            ).json()
+            urls = [o["signed-geturl"] for o in listed]
+            assert len(urls) == args.objects
+            for n in range(args.rounds):
+                work = folder / f"round{n}"
+                work.mkdir()
+                config = work / "config"
+                trail(config, server.url, "login", "--username", "alice", "--password-stdin",
+                      cwd=work)  # fmt: skip
+                times["clone"].append(trail(config, server.url, "clone", device_id, "wc", cwd=work))
+                fetched = work / "curl"
+                fetched.mkdir()
+                command = ["curl", "-sSf", "--parallel", "--parallel-max", str(CONCURRENCY)]
+                for i, url in enumerate(urls):
+                    command += ["-o", str(fetched / f"{i}.bin"), url]
+                start = time.perf_counter()
+                subprocess.run(command, check=True)
+                times["curl"].append(time.perf_counter() - start)
+                print(f"round {n + 1}: trail clone {times['clone'][-1]:.2f} s,"
+                      f" curl {times['curl'][-1]:.2f} s")  # fmt: skip
+                if n < args.rounds - 1:
+                    shutil.rmtree(work)
+            # The last round's cache is warm: a second clone and an unchanged post.
+            before = io_bytes(server)
+            trail(config, server.url, "clone", device_id, "again", cwd=work)
+            second = io_bytes(server) - before
+            before = io_bytes(server)
+            trail(config, server.url, "post", "-m", "nothing changed", cwd=work / "wc")
+            post = io_bytes(server) - before
+        clone, curl = statistics.median(times["clone"]), statistics.median(times["curl"])
+        print(
+            f"\n{total_mib} MiB in {args.objects} objects: trail clone {clone:.2f} s"
+            f" ({total_mib / clone:.0f} MiB/s), curl x{CONCURRENCY} {curl:.2f} s"
+            f" ({total_mib / curl:.0f} MiB/s); ratio curl/clone {curl / clone:.2f}"
+        )
+        print(f"second clone: the server read+wrote {second / 1024:.0f} KiB;"
+              f" unchanged post: {post / 1024:.0f} KiB")  # fmt: skip
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,199 @@
+"""What the benchmark scripts share: the database, a server subprocess, wrk.
+
+The scripts run Trailhub as a deployment does (PostgreSQL, Redis, a real
+server with its workers) on a database of their own: ``trailhub_bench`` and
+Redis db 9 unless ``DATABASE_URL``/``REDIS_URL`` say otherwise. Each script
+prints its figures; nothing is written into the repository.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DATABASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/trailhub_bench")
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/9")
+SECRET_KEY = "bench-only-secret-key-bench-only-secret-key-0123"
+
+
+def environment(**extra: str) -> dict[str, str]:
+    var_dir = extra.pop("TRAILHUB_VAR_DIR", None) or tempfile.mkdtemp(prefix="trailhub-bench-")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.site",
+        "DATABASE_URL": DATABASE_URL,
+        "REDIS_URL": REDIS_URL,
+        "SECRET_KEY": SECRET_KEY,
+        "TRAILHUB_VAR_DIR": var_dir,
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
+    env.update(extra)
+    return env
+
+
+def django_setup(env: dict[str, str]) -> None:
+    """Set this process up as the server is (same settings, database and Redis)."""
+    os.environ.update(env)
+    import django
+
+    django.setup()
+
+
+def reset_database() -> None:
+    """Drop and create the benchmark database, then migrate it."""
+    name = DATABASE_URL.rsplit("/", 1)[1]
+    admin = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
+    for sql in (f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}"):
+        subprocess.run(["psql", admin, "-qc", sql], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
+        cwd=ROOT,
+        env=environment(),
+        check=True,
+    )
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """Trailhub under ``uvicorn`` (ASGI) or ``gunicorn`` (WSGI) with ``workers`` processes."""
+
+    def __init__(self, kind: str = "uvicorn", workers: int = 2, preexec_fn=None, **env) -> None:
+        self.kind, self.workers, self.preexec_fn = kind, workers, preexec_fn
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = environment(**env)
+        self.process: subprocess.Popen | None = None
+
+    def command(self) -> list[str]:
+        bind = ["127.0.0.1", str(self.port)]
+        if self.kind == "uvicorn":
+            return [
+                sys.executable, "-m", "uvicorn", "portal.asgi:application",
+                "--host", bind[0], "--port", bind[1], "--workers", str(self.workers),
+                "--lifespan", "off", "--log-level", "warning", "--no-access-log",
+            ]  # fmt: skip
+        if self.kind == "gunicorn":
+            return [
+                sys.executable, "-m", "gunicorn", "portal.wsgi:application",
+                "--bind", ":".join(bind), "--workers", str(self.workers),
+                "--log-level", "warning",
+            ]  # fmt: skip
+        raise ValueError(self.kind)
+
+    def start(self) -> Server:
+        self.process = subprocess.Popen(
+            self.command(), cwd=ROOT, env=self.env, preexec_fn=self.preexec_fn
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/__trivial__/", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise RuntimeError("the server did not start")
+
+    def pids(self) -> list[int]:
+        """The server's processes (the master and its workers)."""
+        out = subprocess.run(
+            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True
+        ).stdout
+        return [self.process.pid, *map(int, out.split())]
+
+    def rss_mib(self) -> float:
+        """Resident memory of all the server's processes, in MiB."""
+        total = 0
+        for pid in self.pids():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except FileNotFoundError:
+                continue
+            total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+        return total / 1024
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def wrk_script(requests: Iterable[tuple[str, dict[str, str]]], folder: Path) -> Path:
+    """A wrk Lua script that cycles through ``(path, headers)`` requests."""
+    lines = ["local reqs = {}"]
+    for path, headers in requests:
+        pairs = ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items())
+        lines.append(f'reqs[#reqs + 1] = wrk.format("GET", "{path}", {{{pairs}}})')
+    lines += [
+        "local i = math.random(#reqs)",
+        "request = function() i = i % #reqs + 1; return reqs[i] end",
+        "done = function(summary, latency, requests)",
+        '  io.write(string.format("STATS %d %d %d %d %d %d\\n", summary.requests,'
+        " summary.errors.status + summary.errors.connect + summary.errors.read"
+        " + summary.errors.write + summary.errors.timeout,"
+        " latency:percentile(50), latency:percentile(99), latency.mean, summary.duration))",
+        "end",
+    ]
+    path = folder / f"wrk-{len(os.listdir(folder))}.lua"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def wrk(url: str, script: Path, seconds: int = 10, connections: int = 32) -> dict:
+    """Run wrk; return requests per second, errors and latencies (ms)."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: apt-get install wrk")
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    found = re.search(r"STATS (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)", out)
+    requests, errors, p50, p99, mean, duration = map(int, found.groups())
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": requests / (duration / 1e6),
+        "errors": errors + (int(non2xx.group(1)) if non2xx else 0),
+        "p50": p50 / 1000,
+        "p99": p99 / 1000,
+        "mean": mean / 1000,
+    }
+
+
+def machine() -> str:
+    cpus = os.cpu_count()
+    load = os.getloadavg()[0]
+    return f"{cpus} cores, load average {load:.1f} at the start"

@@ -1,0 +1,276 @@
+"""Device polling: ``GET /trails/<id>/steps`` as a device, against a trivial view, in one run.
+
+    .venv/bin/python bench/poll.py                       # 1: throughput, 10,000 devices
+    .venv/bin/python bench/poll.py --server gunicorn --workers 4
+    .venv/bin/python bench/poll.py --scale               # 2: latency, 1,000 vs 100,000 devices
+
+Throughput (1): seeds ``--devices`` devices (one in ten with a revision
+waiting), starts the server as a deployment runs it (PostgreSQL, Redis,
+``--workers`` processes), and alternates wrk runs of the poll (each request
+as another device, with its own token) and of a trivial Django view on the
+same server; prints requests per second of each and their ratio, round by
+round, and how many devices one server carries at a 5 s poll interval.
+
+Scale (2): the same poll's latency with 1,000 devices (10,000 revisions) and
+with 100,000 devices (1,000,000 revisions), seeded with COPY; prints both,
+their ratio, and the query plans of the poll's queries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from common import Server, django_setup, environment, machine, reset_database, wrk, wrk_script
+
+SPEC = "pantavisor-service-system@1"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--devices", type=int, default=10_000)
+    parser.add_argument("--revisions", type=int, default=2, help="revisions per device")
+    parser.add_argument("--server", default="gunicorn", choices=("uvicorn", "gunicorn"))
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--polled", type=int, default=10_000, help="devices whose tokens wrk cycles through"
+    )
+    parser.add_argument("--scale", action="store_true", help="benchmark 2: 1k vs 100k devices")
+    parser.add_argument(
+        "--presence-interval",
+        type=int,
+        default=30,
+        help="PRESENCE_WRITE_INTERVAL of the server (the default is 30 s)",
+    )
+    parser.add_argument(
+        "--conditional", action="store_true", help="polls send If-None-Match (answers are 304)"
+    )
+    return parser.parse_args()
+
+
+def copy_rows(model, rows) -> None:
+    """COPY ``rows`` (dicts of column values; missing ones get the field's default) into
+    ``model``'s table."""
+    from django.db import connection
+
+    auto = ("AutoField", "BigAutoField")
+    fields = [f for f in model._meta.concrete_fields if f.get_internal_type() not in auto]
+    columns = [f.column for f in fields]
+    defaults = {f.column: f.get_default() for f in fields}
+    json_columns = {f.column for f in fields if f.get_internal_type() == "JSONField"}
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(
+            f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN"
+        ) as copy,
+    ):
+        for row in rows:
+            values = []
+            for column in columns:
+                value = row.get(column, defaults[column])
+                if column in json_columns and value is not None:
+                    value = json.dumps(value)
+                values.append(value)
+            copy.write_row(values)
+
+
+def seed(devices: int, revisions: int) -> list[str]:
+    """``devices`` devices of one owner, each with ``revisions`` revisions (the newest
+    waiting for one device in ten, the others DONE); returns the device ids."""
+    from django.contrib.auth import get_user_model
+
+    from devices.models import Device
+    from portal.ids import new_id
+    from revisions.models import Step, Trail
+
+    owner = get_user_model().objects.create_user("fleet", "fleet@example.com", "x" * 20)
+    now = dt.datetime.now(dt.UTC)
+    ids = [new_id() for _ in range(devices)]
+    copy_rows(
+        Device,
+        (
+            {"id": i, "nick": f"dev-{n:06d}", "owner_id": owner.id, "time_created": now,
+             "time_modified": now, "user_meta": {}, "device_meta": {}}
+            for n, i in enumerate(ids)
+        ),
+    )  # fmt: skip
+    copy_rows(
+        Trail,
+        ({"device_id": i, "time_created": now, "last_touched": now, "head_rev": revisions - 1}
+         for i in ids),
+    )  # fmt: skip
+
+    def steps():
+        for n, device_id in enumerate(ids):
+            for rev in range(revisions):
+                state = {"#spec": SPEC, "app/run.json": {"rev": rev}, "device.json": {"n": n}}
+                waiting = rev == revisions - 1 and rev > 0 and n % 10 == 0
+                yield {
+                    "trail_id": device_id, "rev": rev, "commit_msg": f"rev {rev}",
+                    "state": state, "state_sha": hashlib.sha256(str(rev).encode()).hexdigest(),
+                    "meta": {}, "author_id": owner.id, "time_created": now, "time_modified": now,
+                    "status": "NEW" if waiting else "DONE", "progress": 0 if waiting else 100,
+                    "downloads": {}, "progress_time": None if waiting else now,
+                }  # fmt: skip
+
+    copy_rows(Step, steps())
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return ids
+
+
+def tokens_for(ids: list[str], count: int) -> list[tuple[str, str]]:
+    from devices.models import Device
+    from portal.auth import issue_token
+
+    chosen = ids[:: max(1, len(ids) // count)][:count]
+    devices = Device.objects.select_related("owner").in_bulk(chosen)
+    return [(i, issue_token(devices[i])) for i in chosen]
+
+
+def poll_requests(tokens, etags: dict[str, str] | None = None, query: str = ""):
+    for device_id, token in tokens:
+        headers = {"Authorization": f"Bearer {token}"}
+        if etags:
+            headers["If-None-Match"] = etags[device_id].replace('"', '\\"')
+        yield f"/trails/{device_id}/steps{query}", headers
+
+
+def etags_of(url: str, tokens) -> dict[str, str]:
+    """Each device's current poll ETag, as a device that polled before holds it."""
+    with httpx.Client(base_url=url) as client:
+        return {
+            device_id: client.get(
+                f"/trails/{device_id}/steps", headers={"Authorization": f"Bearer {token}"}
+            ).headers["ETag"]
+            for device_id, token in tokens
+        }
+
+
+def explain(device_id: str) -> str:
+    """The plans of the poll's queries for one device."""
+    from django.db import connection
+
+    from devices.models import Device
+    from revisions.models import Step
+
+    plans = []
+    queries = [
+        Device.objects.select_related("owner").filter(id=device_id),
+        Step.objects.filter(trail_id=device_id).select_related("author").pending()[:1],
+    ]
+    with connection.cursor() as cursor:
+        for queryset in queries:
+            sql, params = queryset.query.sql_with_params()
+            cursor.execute("EXPLAIN ANALYZE " + sql, params)
+            plans.append("\n".join(row[0] for row in cursor.fetchall()))
+    return "\n\n".join(plans)
+
+
+def throughput(args) -> None:
+    started = time.perf_counter()
+    reset_database()
+    env = environment()
+    django_setup(env)
+    ids = seed(args.devices, args.revisions)
+    tokens = tokens_for(ids, args.polled)
+    print(f"{machine()}; seeded {args.devices} devices in {time.perf_counter() - started:.0f} s")
+    folder = Path(tempfile.mkdtemp(prefix="trailhub-wrk-"))
+    trivial = wrk_script(
+        (("/__trivial__/", {"Authorization": f"Bearer {t}"}) for _, t in tokens), folder
+    )
+    rounds = []
+    interval = {"PRESENCE_WRITE_INTERVAL": str(args.presence_interval)}
+    with Server(args.server, args.workers, **interval) as server:
+        # Every device has polled once (as in a running fleet): its answer is cached.
+        etags = etags_of(server.url, tokens)
+        poll = wrk_script(poll_requests(tokens, etags if args.conditional else None), folder)
+        wrk(server.url, trivial, 3, args.connections)  # warm up both paths
+        wrk(server.url, poll, 3, args.connections)
+        for n in range(args.rounds):
+            base = wrk(server.url, trivial, args.seconds, args.connections)
+            hot = wrk(server.url, poll, args.seconds, args.connections)
+            rounds.append((base, hot))
+            print(
+                f"round {n + 1}: trivial {base['rps']:7.0f} req/s (p99 {base['p99']:.1f} ms),"
+                f" poll {hot['rps']:7.0f} req/s (p99 {hot['p99']:.1f} ms),"
+                f" ratio {hot['rps'] / base['rps']:.2f}, errors {base['errors']}/{hot['errors']}"
+            )
+        rss = server.rss_mib()
+    ratio = statistics.median(h["rps"] / b["rps"] for b, h in rounds)
+    poll_rps = statistics.median(h["rps"] for _, h in rounds)
+    print(
+        f"\n{args.server} x{args.workers}, {args.connections} connections"
+        f"{', If-None-Match' if args.conditional else ''},"
+        f" presence written every {args.presence_interval} s:"
+        f" poll {poll_rps:.0f} req/s, trivial {statistics.median(b['rps'] for b, _ in rounds):.0f}"
+        f" req/s, median ratio {ratio:.2f}; at a 5 s interval that carries"
+        f" {poll_rps * 5:,.0f} devices; server RSS {rss:.0f} MiB"
+    )
+
+
+def latency(devices: int, revisions: int, args) -> dict:
+    reset_database()
+    env = environment()
+    django_setup(env)
+    started = time.perf_counter()
+    ids = seed(devices, revisions)
+    print(f"seeded {devices} devices, {devices * revisions} revisions in"
+          f" {time.perf_counter() - started:.0f} s")  # fmt: skip
+    tokens = tokens_for(ids, min(args.polled, devices))
+    print(explain(ids[len(ids) // 2]))
+    # The polled devices were seen a moment ago: no presence writes in the timings.
+    from django.core.cache import cache
+
+    from devices.models import seen_key
+
+    cache.set_many({seen_key(device_id): 1 for device_id, _ in tokens}, 3600)
+    from django.db import connections
+
+    connections.close_all()
+    folder = Path(tempfile.mkdtemp(prefix="trailhub-wrk-"))
+    # A query string sends every poll to the database (the cache answers plain polls):
+    # the same queries, which are what grows with the tables.
+    poll = wrk_script(poll_requests(tokens, query="?limit=1"), folder)
+    with Server(args.server, args.workers, PRESENCE_WRITE_INTERVAL="3600") as server:
+        wrk(server.url, poll, 3, 4)
+        runs = [wrk(server.url, poll, args.seconds, 4) for _ in range(args.rounds)]
+    result = {key: statistics.median(r[key] for r in runs) for key in ("p50", "p99", "mean", "rps")}
+    print(f"{devices} devices: p50 {result['p50']:.2f} ms, p99 {result['p99']:.2f} ms,"
+          f" mean {result['mean']:.2f} ms, {result['rps']:.0f} req/s at 4 connections")  # fmt: skip
+    return result
+
+
+def scale(args) -> None:
+    print(machine())
+    small = latency(1_000, 10, args)
+    # A fresh process state: the second seeding reuses the same Django setup.
+    large = latency(100_000, 10, args)
+    print(
+        f"\nlatency ratio 100k/1k devices: p50 {large['p50'] / small['p50']:.2f},"
+        f" mean {large['mean'] / small['mean']:.2f}, p99 {large['p99'] / small['p99']:.2f}"
+    )
+
+
+def main() -> None:
+    args = parse_args()
+    if args.scale:
+        scale(args)
+    else:
+        throughput(args)
+
+
+if __name__ == "__main__":
+    main()
