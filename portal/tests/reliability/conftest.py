@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from django.apps import apps
 from django.conf import settings
+from django.db import transaction
 
+from devices.models import Device
 from devices.packs import services as packs
 from devices.services import create_auto_token, post_logs
 from revisions import services as revisions
@@ -64,6 +68,10 @@ class World:
     canaries: dict[str, tuple[str, str]] = field(default_factory=dict)  # value -> (name, class)
     ids: dict[str, str] = field(default_factory=dict)  # path parameters
     object_bytes: bytes = b""
+
+    def make_public(self) -> None:
+        Device.objects.filter(pk=self.target.pk).update(public=True)
+        self.target.public = True
 
     def leaks(self, actor: str, text: str, sent: str = "") -> list[str]:
         """The canaries in ``text`` that ``actor`` may not see (ignoring any it sent itself)."""
@@ -153,6 +161,15 @@ def world(db, owner, outsider, make_user, make_device, objects_dir) -> World:
         "rollout": rollout.id,
     }
     return world
+
+
+@contextmanager
+def undone() -> Iterator[None]:
+    """Run the block, then roll back what it did to the database (the next caller meets
+    the same world)."""
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)
 
 
 class _Stream:

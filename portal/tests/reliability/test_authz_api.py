@@ -21,14 +21,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.views import APIView
 
 from conftest import PASSWORD
-from devices.models import Device
-from portal.tests.reliability.conftest import ACTORS, DEVICES, LOGGED_IN, PEOPLE, SPEC, stored
+from portal.tests.reliability.conftest import (
+    ACTORS,
+    DEVICES,
+    LOGGED_IN,
+    PEOPLE,
+    SPEC,
+    stored,
+    undone,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -226,38 +232,30 @@ def body_text(response) -> str:
     return content.decode(errors="replace") + response.get("Location", "")
 
 
-class _Undo(Exception):
-    """Raised to roll back one caller's request, so the next caller meets the same world."""
-
-
 def check(api, world, operation: str, actor: str, row: Row, allowed: dict, before) -> list[str]:
     """Call ``operation`` as ``actor`` and undo it; return what went wrong (nothing: []).
 
     ``before`` is everything stored before the call.
     """
     problems = []
-    try:
-        with transaction.atomic():
-            response, sent = call(api, world, operation, actor, row)
-            text = body_text(response)
-            status = response.status_code
-            if actor in allowed:
-                if status != allowed[actor]:
-                    problems.append(f"{actor}: {status}, expected {allowed[actor]}: {text[:300]}")
-            else:
-                refusals = row.refusals or ((401, 404) if actor == "anonymous" else (403, 404))
-                if status not in refusals:
-                    problems.append(f"{actor}: {status}, expected one of {refusals}: {text[:300]}")
-                elif not (response.json().get("error") and response.json().get("code")):
-                    problems.append(f"{actor}: a refusal without an error and a code: {text}")
-                elif stored() != before:
-                    problems.append(f"{actor}: a refused request changed something")
-            leaked = world.leaks(actor, text, sent)
-            if leaked:
-                problems.append(f"{actor} got private data ({', '.join(leaked)}): {text[:300]}")
-            raise _Undo
-    except _Undo:
-        pass
+    with undone():
+        response, sent = call(api, world, operation, actor, row)
+        text = body_text(response)
+        status = response.status_code
+        if actor in allowed:
+            if status != allowed[actor]:
+                problems.append(f"{actor}: {status}, expected {allowed[actor]}: {text[:300]}")
+        else:
+            refusals = row.refusals or ((401, 404) if actor == "anonymous" else (403, 404))
+            if status not in refusals:
+                problems.append(f"{actor}: {status}, expected one of {refusals}: {text[:300]}")
+            elif not (response.json().get("error") and response.json().get("code")):
+                problems.append(f"{actor}: a refusal without an error and a code: {text}")
+            elif stored() != before:
+                problems.append(f"{actor}: a refused request changed something")
+        leaked = world.leaks(actor, text, sent)
+        if leaked:
+            problems.append(f"{actor} got private data ({', '.join(leaked)}): {text[:300]}")
     return problems
 
 
@@ -265,8 +263,7 @@ def check(api, world, operation: str, actor: str, row: Row, allowed: dict, befor
 @pytest.mark.parametrize("operation", sorted(MATRIX))
 def test_it_answers_each_caller_as_the_matrix_says(api, world, operation, visibility):
     if visibility == "public":
-        Device.objects.filter(pk=world.target.pk).update(public=True)
-        world.target.public = True
+        world.make_public()
     row = MATRIX[operation]
     allowed = row.public if visibility == "public" and row.public is not None else row.private
     before = stored()

@@ -15,14 +15,12 @@ import re
 
 import pytest
 from django.contrib import admin
-from django.db import transaction
 from django.test import Client
 from django.urls import get_resolver, reverse
 from rest_framework.views import APIView
 
-from devices.models import Device
 from portal.auth import issue_token
-from portal.tests.reliability.conftest import ACTORS, LOGGED_IN, PEOPLE, stored
+from portal.tests.reliability.conftest import ACTORS, LOGGED_IN, PEOPLE, stored, undone
 from portal.tests.reliability.test_authz_api import _routes, body_text
 
 pytestmark = pytest.mark.django_db
@@ -117,10 +115,6 @@ def page_url(route: str, world) -> str:
     return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: ids[m.group(1)], route)
 
 
-class _Undo(Exception):
-    pass
-
-
 def refused(response) -> bool:
     if response.status_code in (403, 404, 405):
         return True
@@ -131,25 +125,21 @@ def refused(response) -> bool:
 def check_page(world, route: str, method: str, actor: str, allowed, before) -> list[str]:
     url = page_url(route, world)
     problems = []
-    try:
-        with transaction.atomic():
-            response = getattr(client_for(world, actor), method)(url)
-            text = body_text(response)
-            where = f"{method.upper()} {url} as {actor}"
-            if response.status_code >= 500:
-                problems.append(f"{where}: {response.status_code}")
-            elif actor not in allowed and not refused(response):
-                problems.append(f"{where}: {response.status_code}, expected a refusal")
-            elif actor not in allowed and stored() != before:
-                problems.append(f"{where}: a refused request changed something")
-            elif actor in allowed and response.status_code in (403, 404):
-                problems.append(f"{where}: {response.status_code}, expected to be let in")
-            leaked = world.leaks(actor, text, url)
-            if leaked:
-                problems.append(f"{where}: private data ({', '.join(leaked)})")
-            raise _Undo
-    except _Undo:
-        pass
+    with undone():
+        response = getattr(client_for(world, actor), method)(url)
+        text = body_text(response)
+        where = f"{method.upper()} {url} as {actor}"
+        if response.status_code >= 500:
+            problems.append(f"{where}: {response.status_code}")
+        elif actor not in allowed and not refused(response):
+            problems.append(f"{where}: {response.status_code}, expected a refusal")
+        elif actor not in allowed and stored() != before:
+            problems.append(f"{where}: a refused request changed something")
+        elif actor in allowed and response.status_code in (403, 404):
+            problems.append(f"{where}: {response.status_code}, expected to be let in")
+        leaked = world.leaks(actor, text, url)
+        if leaked:
+            problems.append(f"{where}: private data ({', '.join(leaked)})")
     return problems
 
 
@@ -159,8 +149,7 @@ def test_each_page_answers_each_caller_as_the_matrix_says(world, route, visibili
     private, public = PAGES[route]
     allowed = private
     if visibility == "public":
-        Device.objects.filter(pk=world.target.pk).update(public=True)
-        world.target.public = True
+        world.make_public()
         allowed = public or private
     before = stored()
     problems = [

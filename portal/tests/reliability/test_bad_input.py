@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.db import transaction
 from drf_spectacular.generators import SchemaGenerator
 
-from portal.tests.reliability.conftest import SPEC, stored
+from portal.tests.reliability.conftest import SPEC, stored, undone
 from portal.tests.reliability.test_authz_api import MATRIX, fill
 from revisions.models import Step
 from trail import status as st
@@ -57,36 +56,28 @@ class Case:
     expected: tuple[int, ...] = (400,)
 
 
-class _Undo(Exception):
-    pass
-
-
 def problems_of(api, world, cases: dict[str, Case]) -> list[str]:
     """Send each case (undoing whatever it did) and list what went wrong."""
     before = stored()
     problems = []
     for name, case in cases.items():
-        try:
-            with transaction.atomic():
-                api.as_(world.actors[case.actor])
-                path = fill(case.path, world.ids)
-                if case.raw is not None:
-                    response = api.generic(case.method, path, case.raw, "application/json")
-                else:
-                    body = fill(case.body, world.ids)
-                    response = getattr(api, case.method.lower())(path, body, format="json")
-                text = response.content.decode(errors="replace")
-                if response.status_code not in case.expected:
-                    problems.append(f"{name}: {response.status_code} {text[:300]}")
-                else:
-                    error = response.json()
-                    if not (error.get("error") and error.get("code")):
-                        problems.append(f"{name}: no error message and code: {text[:300]}")
-                    elif stored() != before:
-                        problems.append(f"{name}: stored something")
-                raise _Undo
-        except _Undo:
-            pass
+        with undone():
+            api.as_(world.actors[case.actor])
+            path = fill(case.path, world.ids)
+            if case.raw is not None:
+                response = api.generic(case.method, path, case.raw, "application/json")
+            else:
+                body = fill(case.body, world.ids)
+                response = getattr(api, case.method.lower())(path, body, format="json")
+            text = response.content.decode(errors="replace")
+            if response.status_code not in case.expected:
+                problems.append(f"{name}: {response.status_code} {text[:300]}")
+            else:
+                error = response.json()
+                if not (error.get("error") and error.get("code")):
+                    problems.append(f"{name}: no error message and code: {text[:300]}")
+                elif stored() != before:
+                    problems.append(f"{name}: stored something")
     return problems
 
 
