@@ -8,6 +8,7 @@ prints its figures; nothing is written into the repository.
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shutil
@@ -29,8 +30,15 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/9")
 SECRET_KEY = "bench-only-secret-key-bench-only-secret-key-0123"
 
 
+def scratch(prefix: str) -> Path:
+    """A temporary folder, removed when the script ends."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
 def environment(**extra: str) -> dict[str, str]:
-    var_dir = extra.pop("TRAILHUB_VAR_DIR", None) or tempfile.mkdtemp(prefix="trailhub-bench-")
+    var_dir = extra.pop("TRAILHUB_VAR_DIR", None) or str(scratch("trailhub-bench-"))
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.site",

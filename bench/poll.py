@@ -23,12 +23,19 @@ import datetime as dt
 import hashlib
 import json
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 import httpx
-from common import Server, django_setup, environment, machine, reset_database, wrk, wrk_script
+from common import (
+    Server,
+    django_setup,
+    environment,
+    machine,
+    reset_database,
+    scratch,
+    wrk,
+    wrk_script,
+)
 
 SPEC = "pantavisor-service-system@1"
 
@@ -187,7 +194,7 @@ def throughput(args) -> None:
     ids = seed(args.devices, args.revisions)
     tokens = tokens_for(ids, args.polled)
     print(f"{machine()}; seeded {args.devices} devices in {time.perf_counter() - started:.0f} s")
-    folder = Path(tempfile.mkdtemp(prefix="trailhub-wrk-"))
+    folder = scratch("trailhub-wrk-")
     trivial = wrk_script(
         (("/__trivial__/", {"Authorization": f"Bearer {t}"}) for _, t in tokens), folder
     )
@@ -240,7 +247,7 @@ def latency(devices: int, revisions: int, args) -> dict:
     from django.db import connections
 
     connections.close_all()
-    folder = Path(tempfile.mkdtemp(prefix="trailhub-wrk-"))
+    folder = scratch("trailhub-wrk-")
     # A query string sends every poll to the database (the cache answers plain polls):
     # the same queries, which are what grows with the tables.
     poll = wrk_script(poll_requests(tokens, query="?limit=1"), folder)
