@@ -36,13 +36,20 @@ class TrailQuerySet(models.QuerySet):
         )
 
 
+OPEN_STATUSES = tuple(status for status in st.STATUSES if status not in st.FINAL)
+
+
 class StepQuerySet(models.QuerySet):
     def visible_to(self, user):
         return self.filter(trail__device__in=_visible_devices(user))
 
     def pending(self):
-        """Steps the device has still to finish (not in a final status), oldest first."""
-        return self.exclude(status__in=st.FINAL).order_by("rev")
+        """Steps the device has still to finish (not in a final status), oldest first.
+
+        Written as ``status IN (open statuses)`` rather than ``NOT IN (final)``, so
+        the (trail, status, rev) index reads only the pending rows of the poll.
+        """
+        return self.filter(status__in=OPEN_STATUSES).order_by("rev")
 
     def running(self):
         """Steps the device runs or ran, newest first: the first is the running revision."""
