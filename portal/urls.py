@@ -7,6 +7,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from portal import views
 
 urlpatterns = [
+    # The API first: a device's poll (GET /trails/<id>/steps) is the commonest request.
+    path("", include("revisions.api.urls")),
+    path("", include("devices.api.urls")),
+    path("", include("portal.api.urls")),
     # Pages
     path("", views.home, name="home"),
     path("accounts/signup/", views.signup, name="signup"),
@@ -18,10 +22,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("", include("community.urls")),
-    # The API
-    path("", include("portal.api.urls")),
-    path("", include("devices.api.urls")),
-    path("", include("revisions.api.urls")),
 ]
 
 handler404 = "portal.views.not_found"
