@@ -42,6 +42,20 @@ class _Forwarding(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content, **kwargs) -> None:
         """Clients only listen; whatever they send is ignored."""
 
+    async def dispatch(self, message: dict) -> None:
+        """Forward events straight away; anything else goes through Channels as usual.
+
+        Channels (4.2+) runs ``close_old_connections`` on its one sync thread before
+        every handler, in case the handler uses the ORM. ``event_forward`` never
+        does; with a thousand sockets watching a device those hops, one per socket
+        and event, queued behind each other on that thread and held back the first
+        frame by 50 to 250 ms (docs/benchmarks.md, section 5).
+        """
+        if message["type"] == events.FORWARD:
+            await self.event_forward(message)
+        else:
+            await super().dispatch(message)
+
     async def event_forward(self, message: dict) -> None:
         await self.send_json(message["event"])
 

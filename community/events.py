@@ -55,30 +55,50 @@ def _iso(when) -> str | None:
 
 
 def _send_now(messages: list[tuple[str, dict]]) -> None:
+    """Send a commit's messages in one trip to the event loop.
+
+    Each ``async_to_sync`` call is a hop between threads (and, in a WSGI worker,
+    a new event loop with its own Redis connection): one per commit, not one
+    per message.
+    """
     layer = get_channel_layer()
-    if layer is None:
+    if layer is None or not messages:
         return
+    try:
+        async_to_sync(_send_all)(layer, messages)
+    except Exception:
+        # A live update is a nicety: a broken layer must not fail the request
+        # whose transaction already committed.
+        log.exception("could not send %d live events", len(messages))
+
+
+async def _send_all(layer, messages: list[tuple[str, dict]]) -> None:
+    """``group_send`` each message in turn; one group's failure spares the others.
+
+    In turn rather than all at once: a batch of presence for hundreds of devices
+    would otherwise take as many Redis connections from the pool at the same time.
+    """
     for group, message in messages:
         try:
-            async_to_sync(layer.group_send)(group, message)
+            await layer.group_send(group, message)
         except Exception:
-            # A live update is a nicety: a broken layer must not fail the request
-            # whose transaction already committed.
             log.exception("could not send a live event to %s", group)
 
 
 def _send_after_commit(messages: list[tuple[str, dict]]) -> None:
-    transaction.on_commit(lambda: _send_now(messages))
+    if messages:
+        transaction.on_commit(lambda: _send_now(messages))
 
 
-def _fanout(device: Device, event: dict[str, Any], *, private: bool = False) -> None:
-    """Send ``event`` to the device's watchers (or only its owner's pages) and dashboard."""
+def _fanout(device: Device, event: dict[str, Any], *, private: bool = False) -> list:
+    """The messages that tell ``event`` to the device's watchers (or only its owner's
+    pages) and dashboard."""
     event = {**event, "device": device.id}
     message = {"type": FORWARD, "event": event, "public": device.public}
     groups = [owner_group(device.id)] if private else [device_group(device.id)]
     if device.owner_id and not private:
         groups.append(user_group(device.owner_id))
-    _send_after_commit([(group, message) for group in groups])
+    return [(group, message) for group in groups]
 
 
 def _device(device_id: str) -> Device | None:
@@ -92,28 +112,19 @@ def revision_posted(step) -> None:
         return
     author = step.author.username if step.author_id else None
     url = reverse("community:revision", args=[device.owner.username, device.nick, step.rev])
-    _fanout(
-        device,
-        {
-            "type": "revision",
-            "rev": step.rev,
-            "status": step.status,
-            "status_class": status_class(step.status),
-            "progress": step.progress,
-            "commit_msg": step.commit_msg,
-            "author": author,
-            "time": _iso(step.time_created),
-            "url": url,
-        },
-    )
-    _send_after_commit(
-        [
-            (
-                agent_group(device.id),
-                {"type": FORWARD, "event": {"type": "revision", "rev": step.rev}},
-            )
-        ]
-    )
+    nudge = {"type": FORWARD, "event": {"type": "revision", "rev": step.rev}}
+    page = {
+        "type": "revision",
+        "rev": step.rev,
+        "status": step.status,
+        "status_class": status_class(step.status),
+        "progress": step.progress,
+        "commit_msg": step.commit_msg,
+        "author": author,
+        "time": _iso(step.time_created),
+        "url": url,
+    }
+    _send_after_commit([*_fanout(device, page), (agent_group(device.id), nudge)])
 
 
 def progress_changed(step) -> None:
@@ -131,14 +142,17 @@ def progress_changed(step) -> None:
         "running": step.status in st.RUNNING_OK,
         "last_seen": _iso(device.last_seen),
     }
-    _fanout(device, event)
+    _send_after_commit(_fanout(device, event))
 
 
-def presence(device: Device) -> None:
-    """The device was just seen (``last_seen`` moved)."""
-    if device.owner_id is None:
-        return
-    _fanout(device, {"type": "presence", "last_seen": _iso(device.last_seen or timezone.now())})
+def presence(*devices: Device) -> None:
+    """The devices were just seen (``last_seen`` moved): one trip for all of them."""
+    messages = []
+    for device in devices:
+        if device.owner_id is not None:
+            when = _iso(device.last_seen or timezone.now())
+            messages += _fanout(device, {"type": "presence", "last_seen": when})
+    _send_after_commit(messages)
 
 
 def log_lines(device: Device, lines: list) -> None:
@@ -155,4 +169,4 @@ def log_lines(device: Device, lines: list) -> None:
         }
         for line in lines
     ]
-    _fanout(device, {"type": "log", "lines": rows}, private=True)
+    _send_after_commit(_fanout(device, {"type": "log", "lines": rows}, private=True))

@@ -94,6 +94,25 @@ async def test_progress_reaches_watchers(owner, public_device, add_step):
     await page.disconnect()
 
 
+async def test_forwarding_an_event_does_not_wait_for_the_sync_thread(
+    owner, public_device, add_step, monkeypatch
+):
+    # Channels closes old database connections on its one sync thread before each
+    # handler; forwarding uses no database, and a thousand watchers queued there.
+    page, _, _ = await connect(f"/ws/devices/{public_device.id}/")
+    hops = []
+
+    async def recorded():
+        hops.append("close_old_connections")
+
+    monkeypatch.setattr("channels.consumer.aclose_old_connections", recorded)
+    step = await database_sync_to_async(add_step)(public_device, status="DOWNLOADING")
+    await database_sync_to_async(events.progress_changed)(step)
+    assert (await page.receive_json_from(timeout=5))["type"] == "progress"
+    assert hops == []
+    await page.disconnect()
+
+
 async def test_log_lines_go_to_the_owner_only(owner, outsider, public_device):
     from devices.models import DeviceLog
 

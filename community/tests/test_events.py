@@ -62,3 +62,58 @@ def test_a_device_seen_again_is_announced_as_present(
     event = receive(dashboard)
     assert event["type"] == "presence" and event["device"] == device.id
     assert event["last_seen"]
+
+
+def test_a_commits_messages_go_in_one_trip_to_the_layer(
+    owner, device, add_step, monkeypatch, django_capture_on_commit_callbacks
+):
+    trips = []
+    real = events.async_to_sync
+
+    def counting(function):
+        trips.append(function)
+        return real(function)
+
+    page, dashboard, agent = (
+        listen(events.device_group(device.id)),
+        listen(events.user_group(owner.pk)),
+        listen(events.agent_group(device.id)),
+    )
+    monkeypatch.setattr(events, "async_to_sync", counting)
+    with django_capture_on_commit_callbacks(execute=True):
+        events.revision_posted(add_step(device, author=owner))
+    assert len(trips) == 1
+    assert [receive(channel)["type"] for channel in (page, dashboard, agent)] == ["revision"] * 3
+
+
+def test_a_group_that_cannot_be_sent_to_spares_the_others(
+    owner, device, add_step, monkeypatch, django_capture_on_commit_callbacks
+):
+    layer = get_channel_layer()
+    dashboard, agent = listen(events.user_group(owner.pk)), listen(events.agent_group(device.id))
+    real = layer.group_send
+
+    async def broken_for_the_page(group, message):
+        if group == events.device_group(device.id):
+            raise ConnectionError("the layer is down")
+        await real(group, message)
+
+    monkeypatch.setattr(layer, "group_send", broken_for_the_page)
+    with django_capture_on_commit_callbacks(execute=True):
+        events.revision_posted(add_step(device, author=owner))  # raises nothing
+    assert receive(dashboard)["type"] == "revision"
+    assert receive(agent) == {"type": "revision", "rev": 0}
+
+
+def test_presence_of_many_devices_is_one_trip(
+    owner, make_device, monkeypatch, django_capture_on_commit_callbacks
+):
+    devices = [make_device(owner, nick=f"d{n}") for n in range(3)]
+    pages = [listen(events.device_group(device.id)) for device in devices]
+    trips = []
+    real = events.async_to_sync
+    monkeypatch.setattr(events, "async_to_sync", lambda f: trips.append(f) or real(f))
+    with django_capture_on_commit_callbacks(execute=True):
+        events.presence(*devices)
+    assert len(trips) == 1
+    assert [receive(page)["device"] for page in pages] == [device.id for device in devices]
