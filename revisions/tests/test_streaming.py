@@ -6,6 +6,8 @@ ASGI, so a gigabyte object used to take a gigabyte of memory per download.)
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from asgiref.testing import ApplicationCommunicator
 from channels.db import database_sync_to_async
@@ -50,7 +52,24 @@ def bytes_read(monkeypatch) -> list[int]:
     return total
 
 
-async def first_body(path: str, query: str = "") -> tuple[int, bytes, ApplicationCommunicator]:
+class Recording(asyncio.Queue):
+    """The application's output, noting how many bytes had been read when each message left
+    (the test's own reading can lag: nothing holds the application back here)."""
+
+    def __init__(self, bytes_read: list[int]) -> None:
+        super().__init__()
+        self.bytes_read, self.read_when_sent = bytes_read, []
+
+    async def put(self, message) -> None:
+        self.read_when_sent.append(self.bytes_read[0])
+        await super().put(message)
+
+
+async def first_body(
+    path: str, bytes_read: list[int], query: str = ""
+) -> tuple[int, bytes, int, ApplicationCommunicator]:
+    """Status and first body message of a GET, and how many bytes had been read when that
+    message left."""
     scope = {
         "type": "http",
         "http_version": "1.1",
@@ -64,11 +83,12 @@ async def first_body(path: str, query: str = "") -> tuple[int, bytes, Applicatio
         "scheme": "http",
     }
     communicator = ApplicationCommunicator(application, scope)
+    communicator._output_queue = output = Recording(bytes_read)
     await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
     start = await communicator.receive_output(timeout=10)
     body = await communicator.receive_output(timeout=10)
     assert body["more_body"], "the whole answer came in one message"
-    return start["status"], body["body"], communicator
+    return start["status"], body["body"], output.read_when_sent[1], communicator
 
 
 async def rest_of(communicator: ApplicationCommunicator, first: bytes) -> bytes:
@@ -90,10 +110,10 @@ async def test_a_download_streams_under_asgi(api, owner, upload, bytes_read):
     url = await database_sync_to_async(signed_get_url)()
     path, query = url.split("testserver", 1)[1].split("?", 1)
 
-    status, first, communicator = await first_body(path, query)
+    status, first, read, communicator = await first_body(path, bytes_read, query)
 
     assert status == 200
-    assert bytes_read[0] < SIZE, "the object was read whole before the first bytes went out"
+    assert read < SIZE, "the object was read whole before the first bytes went out"
     assert await rest_of(communicator, first) == data
 
 
@@ -109,10 +129,12 @@ async def test_an_export_streams_under_asgi(api, owner, device, upload, trail_of
         device.save()
 
     await database_sync_to_async(revision)()
-    status, first, communicator = await first_body("/exports/alice/kiosk/1/kiosk.tar.gz")
+    status, first, read, communicator = await first_body(
+        "/exports/alice/kiosk/1/kiosk.tar.gz", bytes_read
+    )
 
     assert status == 200
-    assert bytes_read[0] < SIZE, "the export was built whole before the first bytes went out"
+    assert read < SIZE, "the export was built whole before the first bytes went out"
     assert len(await rest_of(communicator, first)) > SIZE // 2
 
 
