@@ -4,7 +4,9 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from devices import presence
 from portal.auth import issue_token
+from revisions.api import poll_memo
 
 PASSWORD = "correct horse battery staple"
 
@@ -41,10 +43,16 @@ def objects_dir(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def _clean_cache():
+def _clean_cache(settings):
+    # Presence is written in the request that notes it (devices/presence.py), so
+    # that a test sees it; test_presence.py tests the flusher thread.
+    settings.PRESENCE_FLUSH_INTERVAL = 0
+    presence.forget()
     cache.clear()
+    poll_memo.clear()
     yield
     cache.clear()
+    poll_memo.clear()
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from django.dispatch import receiver
 
 from community import events
-from devices.signals import device_seen, logs_posted
+from devices.signals import devices_seen, logs_posted
 from revisions.signals import step_created, step_progressed
 
 
@@ -22,6 +22,6 @@ def _logs_posted(sender, device, lines, **kwargs) -> None:
     events.log_lines(device, lines)
 
 
-@receiver(device_seen, dispatch_uid="community.device_seen")
-def _device_seen(sender, device, **kwargs) -> None:
-    events.presence(device)
+@receiver(devices_seen, dispatch_uid="community.devices_seen")
+def _devices_seen(sender, devices, **kwargs) -> None:
+    events.presence(*devices)

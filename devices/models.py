@@ -8,12 +8,10 @@ import secrets
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import models, transaction
+from django.db import models
 from django.utils import timezone
 
 from devices.querysets import DeviceLogQuerySet, DeviceQuerySet
-from devices.signals import device_seen
 from portal.ids import HexIdField
 
 CHALLENGE_WORDS = (
@@ -68,11 +66,6 @@ def hash_token(raw: str) -> str:
 
 def _secret_digest(salt: str, secret: str) -> str:
     return hashlib.sha256(f"{salt}${secret}".encode()).hexdigest()
-
-
-def seen_key(device_id: str) -> str:
-    """The cache key that is present while a device's last_seen is fresh (see mark_seen)."""
-    return f"seen:{device_id}"
 
 
 class Device(models.Model):
@@ -149,17 +142,10 @@ class Device(models.Model):
         return age <= settings.DEVICE_ONLINE_WINDOW
 
     def mark_seen(self) -> None:
-        """Refresh ``last_seen``, writing at most once per PRESENCE_WRITE_INTERVAL.
+        """Note that the device made a request now (``last_seen``: devices/presence.py)."""
+        from devices import presence
 
-        Called on every authenticated device request; the cache's ``add`` lets
-        one request in each interval through to the database.
-        """
-        if not cache.add(seen_key(self.id), 1, timeout=settings.PRESENCE_WRITE_INTERVAL):
-            return
-        now = timezone.now()
-        Device.objects.filter(id=self.id).update(last_seen=now)
-        self.last_seen = now
-        transaction.on_commit(lambda: device_seen.send(sender=Device, device=self))
+        presence.note(self.id)
 
 
 AUTO_TOKEN_PREFIX = "thd_"

@@ -5,11 +5,11 @@ Both are sent after the database transaction commits.
 ``logs_posted(sender=Device, device=<Device>, lines=[<DeviceLog>, ...])``
     a device posted log lines.
 
-``device_seen(sender=Device, device=<Device>)``
-    ``last_seen`` was written (at most once per PRESENCE_WRITE_INTERVAL).
+``devices_seen(sender=Device, devices=[<Device>, ...])``
+    ``last_seen`` was written for these devices (devices/presence.py).
 """
 
 from django.dispatch import Signal
 
 logs_posted = Signal()
-device_seen = Signal()
+devices_seen = Signal()

@@ -1,12 +1,14 @@
+import time
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from devices import presence
 from devices.models import Device
+from devices.signals import devices_seen
 from devices.tests.conftest import device_token
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +38,8 @@ def test_the_next_interval_writes_again(api, device):
     api.as_(device)
     api.get(f"/devices/{device.id}")
     first = Device.objects.get(id=device.id).last_seen
-    cache.delete(f"seen:{device.id}")  # the interval has passed
+    Device.objects.filter(id=device.id).update(last_seen=first - timedelta(seconds=60))
+    presence.forget()  # the interval has passed
     with CaptureQueriesContext(connection) as queries:
         api.get(f"/devices/{device.id}")
     assert len(last_seen_writes(queries.captured_queries)) == 1
@@ -69,3 +72,56 @@ def test_online_is_derived_from_last_seen_in_api_answers(api, owner, device, set
 def test_a_device_request_makes_it_online(api, owner, device):
     api.as_(device).get(f"/devices/{device.id}")
     assert api.as_(owner).get(f"/devices/{device.id}").json()["online"] is True
+
+
+def test_a_device_another_process_wrote_within_the_interval_is_not_written_again(make_device):
+    fresh, stale, never = make_device(nick="fresh"), make_device(nick="stale"), make_device()
+    recently = timezone.now() - timedelta(seconds=5)
+    Device.objects.filter(id=fresh.id).update(last_seen=recently)
+    Device.objects.filter(id=stale.id).update(last_seen=recently - timedelta(minutes=5))
+    moved = presence.write([fresh.id, stale.id, never.id])
+    assert sorted(device.id for device in moved) == sorted([stale.id, never.id])
+    assert Device.objects.get(id=fresh.id).last_seen == recently
+    assert Device.objects.get(id=stale.id).last_seen > recently
+
+
+def test_a_flush_that_fails_lets_its_devices_be_noted_again(device, settings, monkeypatch):
+    settings.PRESENCE_FLUSH_INTERVAL = 60
+    monkeypatch.setattr(presence, "_start_flusher", lambda: None)  # flushed by hand here
+    presence.note(device.id)
+
+    def broken(device_ids):
+        raise RuntimeError("database away")
+
+    monkeypatch.setattr(presence, "write", broken)
+    presence.flush()  # logged, not raised
+    monkeypatch.undo()
+    settings.PRESENCE_FLUSH_INTERVAL = 60
+    monkeypatch.setattr(presence, "_start_flusher", lambda: None)
+    presence.note(device.id)  # within the interval, but the write was lost
+    presence.flush()
+    assert Device.objects.get(id=device.id).last_seen is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_flusher_thread_writes_and_announces_what_requests_noted(api, make_device, settings):
+    settings.PRESENCE_FLUSH_INTERVAL = 1
+    fleet = [make_device(nick=f"d{n}") for n in range(3)]
+    announced = []
+
+    def receiver(sender, devices, **kwargs):
+        announced.extend(device.id for device in devices)
+
+    devices_seen.connect(receiver)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            for device in fleet:
+                assert api.as_(device).get(f"/devices/{device.id}").status_code == 200
+        assert last_seen_writes(queries.captured_queries) == []  # not in the requests
+        deadline = time.monotonic() + 30
+        while len(announced) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        devices_seen.disconnect(receiver)
+    assert sorted(announced) == sorted(device.id for device in fleet)
+    assert all(Device.objects.get(id=device.id).online for device in fleet)

@@ -61,7 +61,7 @@ def test_it_uses_postgres_redis_and_s3_when_configured(tmp_path):
     assert json.loads(result.stdout) == {
         "db": "django.db.backends.postgresql",
         "layer": "channels_redis.core.RedisChannelLayer",
-        "cache": "django.core.cache.backends.redis.RedisCache",
+        "cache": "portal.cache.RedisCache",
         "eager": False,
         "objects": "storages.backends.s3.S3Storage",
         "debug": False,

@@ -7,12 +7,14 @@ answer is cached per device (its body, its ETag) together with the trail's
 trail's revisions or the device (:func:`changed`). A poll is answered from
 the cache alone, without the database, when
 
-* its token is a valid device token for this very trail,
-* the device was seen within PRESENCE_WRITE_INTERVAL (so presence needs no
-  write: ``Device.mark_seen``), and
+* its token is a valid device token for this very trail, and
 * the cached answer carries the current version;
 
 with a 304 when ``If-None-Match`` names its ETag, else with the cached body.
+Its presence is noted as any device request's is (devices/presence.py: in
+memory, written in batches). With Redis, each process also keeps the answers
+it served in memory until they change (poll_memo.py), so that most polls
+cost no round trip at all.
 Anything else goes to the full view, which stores the fresh answer. The
 version is read before the database is, so an answer computed while a
 change commits is stored under the old version and never served.
@@ -30,8 +32,9 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 
-from devices.models import seen_key
+from devices import presence
 from portal.auth import DEVICE_PRN_PREFIX, decode_token
+from revisions.api import poll_memo
 
 ANSWER_TTL = 24 * 3600
 
@@ -49,8 +52,15 @@ def changed(device_id: str) -> None:
     transaction commits (an answer read from the database before the commit is stored
     under the first, which the second replaces)."""
     key = _version_key(device_id)
-    cache.set(key, secrets.token_hex(8), None)
-    transaction.on_commit(lambda: cache.set(key, secrets.token_hex(8), None))
+    memo = poll_memo.memo()
+
+    def renew() -> None:
+        cache.set(key, secrets.token_hex(8), None)
+        if memo is not None:
+            memo.announce(device_id)
+
+    renew()
+    transaction.on_commit(renew)
 
 
 def version(device_id: str) -> str:
@@ -105,13 +115,20 @@ def from_cache(request, ref: str) -> HttpResponse | None:
     device_id = _device_id(request, ref)
     if device_id is None:
         return None
-    keys = [_version_key(device_id), _answer_key(device_id), seen_key(device_id)]
-    found = cache.get_many(keys)
-    current, stored = found.get(keys[0]), found.get(keys[1])
-    if keys[2] not in found or current is None or stored is None or stored[0] != current:
-        return None
-    _, etag, body = stored
-    return _respond(request, etag, body)
+    memo = poll_memo.memo()
+    kept = memo.get(device_id) if memo is not None else None
+    if kept is None:
+        generation = memo.generation(device_id) if memo is not None else 0
+        keys = [_version_key(device_id), _answer_key(device_id)]
+        found = cache.get_many(keys)
+        current, stored = found.get(keys[0]), found.get(keys[1])
+        if current is None or stored is None or stored[0] != current:
+            return None
+        kept = stored[1:]
+        if memo is not None:
+            memo.keep(device_id, generation, *kept)
+    presence.note(device_id)
+    return _respond(request, *kept)
 
 
 def cached(view):

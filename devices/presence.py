@@ -1,0 +1,130 @@
+"""Presence: each device's ``last_seen``, written in batches, about once per interval.
+
+Every authenticated device request notes its device here (:func:`note`), and a
+fleet polls every few seconds per device: one database write per poll would
+be most of what the hub does. So each process
+
+* notes a device at most once per ``PRESENCE_WRITE_INTERVAL``, from its own
+  memory (no database, no round trip to Redis), and
+* writes the devices it noted in one statement per ``PRESENCE_FLUSH_INTERVAL``
+  seconds, from a thread of its own; with an interval of 0 (the tests), at
+  once, in the request that noted them.
+
+The write moves only the devices that no process wrote within the interval,
+and skips rows another process holds locked, so a device is written about once
+per interval however many worker processes see it. Each device it moved is
+announced (``devices_seen``) after the commit; the pages' "online" lapses on
+its own after ``DEVICE_ONLINE_WINDOW`` without one. A process that stops loses
+at most its last ``PRESENCE_FLUSH_INTERVAL`` of sightings: the devices' next
+requests note them again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from devices.signals import devices_seen
+
+log = logging.getLogger(__name__)
+
+BATCH = 1000  # devices per statement: under SQLite's limit on parameters
+
+_lock = threading.Lock()
+_noted: dict[str, float] = {}  # device id -> when this process last noted it (monotonic)
+_pending: set[str] = set()  # noted, not written yet
+_flusher: tuple[int, threading.Thread] | None = None  # (process id, thread)
+
+
+def note(device_id: str) -> None:
+    """The device made a request now."""
+    now = time.monotonic()
+    if now - _noted.get(device_id, -1e9) < settings.PRESENCE_WRITE_INTERVAL:
+        return
+    _noted[device_id] = now
+    if not settings.PRESENCE_FLUSH_INTERVAL:
+        write([device_id])
+        return
+    with _lock:
+        _pending.add(device_id)
+        _start_flusher()
+
+
+def write(device_ids: Iterable[str]) -> list:
+    """Set ``last_seen`` to now on those devices that no process wrote within the interval;
+    return them (announced after the commit)."""
+    from devices.models import Device
+
+    now = timezone.now()
+    due = Q(last_seen__isnull=True) | Q(last_seen__lte=now - _interval())
+    ids = sorted(device_ids)  # one lock order for every process
+    moved = []
+    for start in range(0, len(ids), BATCH):
+        with transaction.atomic():
+            rows = list(
+                Device.objects.filter(due, id__in=ids[start : start + BATCH])
+                .select_for_update(skip_locked=True)
+                .only("id", "owner_id", "public", "last_seen")
+            )
+            Device.objects.filter(id__in=[device.id for device in rows]).update(last_seen=now)
+        for device in rows:
+            device.last_seen = now
+        moved += rows
+    if moved:
+        transaction.on_commit(lambda: devices_seen.send(sender=Device, devices=moved))
+    return moved
+
+
+def forget() -> None:
+    """Forget what this process noted (tests: as if the interval had passed)."""
+    with _lock:
+        _noted.clear()
+        _pending.clear()
+
+
+def _interval() -> timedelta:
+    return timedelta(seconds=settings.PRESENCE_WRITE_INTERVAL)
+
+
+def _start_flusher() -> None:
+    """Start this process's flusher thread unless it runs (called with ``_lock`` held)."""
+    global _flusher
+    if _flusher is not None and _flusher[0] == os.getpid() and _flusher[1].is_alive():
+        return
+    thread = threading.Thread(target=_flush_forever, name="presence-flusher", daemon=True)
+    _flusher = (os.getpid(), thread)
+    thread.start()
+
+
+def _flush_forever() -> None:
+    while True:
+        time.sleep(settings.PRESENCE_FLUSH_INTERVAL or 1)
+        close_old_connections()  # this thread's own; kept while CONN_MAX_AGE allows
+        flush()
+
+
+def flush() -> None:
+    """Write what this process noted since the last flush."""
+    global _pending
+    with _lock:
+        batch, _pending = _pending, set()
+    if not batch:
+        return
+    try:
+        write(batch)
+    except Exception:
+        # Presence must outlive a database hiccup: the devices are noted again
+        # after the interval.
+        log.exception("could not write the presence of %d devices", len(batch))
+        with _lock:
+            for device_id in batch:
+                _noted.pop(device_id, None)
