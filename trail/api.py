@@ -164,6 +164,12 @@ async def object_urls(hub: Hub, sha: str) -> dict[str, Any]:
     return await hub.get_json(f"/objects/{_q(sha)}")
 
 
+async def step_objects(hub: Hub, trail_id: str, rev: int | str) -> list[dict[str, Any]]:
+    """``GET /trails/<id>/steps/<rev>/objects``: the objects a revision names, each
+    with its size and ``signed-geturl``, in one answer."""
+    return await hub.get_json(f"/trails/{_q(trail_id)}/steps/{_q(rev)}/objects")
+
+
 def _one(body: Any) -> dict[str, Any]:
     """Some reference endpoints answer a one-element list where one object is meant."""
     if isinstance(body, list):

@@ -28,9 +28,21 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import httpcore
 import httpx
 
 log = logging.getLogger("trail.client")
+
+# httpcore asks the socket for 64 KiB at a time, and each piece then climbs
+# through h11, anyio and httpx; for the gigabytes of a clone that climb cost
+# more CPU than hashing the bytes. asyncio's transport reads up to 256 KiB at
+# once; reading as much as it holds quarters the climbs. (A class attribute of
+# httpcore's public HTTP/1.1 connection, in the httpcore that the pinned httpx
+# brings; trail/tests/test_client.py fails if it stops being read.)
+READ_SIZE = 256 * 1024
+httpcore.AsyncHTTP11Connection.READ_NUM_BYTES = max(
+    READ_SIZE, httpcore.AsyncHTTP11Connection.READ_NUM_BYTES
+)
 
 #: Asked for credentials when a login is needed: ``(aeps_url) -> (username, password)``.
 Credentials = Callable[[str], Awaitable[tuple[str, str]]]

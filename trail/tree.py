@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -71,11 +72,14 @@ def write_tree(
     *,
     link: bool = False,
     previous: dict[str, Any] | None = None,
+    placed: Collection[str] = (),
 ) -> None:
     """Make the files under ``root`` hold ``state``.
 
     Keys of ``previous`` (the state the tree held before) that ``state`` lacks
-    are removed; other files are left alone. Every object must be in ``store``.
+    are removed; other files are left alone. Every object must be in ``store``,
+    except those of ``placed``: keys whose files :func:`place_object` has just
+    written, which are not read again.
     """
     check_layout(state)
     root.mkdir(parents=True, exist_ok=True)
@@ -88,13 +92,23 @@ def write_tree(
             raise StateError("bad-key", f"{dest} is a directory in the way", key)
         dest.parent.mkdir(parents=True, exist_ok=True)
         if is_object_key(key):
-            if not _holds(dest, state[key]):
+            if key not in placed and not _holds(dest, state[key]):
                 store.copy_to(state[key], dest, link=link)
         else:
             data = json_bytes(state[key])
             if not (dest.is_file() and dest.read_bytes() == data):
                 dest.unlink(missing_ok=True)
                 dest.write_bytes(data)
+
+
+def place_object(root: Path, store: ObjectStore, sha: str, keys: list[str]) -> None:
+    """Copy object ``sha`` from ``store`` to each of ``keys`` under ``root``, as
+    soon as it is stored, so that a clone writes its tree while other objects
+    are still on the way (then ``write_tree(..., placed=keys)``)."""
+    for key in keys:
+        dest = root / key
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        store.copy_to(sha, dest)
 
 
 def _holds(dest: Path, sha: str) -> bool:

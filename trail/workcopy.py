@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,14 +94,20 @@ class WorkCopy:
         state: dict[str, Any],
         store: ObjectStore,
         tip: dict[str, Any] | None = None,
+        placed: Collection[str] = (),
     ) -> WorkCopy:
         """Write a new working copy of ``state`` (the hub's revision ``config['rev']``);
-        ``tip`` is the state of the trail's newest revision when that is another one."""
+        ``tip`` is the state of the trail's newest revision when that is another one.
+
+        ``placed`` are the keys whose object files are already in ``root``
+        (:func:`trail.tree.place_object`, while the clone downloaded); ``root``
+        must hold nothing else.
+        """
         root = Path(root)
-        if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        if not placed and root.exists() and (not root.is_dir() or any(root.iterdir())):
             raise WorkCopyError(f"{root} already exists and is not an empty directory")
         wc = cls(root)
-        write_tree(state, wc.root, store)
+        write_tree(state, wc.root, store, placed=placed)
         wc.meta.mkdir(parents=True, exist_ok=True)
         wc.save_config(config)
         wc.set_head(state, tip=tip if tip is not None else state)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,11 +14,12 @@ import httpx
 
 from trail import api
 from trail.cli.context import CLIError, Context
-from trail.cli.transfer import fetch, push
+from trail.cli.transfer import Locations, fetch, push
 from trail.client import Hub, HubError, normalize_url
-from trail.state import StateError, required_shas, state_sha, validate_state
+from trail.objects import ObjectStore
+from trail.state import StateError, object_shas, required_shas, state_sha, validate_state
 from trail.status import FINAL, RUNNING_OK
-from trail.tree import check_layout
+from trail.tree import check_layout, place_object
 from trail.workcopy import WorkCopy
 
 _ID = re.compile(r"[0-9a-f]{24}")
@@ -90,7 +92,7 @@ async def cmd_clone(ctx: Context, args) -> int:
         if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
             raise CLIError(f"{dest} already exists and is not an empty directory")
         store = ctx.store(source.hub)
-        await fetch(ctx, hub, store, state)
+        placed = await _download_into(ctx, hub, store, state, dest, trail_id, step["rev"])
     config = {
         "hub": source.hub,
         "trail-id": trail_id,
@@ -100,9 +102,52 @@ async def cmd_clone(ctx: Context, args) -> int:
         "latest": tip["rev"],
         "message": "",
     }
-    WorkCopy.create(dest, config, state, store, tip=tip["state"])
+    WorkCopy.create(dest, config, state, store, tip=tip["state"], placed=placed)
     ctx.out.print(f"cloned {_name(config)} rev {step['rev']} into {dest}")
     return 0
+
+
+async def _download_into(
+    ctx: Context,
+    hub: Hub,
+    store: ObjectStore,
+    state: dict[str, Any],
+    dest: Path,
+    trail_id: str,
+    rev: int,
+) -> list[str]:
+    """Fetch the objects of a clone, copying each into the new tree ``dest`` as
+    soon as it is in the cache (in a thread, while the others download);
+    return the keys written. If the clone fails, ``dest`` is left as empty as
+    it was, so that trying again is allowed."""
+    keys = object_shas(state)
+    placed: list[str] = []
+
+    async def place(sha: str) -> None:
+        await asyncio.to_thread(place_object, dest, store, sha, keys[sha])
+        placed.extend(keys[sha])
+
+    existed = dest.exists()
+    try:
+        await fetch(ctx, hub, store, state, locations=Locations(hub, trail_id, rev), stored=place)
+    except BaseException:
+        _empty(dest, remove=not existed)
+        raise
+    return placed
+
+
+def _empty(folder: Path, remove: bool) -> None:
+    """Remove what a failed clone wrote into ``folder`` (and ``folder`` when it made it)."""
+    if not folder.is_dir():
+        return
+    if remove:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    for child in folder.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
 
 
 async def cmd_get(ctx: Context, args) -> int:
@@ -114,7 +159,8 @@ async def cmd_get(ctx: Context, args) -> int:
         step = tip if args.rev is None else await api.get_step(hub, wc.config["trail-id"], args.rev)
         state = checked_state(step)
         store = ctx.store(url)
-        await fetch(ctx, hub, store, state)
+        locations = Locations(hub, wc.config["trail-id"], step["rev"])
+        await fetch(ctx, hub, store, state, locations=locations)
     wc.checkout(state, store, tip=tip["state"])
     wc.update_config(rev=step["rev"], latest=tip["rev"], message="")
     ctx.out.print(f"{_name(wc.config)} is at rev {step['rev']} (newest: {tip['rev']})")
@@ -136,7 +182,9 @@ async def restore_head(ctx: Context, wc: WorkCopy) -> None:
     head = wc.head
     if store.missing(required_shas(head)):
         async with ctx.connect(url) as hub:
-            await fetch(ctx, hub, store, head)
+            # Most of HEAD's objects are usually those of the revision it came from.
+            locations = Locations(hub, wc.config["trail-id"], wc.config["rev"])
+            await fetch(ctx, hub, store, head, locations=locations)
     wc.checkout(head, store)
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import base64
+import inspect
 import json
 import time
+from pathlib import Path
 
+import httpcore
 import httpx
 import pytest
 
-from trail.client import Hub, HubError, Retry, normalize_url, token_expiry
+from trail.client import READ_SIZE, Hub, HubError, Retry, normalize_url, token_expiry
 
 FAST = Retry(attempts=4, base=0.001, cap=0.002)
 
@@ -190,3 +193,12 @@ async def test_hubs_sharing_a_gate_send_only_that_many_requests_at_once():
     hubs = [Hub("http://hub.test", http=http, token="t", gate=gate) for _ in range(8)]
     await asyncio.gather(*(hub.get_json("/trails/x/steps") for hub in hubs))
     assert peak == 2
+
+
+def test_it_reads_responses_in_large_pieces():
+    # trail.client raises httpcore's read size: a clone's gigabytes then climb
+    # through the HTTP stack in a quarter as many pieces. This fails if httpcore
+    # renames the attribute or stops reading it.
+    assert httpcore.AsyncHTTP11Connection.READ_NUM_BYTES >= READ_SIZE == 256 * 1024
+    source = inspect.getsourcefile(httpcore.AsyncHTTP11Connection.handle_async_request)
+    assert "self.READ_NUM_BYTES" in Path(source).read_text()

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import json
+import os
 import re
 
 import httpx
 import pytest
 
 from trail.client import Hub, HubError, Retry
-from trail.objects import Job, Meter, ObjectError, ObjectStore, download, transfer_all, upload
+from trail.objects import (
+    Job,
+    Meter,
+    ObjectError,
+    ObjectStore,
+    copy_file,
+    download,
+    transfer_all,
+    upload,
+)
 
 DATA = bytes(range(256)) * 4096  # 1 MiB
 SHA = hashlib.sha256(DATA).hexdigest()
@@ -200,3 +211,56 @@ def test_it_stores_files_under_their_sha(tmp_path):
 def test_it_refuses_names_that_are_not_shas(tmp_path):
     with pytest.raises(ObjectError):
         ObjectStore(tmp_path).path("../../etc/passwd")
+
+
+class BreaksAfter(httpx.AsyncByteStream):
+    """A body that sends ``data`` and then loses the connection."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    async def __aiter__(self):
+        yield self.data
+        raise httpx.ReadError("connection lost")
+
+
+async def test_it_keeps_what_arrived_before_the_connection_broke(tmp_path):
+    storage = FakeStorage()
+
+    def breaking(request):
+        if request.url.path.startswith("/blob/"):
+            assert request.headers["Accept-Encoding"] == "identity"  # the bytes as stored
+            return httpx.Response(200, stream=BreaksAfter(DATA[:300_000]))
+        return storage(request)
+
+    store = ObjectStore(tmp_path)
+    with pytest.raises(HubError, match="interrupted"):
+        await download(hub_for(breaking), store, Job(SHA, "k"), await locate_with(hub_for(storage)))
+    assert store.part(SHA).read_bytes() == DATA[:300_000]
+    hub = hub_for(storage)
+    await download(hub, store, Job(SHA, "k"), await locate_with(hub))
+    assert storage.seen_ranges == ["bytes=300000-"]
+    assert store.path(SHA).read_bytes() == DATA
+
+
+def test_a_copy_of_an_object_can_be_edited_without_touching_the_store(tmp_path):
+    store = ObjectStore(tmp_path / "store")
+    sha = store.add_bytes(DATA)
+    dest = tmp_path / "wc" / "kernel.img"
+    dest.parent.mkdir()
+    store.copy_to(sha, dest)
+    assert dest.read_bytes() == DATA
+    with open(dest, "r+b") as f:  # in place, as some editors and tools write
+        f.write(b"edited")
+    assert store.path(sha).read_bytes() == DATA
+
+
+def test_it_copies_where_the_kernel_cannot_copy_a_range(tmp_path, monkeypatch):
+    def refused(*args):
+        raise OSError(errno.EXDEV, "cross-device")
+
+    monkeypatch.setattr(os, "copy_file_range", refused)
+    src = tmp_path / "src"
+    src.write_bytes(DATA)
+    copy_file(src, tmp_path / "dest")
+    assert (tmp_path / "dest").read_bytes() == DATA
