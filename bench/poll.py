@@ -50,6 +50,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
+        "--warmup",
+        type=int,
+        default=60,
+        help="seconds of polling before the rounds: every worker process has then"
+        " answered most devices once, as in a fleet that has been running a while",
+    )
+    parser.add_argument(
         "--polled", type=int, default=10_000, help="devices whose tokens wrk cycles through"
     )
     parser.add_argument("--scale", action="store_true", help="benchmark 2: 1k vs 100k devices")
@@ -205,7 +212,7 @@ def throughput(args) -> None:
         etags = etags_of(server.url, tokens)
         poll = wrk_script(poll_requests(tokens, etags if args.conditional else None), folder)
         wrk(server.url, trivial, 3, args.connections)  # warm up both paths
-        wrk(server.url, poll, 3, args.connections)
+        wrk(server.url, poll, args.warmup, args.connections)
         for n in range(args.rounds):
             base = wrk(server.url, trivial, args.seconds, args.connections)
             hot = wrk(server.url, poll, args.seconds, args.connections)
