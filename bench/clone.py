@@ -1,15 +1,22 @@
 """``trail clone`` of 1 GiB in 100 objects, against curl fetching the same objects.
 
     .venv/bin/python bench/clone.py [--objects 100] [--object-mib 10] [--rounds 3]
+                                    [--server uvicorn|gunicorn] [--before DIR]
 
 Seeds (PostgreSQL, Redis, filesystem objects, as deployed) a device whose
 revision names ``--objects`` random objects, placed straight in the hub's
-store; starts the hub (uvicorn, two workers) and times, round by round:
+store; starts the hub (uvicorn or gunicorn, two workers) and times, round by round:
 
 * ``trail clone`` into an empty working copy with an empty object cache
   (download, sha256 check, cache, checkout), and
 * curl fetching the same objects from their signed URLs into files, as many
-  at a time as ``trail`` does (``--parallel-max``).
+  at a time as ``trail`` does (``--parallel-max``),
+* with ``--before DIR``, the same clone by the ``trail/`` package of another
+  checkout (``git archive <commit> trail | tar -x -C DIR``), to compare a
+  change side by side.
+
+Each run starts after ``sync`` (so that none pays for the writeback of the
+pages another one dirtied), and they take turns to go first.
 
 Then it checks what a second clone and an unchanged ``trail post`` move:
 the bytes the server's processes wrote and read (``/proc/<pid>/io``) while
@@ -27,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -43,6 +51,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--objects", type=int, default=100)
     parser.add_argument("--object-mib", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--server", choices=("uvicorn", "gunicorn"), default="uvicorn")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        metavar="DIR",
+        help="also time the trail/ of another checkout, e.g. "
+        "`git archive <commit> trail | tar -x -C DIR`",
+    )
     return parser.parse_args()
 
 
@@ -86,19 +102,26 @@ def io_bytes(server: Server) -> int:
     return total
 
 
-def trail(config: Path, hub: str, *args: str, cwd: Path) -> float:
+def trail(config: Path, hub: str, *args: str, cwd: Path, root: Path = ROOT) -> float:
+    """Run ``trail`` (the one under ``root``); return the seconds it took."""
     env = {**os.environ, "TRAIL_CONFIG_DIR": str(config), "TRAIL_HUB": hub}
     start = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "trail.cli", *args],
         cwd=cwd,
-        env={**env, "PYTHONPATH": str(ROOT)},
+        env={**env, "PYTHONPATH": str(root)},
         check=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         input=PASSWORD + "\n" if args[0] == "login" else None,
         text=True,
     )
+    return time.perf_counter() - start
+
+
+def timed(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True)
     return time.perf_counter() - start
 
 
@@ -118,7 +141,11 @@ def main() -> None:
 
         connections.close_all()
         times: dict[str, list[float]] = {"clone": [], "curl": []}
-        with Server("uvicorn", 2, TRAILHUB_VAR_DIR=str(var_dir)) as server:
+        if args.before:
+            times["before"] = []
+        # One PostgreSQL connection per request thread would pile up under ASGI.
+        env = {"TRAILHUB_VAR_DIR": str(var_dir), "DATABASE_CONN_MAX_AGE": "0"}
+        with Server(args.server, 2, **env) as server:
             token = httpx.post(
                 f"{server.url}/auth/login", json={"username": "alice", "password": PASSWORD}
             ).json()["token"]
@@ -134,17 +161,35 @@ def main() -> None:
                 config = work / "config"
                 trail(config, server.url, "login", "--username", "alice", "--password-stdin",
                       cwd=work)  # fmt: skip
-                times["clone"].append(trail(config, server.url, "clone", device_id, "wc", cwd=work))
                 fetched = work / "curl"
                 fetched.mkdir()
-                command = ["curl", "-sSf", "--parallel", "--parallel-max", str(CONCURRENCY)]
+                command = ["curl", "-sSf", "--no-progress-meter", "--parallel",
+                           "--parallel-max", str(CONCURRENCY)]  # fmt: skip
                 for i, url in enumerate(urls):
                     command += ["-o", str(fetched / f"{i}.bin"), url]
-                start = time.perf_counter()
-                subprocess.run(command, check=True)
-                times["curl"].append(time.perf_counter() - start)
-                print(f"round {n + 1}: trail clone {times['clone'][-1]:.2f} s,"
-                      f" curl {times['curl'][-1]:.2f} s")  # fmt: skip
+
+                runs = {
+                    "clone": partial(trail, config, server.url, "clone", device_id, "wc", cwd=work),
+                    "curl": partial(timed, command),
+                }
+                if args.before:
+                    # In a folder of its own, with the same login and its own (empty) cache.
+                    other = work / "before"
+                    other.mkdir()
+                    shutil.copytree(config, other / "config")
+                    runs["before"] = partial(
+                        trail, other / "config", server.url, "clone", device_id, "wc",
+                        cwd=other, root=args.before.resolve(),
+                    )  # fmt: skip
+                # Each starts with no dirty pages left by another (whose writeback
+                # would land on it), and they take turns to go first.
+                names = list(runs)
+                for name in names[n % len(names) :] + names[: n % len(names)]:
+                    os.sync()
+                    times[name].append(runs[name]())
+                print(
+                    f"round {n + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items())
+                )
                 if n < args.rounds - 1:
                     shutil.rmtree(work)
             # The last round's cache is warm: a second clone and an unchanged post.
@@ -160,6 +205,10 @@ def main() -> None:
             f" ({total_mib / clone:.0f} MiB/s), curl x{CONCURRENCY} {curl:.2f} s"
             f" ({total_mib / curl:.0f} MiB/s); ratio curl/clone {curl / clone:.2f}"
         )
+        if args.before:
+            before = statistics.median(times["before"])
+            print(f"trail clone of {args.before}: {before:.2f} s ({total_mib / before:.0f} MiB/s);"
+                  f" ratio curl/clone {curl / before:.2f}")  # fmt: skip
         print(f"second clone: the server read+wrote {second / 1024:.0f} KiB;"
               f" unchanged post: {post / 1024:.0f} KiB")  # fmt: skip
     finally:
