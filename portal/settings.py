@@ -298,6 +298,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "login": env("LOGIN_THROTTLE_RATE", "10/min"),
         "signup": env("SIGNUP_THROTTLE_RATE", "20/hour"),
+        "device-register": env("DEVICE_REGISTER_THROTTLE_RATE", "1000/hour"),
     },
 }
 SPECTACULAR_SETTINGS = {

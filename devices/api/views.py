@@ -31,10 +31,10 @@ from devices.api.serializers import (
     NewAutoTokenSerializer,
     RegisteredDeviceSerializer,
 )
+from devices.api.throttles import AUTO_TOKEN_HEADER, AnonymousRegistrationThrottle
 from devices.models import AutoToken, Device
 from portal.auth import device_of, person_of
 
-AUTO_TOKEN_HEADER = "Pantahub-Devices-Auto-Token-V1"
 REF = OpenApiParameter("ref", str, OpenApiParameter.PATH, description="device id, prn or nick")
 
 
@@ -71,6 +71,7 @@ class DeviceListView(APIView):
     """``GET`` lists devices; ``POST`` registers one (anonymously, as a user, or with a factory token)."""
 
     permission_classes = [AllowAny]
+    throttle_classes = [AnonymousRegistrationThrottle]
 
     @extend_schema(
         parameters=[

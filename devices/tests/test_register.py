@@ -2,7 +2,9 @@ import re
 
 import pytest
 
+from devices.api.throttles import AnonymousRegistrationThrottle
 from devices.models import Device, DeviceLog
+from devices.services import create_auto_token
 from devices.tests.conftest import device_token, register
 
 pytestmark = pytest.mark.django_db
@@ -214,3 +216,20 @@ def test_a_device_login_with_wrong_credentials_is_refused(api, device, username)
     )
     assert response.status_code == 401
     assert response.json()["code"] == "bad-credentials"
+
+
+def test_anonymous_registrations_are_limited_per_address_and_the_refused_store_nothing(
+    api, owner, monkeypatch
+):
+    rates = {"device-register": "2/hour"}
+    monkeypatch.setattr(AnonymousRegistrationThrottle, "THROTTLE_RATES", rates)
+    assert [register(api).status_code for _ in range(2)] == [200, 200]
+    refused = register(api)
+    assert refused.status_code == 429 and refused.json()["code"] == "throttled"
+    assert int(refused["Retry-After"]) > 0
+    assert Device.objects.count() == 2
+    # A factory token or a person registering is not counted.
+    _, raw = create_auto_token(owner)
+    assert register(api, **{"HTTP_PANTAHUB_DEVICES_AUTO_TOKEN_V1": raw}).status_code == 200
+    assert register(api.as_(owner)).status_code == 200
+    assert Device.objects.count() == 4
