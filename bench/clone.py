@@ -11,6 +11,9 @@ store; starts the hub (uvicorn or gunicorn, two workers) and times, round by rou
   (download, sha256 check, cache, checkout), and
 * curl fetching the same objects from their signed URLs into files, as many
   at a time as ``trail`` does (``--parallel-max``),
+* the work of a clone done by C tools, one step after the other: the same
+  curl, then a second copy of its files (``cp``) and their sha256
+  (``openssl dgst``),
 * with ``--before DIR``, the same clone by the ``trail/`` package of another
   checkout (``git archive <commit> trail | tar -x -C DIR``), to compare a
   change side by side.
@@ -119,10 +122,32 @@ def trail(config: Path, hub: str, *args: str, cwd: Path, root: Path = ROOT) -> f
     return time.perf_counter() - start
 
 
-def timed(command: list[str]) -> float:
+def timed(*commands: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run(command, check=True)
+    for command in commands:
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
+
+
+def curl(urls: list[str], folder: Path) -> list[str]:
+    """curl fetching ``urls`` into ``folder``, as many at a time as trail."""
+    folder.mkdir()
+    command = ["curl", "-sSf", "--no-progress-meter", "--parallel",
+               "--parallel-max", str(CONCURRENCY)]  # fmt: skip
+    for i, url in enumerate(urls):
+        command += ["-o", str(folder / f"{i:03d}.bin"), url]
+    return command
+
+
+def curl_copy_hash(urls: list[str], folder: Path) -> float:
+    """The work of a clone done by C tools, one step after the other: curl, then
+    a second copy of the files (``cp``) and their sha256 (``openssl dgst``)."""
+    files = [str(folder / f"{i:03d}.bin") for i in range(len(urls))]
+    return timed(
+        curl(urls, folder),
+        ["cp", "-r", str(folder), str(folder) + "-copy"],
+        ["openssl", "dgst", "-sha256", *files],
+    )
 
 
 def main() -> None:
@@ -140,7 +165,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        times: dict[str, list[float]] = {"clone": [], "curl": []}
+        times: dict[str, list[float]] = {"clone": [], "curl": [], "tools": []}
         if args.before:
             times["before"] = []
         # One PostgreSQL connection per request thread would pile up under ASGI.
@@ -161,16 +186,10 @@ def main() -> None:
                 config = work / "config"
                 trail(config, server.url, "login", "--username", "alice", "--password-stdin",
                       cwd=work)  # fmt: skip
-                fetched = work / "curl"
-                fetched.mkdir()
-                command = ["curl", "-sSf", "--no-progress-meter", "--parallel",
-                           "--parallel-max", str(CONCURRENCY)]  # fmt: skip
-                for i, url in enumerate(urls):
-                    command += ["-o", str(fetched / f"{i}.bin"), url]
-
                 runs = {
                     "clone": partial(trail, config, server.url, "clone", device_id, "wc", cwd=work),
-                    "curl": partial(timed, command),
+                    "curl": partial(timed, curl(urls, work / "curl")),
+                    "tools": partial(curl_copy_hash, urls, work / "tools"),
                 }
                 if args.before:
                     # In a folder of its own, with the same login and its own (empty) cache.
@@ -199,16 +218,19 @@ def main() -> None:
             before = io_bytes(server)
             trail(config, server.url, "post", "-m", "nothing changed", cwd=work / "wc")
             post = io_bytes(server) - before
-        clone, curl = statistics.median(times["clone"]), statistics.median(times["curl"])
+        clone, fetch = statistics.median(times["clone"]), statistics.median(times["curl"])
         print(
             f"\n{total_mib} MiB in {args.objects} objects: trail clone {clone:.2f} s"
-            f" ({total_mib / clone:.0f} MiB/s), curl x{CONCURRENCY} {curl:.2f} s"
-            f" ({total_mib / curl:.0f} MiB/s); ratio curl/clone {curl / clone:.2f}"
+            f" ({total_mib / clone:.0f} MiB/s), curl x{CONCURRENCY} {fetch:.2f} s"
+            f" ({total_mib / fetch:.0f} MiB/s); ratio curl/clone {fetch / clone:.2f}"
         )
+        tools = statistics.median(times["tools"])
+        print(f"curl, then cp and openssl sha256 of its files: {tools:.2f} s;"
+              f" ratio curl/that {fetch / tools:.2f}")  # fmt: skip
         if args.before:
             before = statistics.median(times["before"])
             print(f"trail clone of {args.before}: {before:.2f} s ({total_mib / before:.0f} MiB/s);"
-                  f" ratio curl/clone {curl / before:.2f}")  # fmt: skip
+                  f" ratio curl/clone {fetch / before:.2f}")  # fmt: skip
         print(f"second clone: the server read+wrote {second / 1024:.0f} KiB;"
               f" unchanged post: {post / 1024:.0f} KiB")  # fmt: skip
     finally:
