@@ -130,3 +130,11 @@ def test_it_refuses_an_oversized_body(api, settings):
     response = api.post("/auth/login", body, content_type="application/json")
     assert response.status_code == 413
     assert response.json()["code"] == "too-large"
+
+
+def test_a_failed_login_with_any_username_makes_a_valid_cache_key(api, recwarn):
+    from django.core.cache.backends.base import CacheKeyWarning
+
+    response = api.post("/auth/login", {"username": "é x " * 50, "password": "no"}, format="json")
+    assert response.status_code == 401
+    assert not [w for w in recwarn if issubclass(w.category, CacheKeyWarning)]

@@ -21,12 +21,7 @@ from portal.auth import issue_token
 from portal.tests.reliability.test_bad_input import caller_of
 from portal.wsgi import application
 
-pytestmark = [
-    pytest.mark.django_db,
-    # The failed-login throttle keys its cache entry by the username sent, which here is
-    # whatever hypothesis makes up; only memcached (not a backend Trailhub uses) minds.
-    pytest.mark.filterwarnings("ignore::django.core.cache.backends.base.CacheKeyWarning"),
-]
+pytestmark = [pytest.mark.django_db]
 
 EXAMPLES = 12
 
