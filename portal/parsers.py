@@ -1,15 +1,21 @@
-"""JSON request bodies for the API: like DRF's, but a NUL character is refused.
+"""JSON request bodies for the API: like DRF's, but NUL characters and repeated names are refused.
 
 JSON may carry ``\\u0000`` in a string or a member name, but PostgreSQL can
 store it in neither ``jsonb`` nor ``text``: such a body would fail at the
 database with a 500. It is refused up front instead, with the place it was.
+
+A member name that appears twice in one object is refused too: which of the
+two values counts is up to the parser, so a body whose meaning depends on it
+is a mistake to report, not a choice to make silently.
 """
 
 from __future__ import annotations
 
+import codecs
 from typing import Any
 
 from rest_framework import exceptions, parsers
+from rest_framework.utils import json
 
 
 def nul_path(value: Any, path: str = "") -> str | None:
@@ -48,6 +54,35 @@ def refuse_nul(value: Any) -> Any:
     return value
 
 
+class DuplicateMember(ValueError):
+    pass
+
+
+def _without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise DuplicateMember(name)
+            seen.add(name)
+    return result
+
+
 class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
-        return refuse_nul(super().parse(stream, media_type, parser_context))
+        encoding = parsers.get_encoding(parser_context or {})
+        constant = json.strict_constant if self.strict else None
+        try:
+            data = json.load(
+                codecs.getreader(encoding)(stream),
+                parse_constant=constant,
+                object_pairs_hook=_without_duplicates,
+            )
+        except DuplicateMember as duplicate:
+            raise exceptions.ParseError(
+                f"{str(duplicate)!r} appears twice in one JSON object", code="duplicate-member"
+            ) from None
+        except ValueError as exc:
+            raise exceptions.ParseError(f"JSON parse error - {exc}") from None
+        return refuse_nul(data)

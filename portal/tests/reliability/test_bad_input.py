@@ -91,6 +91,8 @@ MALFORMED = {
     "a NUL in a string": b'{"a": "x\\u0000y", "state": {"#spec": "%s", "a.json": "\\u0000"}}'
     % SPEC.encode(),
     "a NUL in a name": b'{"a\\u0000": 1}',
+    # Which of the two counts would be up to the parser.
+    "a name twice": b'{"nick": "x", "nick": "y", "state": {"a": 1, "a": 2}}',
 }
 WRONG_TYPES = {"a list": [], "a string": "x", "a number": 1, "null": None, "true": True}
 # A batch of log entries is a list (or one entry, an object): an empty batch is fine.
