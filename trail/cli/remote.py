@@ -6,6 +6,7 @@ import asyncio
 import re
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import httpx
 
 from trail import api
 from trail.cli.context import CLIError, Context
-from trail.cli.transfer import Locations, fetch, push
+from trail.cli.transfer import CONCURRENCY, Locations, fetch, push
 from trail.client import Hub, HubError, normalize_url
 from trail.objects import ObjectStore
 from trail.state import StateError, object_shas, required_shas, state_sha, validate_state
@@ -122,14 +123,19 @@ async def _download_into(
     it was, so that trying again is allowed."""
     keys = object_shas(state)
     placed: list[str] = []
-
-    async def place(sha: str) -> None:
-        await asyncio.to_thread(place_object, dest, store, sha, keys[sha])
-        placed.extend(keys[sha])
-
+    loop = asyncio.get_running_loop()
     existed = dest.exists()
     try:
-        await fetch(ctx, hub, store, state, locations=Locations(hub, trail_id, rev), stored=place)
+        # Leaving the pool waits for the copies in flight, even on Ctrl-C, so
+        # that none lands in ``dest`` after it was emptied.
+        with ThreadPoolExecutor(CONCURRENCY, thread_name_prefix="place") as pool:
+
+            async def place(sha: str) -> None:
+                await loop.run_in_executor(pool, place_object, dest, store, sha, keys[sha])
+                placed.extend(keys[sha])
+
+            locations = Locations(hub, trail_id, rev)
+            await fetch(ctx, hub, store, state, locations=locations, stored=place)
     except BaseException:
         _empty(dest, remove=not existed)
         raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -10,9 +11,11 @@ from typing import Any
 from trail import api
 from trail.cli.context import Context
 from trail.cli.progress import Bars, human, plural
-from trail.client import Hub
+from trail.client import Hub, HubError
 from trail.objects import Job, ObjectError, ObjectStore, download, transfer_all, upload
 from trail.state import object_shas
+
+log = logging.getLogger("trail.cli")
 
 CONCURRENCY = 4
 #: A listed URL is not used when it would expire within this many seconds.
@@ -45,8 +48,13 @@ class Locations:
         if self.revision is None:
             return {}
         asked = time.monotonic()
+        try:
+            answer = await api.step_objects(self.hub, *self.revision)
+        except HubError as exc:  # a hub without the list: object by object, as before
+            log.info("no object list for rev %s: %s", self.revision[1], exc)
+            return {}
         listed = {}
-        for info in await api.step_objects(self.hub, *self.revision):
+        for info in answer if isinstance(answer, list) else []:
             lifetime = _lifetime(info)
             if info.get("sha256sum") and info.get("signed-geturl") and lifetime:
                 listed[info["sha256sum"]] = (info, asked + lifetime - URL_MARGIN)

@@ -3,6 +3,7 @@ tree written while its objects arrive (and taken back when the clone fails)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from datetime import UTC, datetime, timedelta
 
@@ -33,8 +34,9 @@ STATE = {
 class FakeHub:
     """The step's object list, ``GET /objects/<sha>`` and the signed URLs; counts requests."""
 
-    def __init__(self, lifetime: float = 3600.0, listed=None, corrupt=()):
+    def __init__(self, lifetime: float = 3600.0, listed=None, corrupt=(), lists=True):
         self.lifetime = lifetime
+        self.lists = lists
         self.listed = set(SHAS.values() if listed is None else listed)
         self.corrupt = set(corrupt)
         self.seen: list[str] = []
@@ -55,7 +57,7 @@ class FakeHub:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
         self.seen.append(path)
-        if path == f"/trails/{TRAIL}/steps/1/objects":
+        if path == f"/trails/{TRAIL}/steps/1/objects" and self.lists:
             return httpx.Response(200, json=[self.info(s, self.lifetime) for s in self.listed])
         if path.startswith("/objects/"):
             return httpx.Response(200, json=self.info(path.rsplit("/", 1)[1], 3600))
@@ -100,6 +102,13 @@ async def test_it_does_not_use_a_listed_url_about_to_expire():
     assert fake.seen[-1] == f"/objects/{SHAS[KERNEL]}"
 
 
+async def test_it_asks_object_by_object_a_hub_without_the_list():
+    fake = FakeHub(lists=False)
+    locations = Locations(hub_for(fake), TRAIL, 1)
+    assert (await locations.locate(SHAS[KERNEL]))["signed-geturl"] == f"/blob/{SHAS[KERNEL]}"
+    assert fake.seen == [f"/trails/{TRAIL}/steps/1/objects", f"/objects/{SHAS[KERNEL]}"]
+
+
 async def test_without_a_revision_it_asks_object_by_object():
     fake = FakeHub()
     await Locations(hub_for(fake)).locate(SHAS[KERNEL])
@@ -134,3 +143,25 @@ async def test_a_failed_clone_leaves_no_files_behind(ctx, tmp_path, made):
     assert dest.is_dir() == made
     assert not made or list(dest.iterdir()) == []
     assert store.has(SHAS[ROOTFS]) and not store.has(SHAS[KERNEL])
+
+
+async def test_an_interrupted_clone_leaves_no_files_behind(ctx, tmp_path):
+    fake = FakeHub()
+    stalled = asyncio.Event()
+
+    async def handler(request):
+        if request.url.path == f"/blob/{SHAS[KERNEL]}":
+            await stalled.wait()  # never set: the kernel never comes
+        return fake(request)
+
+    store = ObjectStore(tmp_path / "cache")
+    dest = tmp_path / "wc"
+    hub = Hub("http://hub.test", http=httpx.AsyncClient(transport=httpx.MockTransport(handler)))
+    clone = asyncio.create_task(_download_into(ctx, hub, store, STATE, dest, TRAIL, 1))
+    while not (dest / "app/copy.squashfs").exists():
+        await asyncio.sleep(0.01)
+    clone.cancel()  # Ctrl-C
+    with pytest.raises(asyncio.CancelledError):
+        await clone
+    assert not dest.exists()
+    assert store.has(SHAS[ROOTFS])
