@@ -1,25 +1,35 @@
 """Live status: event latency to 1,000 browsers watching one device; memory of idle devices.
 
-    .venv/bin/python bench/live.py [--watchers 1000] [--events 30] [--devices 10000]
+    .venv/bin/python bench/live.py [--watchers 1000] [--clients 4] [--events 30] [--devices 10000]
 
 Starts the hub as deployed (uvicorn with two workers, PostgreSQL, the Redis
-channel layer). 1,000 WebSockets watch one public device's page
-(``/ws/devices/<id>/``); the device then reports progress ``--events``
-times through the API, each report carrying the time it was sent, and every
-watcher notes when the event arrives: the latency of each (event, watcher)
-pair, from just before the device's request to the watcher, is summarised.
-Then ``--devices`` devices each open their own socket (``/ws/device/``) and
-stay idle; the server's resident memory is printed before and after.
+channel layer). ``--watchers`` WebSockets watch one public device's page
+(``/ws/devices/<id>/``, with an ``Origin`` as browsers send), spread over
+``--clients`` processes so that one client's event loop working through its
+sockets is not counted as the server's delay. The device then reports
+progress: once untimed (the first request a fresh worker serves is slow,
+printed apart), then ``--events`` times, each report carrying the time just
+before its request; every watcher notes when the event arrives, and the
+latency of each (event, watcher) pair is summarised.
+
+Then ``--devices`` devices each open their own socket (``/ws/device/``),
+``--connect-rate`` a second, and stay idle; the server's resident memory is
+printed before and after.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import multiprocessing
+import os
 import resource
+import signal
 import statistics
 import time
+from multiprocessing.connection import Connection
 
 import httpx
 import websockets
@@ -32,9 +42,18 @@ SPEC = "pantavisor-service-system@1"
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--watchers", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=4, help="processes the watchers run in")
     parser.add_argument("--events", type=int, default=30)
+    parser.add_argument("--gap", type=float, default=0.5, help="seconds between two reports")
     parser.add_argument("--devices", type=int, default=10_000)
+    parser.add_argument("--connect-rate", type=int, default=500, help="device sockets a second")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--deflate",
+        choices=("on", "off"),
+        default="on",
+        help="uvicorn's --ws-per-message-deflate (browsers ask for it; on is uvicorn's default)",
+    )
     return parser.parse_args()
 
 
@@ -43,56 +62,110 @@ def raise_file_limit() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-async def watch(url: str, origin: str, latencies: list[float], ready: asyncio.Event, count: list):
-    async with websockets.connect(url, origin=origin, max_size=None, open_timeout=60) as ws:
-        count[0] += 1
-        if count[0] == count[1]:
-            ready.set()
+# --- watchers: one process per share of the sockets ------------------------
+
+
+def watchers(url: str, origin: str, count: int, pipe: Connection) -> None:
+    """A client process: open ``count`` sockets, say "ready", note arrivals until "stop"."""
+    raise_file_limit()
+    asyncio.run(_watch(url, origin, count, pipe))
+
+
+async def _watch(url: str, origin: str, count: int, pipe: Connection) -> None:
+    arrivals: dict[str, list[float]] = {"cold": [], "timed": []}
+    sockets = []
+    for start in range(0, count, 50):  # in batches, as pages open
+        batch = [
+            websockets.connect(url, origin=origin, max_size=None, open_timeout=120)
+            for _ in range(min(50, count - start))
+        ]
+        sockets += await asyncio.gather(*batch)
+
+    async def read(ws) -> None:
         async for raw in ws:
             event = json.loads(raw)
-            sent = event.get("status_msg", "")
-            if event.get("type") == "progress" and sent.startswith("t="):
-                latencies.append(time.time() - float(sent[2:]))
+            kind, _, sent = event.get("status_msg", "").partition(" t=")
+            if event.get("type") == "progress" and kind in arrivals:
+                arrivals[kind].append(time.time() - float(sent))
+
+    readers = [asyncio.create_task(read(ws)) for ws in sockets]
+    pipe.send("ready")
+    await asyncio.get_running_loop().run_in_executor(None, pipe.recv)  # "stop"
+    for reader in readers:
+        reader.cancel()
+    await asyncio.gather(*readers, return_exceptions=True)
+    await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+    pipe.send(arrivals)
 
 
-async def latency(server: Server, device_id: str, rev: int, token: str, args) -> list[float]:
-    ws_url = server.url.replace("http", "ws") + f"/ws/devices/{device_id}/"
-    latencies: list[float] = []
-    ready, count = asyncio.Event(), [0, args.watchers]
-    tasks = []
-    for n in range(args.watchers):
-        tasks.append(asyncio.create_task(watch(ws_url, server.url, latencies, ready, count)))
-        if n % 100 == 99:
-            await asyncio.sleep(0)  # let the connections open in batches
-    await asyncio.wait_for(ready.wait(), 120)
-    url = f"{server.url}/trails/{device_id}/steps/{rev}/progress"
-    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as client:
-        for n in range(args.events):
-            body = {"status": "DOWNLOADING", "progress": n % 100, "status-msg": f"t={time.time()}"}
-            answer = await client.put(url, json=body)
+def latency(server: Server, device_id: str, rev: int, token: str, args) -> dict[str, list]:
+    url = server.url.replace("http", "ws") + f"/ws/devices/{device_id}/"
+    spawn = multiprocessing.get_context("spawn")
+    clients = []
+    for n in range(args.clients):
+        share = args.watchers // args.clients + (n < args.watchers % args.clients)
+        ours, theirs = spawn.Pipe()
+        process = spawn.Process(target=watchers, args=(url, server.url, share, theirs))
+        process.start()
+        clients.append((process, ours))
+    for _, pipe in clients:
+        if not pipe.poll(300):
+            raise RuntimeError("the watchers did not connect in 5 minutes")
+        assert pipe.recv() == "ready"
+
+    progress = f"{server.url}/trails/{device_id}/steps/{rev}/progress"
+    with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=60) as device:
+        for n in range(args.events + 1):
+            kind = "cold" if n == 0 else "timed"
+            body = {"status": "DOWNLOADING", "progress": n % 100}
+            body["status-msg"] = f"{kind} t={time.time()}"
+            answer = device.put(progress, json=body)
             assert answer.status_code == 200, answer.text
-            await asyncio.sleep(0.5)
-    await asyncio.sleep(2)
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    return latencies
+            time.sleep(args.gap if n else 2)
+    time.sleep(2)
+
+    found: dict[str, list] = {"cold": [], "timed": []}
+    for process, pipe in clients:
+        pipe.send("stop")
+        for kind, values in pipe.recv().items():
+            found[kind] += values
+        process.join()
+    return found
 
 
-async def idle_devices(server: Server, tokens: list[tuple[str, str]]) -> list:
+def summary(latencies: list[float], expected: int) -> str:
+    if not latencies:
+        return f"0/{expected} delivered"
+    latencies = sorted(latencies)
+    p = lambda q: latencies[min(len(latencies) - 1, int(len(latencies) * q))] * 1000  # noqa: E731
+    return (
+        f"{len(latencies)}/{expected} delivered; latency p50 {p(0.5):.0f} ms,"
+        f" p99 {p(0.99):.0f} ms, max {latencies[-1] * 1000:.0f} ms,"
+        f" mean {statistics.mean(latencies) * 1000:.0f} ms"
+    )
+
+
+# --- idle device sockets ----------------------------------------------------
+
+
+async def idle_devices(server: Server, tokens: list[tuple[str, str]], rate: int) -> list:
+    """Open one socket per device, ``rate`` a second (agents spread their reconnects)."""
     url = server.url.replace("http", "ws") + "/ws/device/"
     sockets = []
-    gate = asyncio.Semaphore(100)
 
     async def connect(token: str):
-        async with gate:
-            ws = await websockets.connect(
-                url, additional_headers={"Authorization": f"Bearer {token}"}, open_timeout=120
-            )
-            await ws.recv()  # the hello: the device's newest revision
-            sockets.append(ws)
+        ws = await websockets.connect(
+            url, additional_headers={"Authorization": f"Bearer {token}"}, open_timeout=120
+        )
+        await ws.recv()  # the hello: the device's newest revision
+        sockets.append(ws)
 
-    results = await asyncio.gather(*(connect(t) for _, t in tokens), return_exceptions=True)
+    pending = []
+    for n, (_, token) in enumerate(tokens):
+        pending.append(asyncio.create_task(connect(token)))
+        if n % 50 == 49:
+            await asyncio.sleep(50 / rate)
+    results = await asyncio.gather(*pending, return_exceptions=True)
     failed = [r for r in results if isinstance(r, BaseException)]
     if failed:
         print(f"{len(failed)} device sockets failed to open, e.g. {failed[0]!r}")
@@ -120,31 +193,43 @@ def main() -> None:
     tokens = tokens_for(ids, args.devices)
     connections.close_all()
     print(machine())
-    with Server("uvicorn", args.workers, preexec_fn=raise_file_limit) as server:
-        latencies = asyncio.run(latency(server, watched.id, step.rev, device_token, args))
-        expected = args.watchers * args.events
-        latencies.sort()
-        p = lambda q: latencies[min(len(latencies) - 1, int(len(latencies) * q))] * 1000  # noqa: E731
+    deflate = "true" if args.deflate == "on" else "false"
+    with Server(
+        "uvicorn",
+        args.workers,
+        preexec_fn=raise_file_limit,
+        UVICORN_WS_PER_MESSAGE_DEFLATE=deflate,
+    ) as server:
+        workers = server.pids()[1:]
+        found = latency(server, watched.id, step.rev, device_token, args)
         print(
-            f"{args.watchers} watchers x {args.events} events: {len(latencies)}/{expected}"
-            f" delivered; latency p50 {p(0.5):.0f} ms, p99 {p(0.99):.0f} ms,"
-            f" max {latencies[-1] * 1000:.0f} ms, mean {statistics.mean(latencies) * 1000:.0f} ms"
+            f"{args.watchers} watchers in {args.clients} client processes,"
+            f" per-message deflate {args.deflate}"
+        )
+        print(f"  first report after start (cold worker): {summary(found['cold'], args.watchers)}")
+        print(
+            f"  {args.events} events, {args.gap} s apart:"
+            f" {summary(found['timed'], args.watchers * args.events)}"
         )
         before = server.rss_mib()
 
         async def hold():
-            sockets = await idle_devices(server, tokens)
+            sockets = await idle_devices(server, tokens, args.connect_rate)
             await asyncio.sleep(5)
             after = server.rss_mib()
-            for ws in sockets:
-                await ws.close()
+            await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
             return len(sockets), after
 
         opened, after = asyncio.run(hold())
         print(
             f"{opened} idle device sockets: server RSS {before:.0f} -> {after:.0f} MiB"
-            f" ({(after - before) * 1024 / opened:.1f} KiB per socket)"
+            f" ({(after - before) * 1024 / max(opened, 1):.1f} KiB per socket)"
         )
+    for pid in workers:
+        # A worker still waiting on its consumers when uvicorn's master was killed
+        # would outlive the run (and hold this script's stdout open).
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 if __name__ == "__main__":
