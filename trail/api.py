@@ -6,10 +6,11 @@ Thin functions over :class:`trail.client.Hub`: they know paths and shapes
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 from urllib.parse import quote
 
-from trail.client import Hub, HubError
+from trail.client import Hub, HubError, json_of
 
 DEVICE_PRN_PREFIX = "prn:::devices:/"
 PAGE = 1000
@@ -102,10 +103,29 @@ async def get_trail(hub: Hub, trail_id: str) -> dict[str, Any]:
     return await hub.get_json(f"/trails/{_q(trail_id)}")
 
 
-async def pending_steps(hub: Hub, trail_id: str) -> list[dict[str, Any]]:
+class LastPoll:
+    """What a device's previous poll answered, so that the next one can be conditional:
+    the hub answers 304, with no body, while its ETag still holds."""
+
+    def __init__(self) -> None:
+        self.etag: str | None = None
+        self.steps: list[dict[str, Any]] = []
+
+
+async def pending_steps(
+    hub: Hub, trail_id: str, last: LastPoll | None = None
+) -> list[dict[str, Any]]:
     """The revisions not finished yet, oldest first (a device polling its own
-    trail gets only the oldest: the one to work on)."""
-    return await hub.get_json(f"/trails/{_q(trail_id)}/steps")
+    trail gets only the oldest: the one to work on). With ``last``, kept by the
+    caller from poll to poll, the poll sends ``If-None-Match``."""
+    headers = {"If-None-Match": last.etag} if last is not None and last.etag else None
+    response = await hub.request("GET", f"/trails/{_q(trail_id)}/steps", headers=headers, ok=(304,))
+    if response.status_code == 304 and last is not None:
+        return copy.deepcopy(last.steps)
+    steps = json_of(response)
+    if last is not None:
+        last.etag, last.steps = response.headers.get("ETag"), copy.deepcopy(steps)
+    return steps
 
 
 async def all_steps(hub: Hub, trail_id: str) -> list[dict[str, Any]]:

@@ -196,10 +196,10 @@ class Hub:
             raise error_of(response)
 
     async def get_json(self, path: str, **kwargs) -> Any:
-        return _json_of(await self.request("GET", path, **kwargs))
+        return json_of(await self.request("GET", path, **kwargs))
 
     async def send_json(self, method: str, path: str, body: Any, **kwargs) -> Any:
-        return _json_of(await self.request(method, path, json=body, **kwargs))
+        return json_of(await self.request(method, path, json=body, **kwargs))
 
     def _headers(self, extra: dict | None, auth: bool) -> dict:
         headers = dict(extra or {})
@@ -234,7 +234,7 @@ class Hub:
             json={"username": username, "password": password},
             auth=False,
         )
-        self._set_token(_json_of(response)["token"])
+        self._set_token(json_of(response)["token"])
         return self.token
 
     async def refresh(self) -> str:
@@ -297,7 +297,7 @@ def error_of(response: httpx.Response) -> HubError:
     return HubError(f"{where}: HTTP {status}: {message}", status=status, code=code)
 
 
-def _json_of(response: httpx.Response) -> Any:
+def json_of(response: httpx.Response) -> Any:
     try:
         return response.json()
     except ValueError:

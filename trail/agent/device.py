@@ -62,6 +62,7 @@ class SimDevice:
         self.quiet = quiet
         self.listening = listen
         self._listener: asyncio.Task | None = None
+        self._last_poll = api.LastPoll()
         # Few quick retries here: the loops below keep trying for as long as it takes.
         self.hub = Hub(
             hub_url,
@@ -195,7 +196,7 @@ class SimDevice:
             await asyncio.wait_for(wake.wait(), seconds)
 
     async def poll_once(self) -> None:
-        steps = await api.pending_steps(self.hub, self.id)
+        steps = await api.pending_steps(self.hub, self.id, self._last_poll)
         if steps:
             await update.apply(self, min(steps, key=lambda s: s["rev"]))
         if time.monotonic() >= self._meta_due:

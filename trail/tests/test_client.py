@@ -12,6 +12,7 @@ import httpcore
 import httpx
 import pytest
 
+from trail import api
 from trail.client import READ_SIZE, Hub, HubError, Retry, normalize_url, token_expiry
 
 FAST = Retry(attempts=4, base=0.001, cap=0.002)
@@ -202,3 +203,23 @@ def test_it_reads_responses_in_large_pieces():
     assert httpcore.AsyncHTTP11Connection.READ_NUM_BYTES >= READ_SIZE == 256 * 1024
     source = inspect.getsourcefile(httpcore.AsyncHTTP11Connection.handle_async_request)
     assert "self.READ_NUM_BYTES" in Path(source).read_text()
+
+
+async def test_a_device_poll_is_conditional_once_it_has_an_etag():
+    seen = []
+    steps = [{"rev": 3, "status": "NEW", "state": {"#spec": "x"}}]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("If-None-Match"))
+        if request.headers.get("If-None-Match") == '"v1"':
+            return httpx.Response(304, headers={"ETag": '"v1"'})
+        return httpx.Response(200, json=steps, headers={"ETag": '"v1"'})
+
+    hub, last = make_hub(handler, token="t"), api.LastPoll()
+    first = await api.pending_steps(hub, "d1", last)
+    first[0]["status"] = "changed by the caller"  # the kept answer is the caller's to spoil
+    again = await api.pending_steps(hub, "d1", last)
+    assert seen == [None, '"v1"']
+    assert again == steps
+    assert await api.pending_steps(hub, "d1") == steps  # no LastPoll: no condition
+    assert seen[-1] is None
