@@ -149,10 +149,7 @@ if REDIS_URL:
             "CONFIG": {
                 # redis-py's pools refuse a 101st connection at once (MaxConnectionsError):
                 # a burst of a thousand sockets joining their groups needs more than that.
-                # redis-py 8 gives up reading after 5 s (socket_timeout), exactly as long
-                # as channels_redis' BZPOPMIN waits for a message: every 5 s without an
-                # event, a socket's consumer died of the race. Read longer than it waits.
-                "hosts": [{"address": REDIS_URL, "max_connections": 2000, "socket_timeout": 15}],
+                "hosts": [{"address": REDIS_URL, "max_connections": 2000}],
                 "prefix": env("REDIS_PREFIX", "trailhub"),
             },
         }
