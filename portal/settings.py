@@ -147,9 +147,19 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                # redis-py's pools refuse a 101st connection at once (MaxConnectionsError):
-                # a burst of a thousand sockets joining their groups needs more than that.
-                "hosts": [{"address": REDIS_URL, "max_connections": 2000}],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        # redis-py's pools refuse a 101st connection at once (MaxConnectionsError):
+                        # a burst of a thousand sockets joining their groups needs more than that.
+                        "max_connections": 2000,
+                        # A consumer waits for its next message with a 5 s BZPOPMIN; redis-py 8's
+                        # own 5 s read timeout raced it and killed idle sockets every 5 s
+                        # (channels_redis#422). No read timeout, as redis-py 7 had: the
+                        # server ends the wait itself.
+                        "socket_timeout": None,
+                    }
+                ],
                 "prefix": env("REDIS_PREFIX", "trailhub"),
             },
         }

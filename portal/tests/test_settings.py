@@ -1,5 +1,6 @@
 """Settings are chosen from the environment; a bad value stops the start, naming it."""
 
+import asyncio
 import json
 import os
 import subprocess
@@ -122,3 +123,32 @@ def test_the_channel_layer_pool_takes_a_burst_of_sockets(tmp_path):
     )
     # redis-py refuses the connection past its pool's size at once: 100 by default.
     assert int(result.stdout) >= 1000, result.stderr
+
+
+@pytest.mark.asyncio
+async def test_the_redis_channel_layer_keeps_an_idle_consumer_waiting(tmp_path):
+    """An idle consumer (a page nobody changes) waits past channels_redis' 5 s blocking pop
+    and still gets the next message: with redis-py 8's default 5 s read timeout, the wait
+    raised TimeoutError and the socket was closed (channels_redis#422)."""
+    from channels_redis.core import RedisChannelLayer
+
+    probe = "import json, django; from django.conf import settings; django.setup(); "
+    probe += "print(json.dumps(settings.CHANNEL_LAYERS['default']['CONFIG']))"
+    env = {"REDIS_URL": "redis://127.0.0.1:6379/14", "DATABASE_URL": "postgres://x@h/db"}
+    clean = {k: v for k, v in os.environ.items() if k not in _ALL_VARS}
+    clean.update(DJANGO_SETTINGS_MODULE="portal.settings", SECRET_KEY="x" * 40, **env)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=clean, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    layer = RedisChannelLayer(**json.loads(result.stdout))
+    channel = await layer.new_channel()
+    waiting = asyncio.create_task(layer.receive(channel))
+    try:
+        await asyncio.sleep(layer.brpop_timeout + 2)
+        assert not waiting.done(), waiting.exception()
+        await layer.send(channel, {"type": "event.forward", "n": 1})
+        assert (await asyncio.wait_for(waiting, 10))["n"] == 1
+    finally:
+        waiting.cancel()
+        await layer.flush()
