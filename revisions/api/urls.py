@@ -10,6 +10,10 @@ from revisions.api.views import exports, objects, steps, storage, trails
 STEP = "trails/<str:ref>/steps/<str:rev>"
 
 urlpatterns = [
+    # A device's poll first: it is the commonest request (revisions/api/poll.py).
+    *api_path(
+        "trails/<str:ref>/steps", poll.cached(steps.StepListView.as_view()), name="api-steps"
+    ),
     *api_path("trails", trails.TrailListView.as_view(), name="api-trails"),
     *api_path("trails/summary", trails.TrailSummaryListView.as_view(), name="api-trails-summary"),
     *api_path("trails/<str:ref>", trails.TrailDetailView.as_view(), name="api-trail"),
