@@ -12,9 +12,10 @@ be most of what the hub does. So each process
 
 The write moves only the devices that no process wrote within the interval,
 and skips rows another process holds locked, so a device is written about once
-per interval however many worker processes see it. Each device it moved is
-announced (``devices_seen``) after the commit; the pages' "online" lapses on
-its own after ``DEVICE_ONLINE_WINDOW`` without one. A process that stops loses
+per interval however many worker processes see it. A device it moved is
+announced (``devices_seen``) after the commit when it came online, and
+otherwise once per half ``DEVICE_ONLINE_WINDOW`` (:func:`is_news`): the
+pages' "online" lapses on its own after a window without word. A process that stops loses
 at most its last ``PRESENCE_FLUSH_INTERVAL`` of sightings: the devices' next
 requests note them again.
 """
@@ -61,13 +62,13 @@ def note(device_id: str) -> None:
 
 def write(device_ids: Iterable[str]) -> list:
     """Set ``last_seen`` to now on those devices that no process wrote within the interval;
-    return them (announced after the commit)."""
+    return them. Those whose pages need to hear of it are announced after the commit."""
     from devices.models import Device
 
     now = timezone.now()
     due = Q(last_seen__isnull=True) | Q(last_seen__lte=now - _interval())
     ids = sorted(device_ids)  # one lock order for every process
-    moved = []
+    moved, news = [], []
     for start in range(0, len(ids), BATCH):
         with transaction.atomic():
             rows = list(
@@ -76,12 +77,29 @@ def write(device_ids: Iterable[str]) -> list:
                 .only("id", "owner_id", "public", "last_seen")
             )
             Device.objects.filter(id__in=[device.id for device in rows]).update(last_seen=now)
+        news += [device for device in rows if is_news(device.last_seen, now)]
         for device in rows:
             device.last_seen = now
         moved += rows
-    if moved:
-        transaction.on_commit(lambda: devices_seen.send(sender=Device, devices=moved))
+    if news:
+        transaction.on_commit(lambda: devices_seen.send(sender=Device, devices=news))
     return moved
+
+
+def is_news(before, now) -> bool:
+    """Whether pages must hear that a device seen last at ``before`` is seen ``now``.
+
+    They must when it comes online, and often enough that "online" does not lapse
+    on an open page (it does after DEVICE_ONLINE_WINDOW without word): once in
+    every half window, the first write in it. With writes every
+    PRESENCE_WRITE_INTERVAL that is an event every minute or so instead of
+    every 30 s, half the live events a fleet makes (docs/benchmarks.md, 1).
+    """
+    window = settings.DEVICE_ONLINE_WINDOW
+    if before is None or (now - before).total_seconds() > window:
+        return True
+    half = window / 2
+    return int(before.timestamp() // half) != int(now.timestamp() // half)
 
 
 def forget() -> None:

@@ -1,5 +1,5 @@
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -125,3 +125,47 @@ def test_the_flusher_thread_writes_and_announces_what_requests_noted(api, make_d
         devices_seen.disconnect(receiver)
     assert sorted(announced) == sorted(device.id for device in fleet)
     assert all(Device.objects.get(id=device.id).online for device in fleet)
+
+
+@pytest.mark.parametrize(
+    "seconds_before, news",
+    [
+        (None, True),  # never seen: it came online
+        (35, False),  # seen in this half window: pages still show it online
+        (55, True),  # the first write in a new half window
+        (200, True),  # seen longer ago than the window: it came online again
+    ],
+)
+def test_pages_hear_of_a_device_when_it_comes_online_and_once_per_half_window(
+    settings, seconds_before, news
+):
+    settings.DEVICE_ONLINE_WINDOW = 120
+    now = datetime.fromtimestamp(60 * 1_000_000 + 50, tz=UTC)  # 50 s into a half window
+    before = None if seconds_before is None else now - timedelta(seconds=seconds_before)
+    assert presence.is_news(before, now) is news
+
+
+def test_a_device_written_again_within_the_half_window_is_not_announced(
+    make_device, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.DEVICE_ONLINE_WINDOW, settings.PRESENCE_WRITE_INTERVAL = 120, 30
+    now = datetime.fromtimestamp(60 * 1_000_000 + 50, tz=UTC)  # 50 s into a half window
+    monkeypatch.setattr(presence.timezone, "now", lambda: now)
+    device = make_device()
+    announced = []
+
+    def receiver(sender, devices, **kwargs):
+        announced.append([d.id for d in devices])
+
+    devices_seen.connect(receiver)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            presence.write([device.id])  # it came online
+        Device.objects.filter(id=device.id).update(last_seen=now - timedelta(seconds=31))
+        with django_capture_on_commit_callbacks(execute=True):
+            moved = presence.write([device.id])
+    finally:
+        devices_seen.disconnect(receiver)
+    assert [d.id for d in moved] == [device.id]  # written again…
+    assert Device.objects.get(id=device.id).last_seen == now
+    assert announced == [[device.id]]  # …but announced once, when it came online
