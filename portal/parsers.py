@@ -17,6 +17,8 @@ from typing import Any
 from rest_framework import exceptions, parsers
 from rest_framework.utils import json
 
+from trail.state import repeated_name
+
 
 def nul_path(value: Any, path: str = "") -> str | None:
     """Where the first NUL character in ``value`` (keys or strings) is, or None."""
@@ -60,12 +62,9 @@ class DuplicateMember(ValueError):
 
 def _without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result = dict(pairs)
-    if len(result) != len(pairs):
-        seen: set[str] = set()
-        for name, _ in pairs:
-            if name in seen:
-                raise DuplicateMember(name)
-            seen.add(name)
+    name = repeated_name(pairs, result)
+    if name is not None:
+        raise DuplicateMember(name)
     return result
 
 

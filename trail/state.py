@@ -306,14 +306,24 @@ def _check_json_value(key: str, value: Any) -> None:
         pending.extend((child, depth + 1) for child in children)
 
 
+def repeated_name(pairs: list[tuple[str, Any]], result: dict[str, Any]) -> str | None:
+    """The first member name that appears twice in a JSON object's ``pairs`` (``result``
+    is ``dict(pairs)``), or None. Used as the parsers' ``object_pairs_hook``."""
+    if len(result) == len(pairs):
+        return None
+    seen: set[str] = set()
+    for name, _ in pairs:
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
+
+
 def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result = dict(pairs)
-    if len(result) != len(pairs):
-        seen: set[str] = set()
-        for name, _ in pairs:
-            if name in seen:
-                raise StateError("bad-json", "appears twice in one JSON object", name)
-            seen.add(name)
+    name = repeated_name(pairs, result)
+    if name is not None:
+        raise StateError("bad-json", "appears twice in one JSON object", name)
     return result
 
 
