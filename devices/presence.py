@@ -140,8 +140,8 @@ def flush() -> None:
     try:
         write(batch)
     except Exception:
-        # Presence must outlive a database hiccup: the devices are noted again
-        # after the interval.
+        # Presence must outlive a database hiccup: forgotten here, the devices
+        # are noted again at their next request.
         log.exception("could not write the presence of %d devices", len(batch))
         with _lock:
             for device_id in batch:
