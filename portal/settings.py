@@ -145,14 +145,15 @@ if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "portal.layers.RedisChannelLayer",
             "CONFIG": {
                 "hosts": [
                     {
                         "address": REDIS_URL,
-                        # redis-py's pools refuse a 101st connection at once (MaxConnectionsError):
-                        # a burst of a thousand sockets joining their groups needs more than that.
-                        "max_connections": 2000,
+                        # At most this many connections per worker; a burst of sockets
+                        # joining their groups waits for one (portal/layers.py).
+                        "max_connections": envint("CHANNEL_LAYER_CONNECTIONS", 50, minimum=2),
+                        "timeout": 20,
                         # A consumer waits for its next message with a 5 s BZPOPMIN; redis-py 8's
                         # own 5 s read timeout raced it and killed idle sockets every 5 s
                         # (channels_redis#422). No read timeout, as redis-py 7 had: the
