@@ -108,3 +108,12 @@ def test_the_poll_is_answered_from_the_memo_and_afresh_after_a_change(
     assert [step["rev"] for step in after.json()] == [1]
     poll.changed(device.id)  # announced, and dropped in this process at once
     assert poll_memo.memo().get(device.id) is None
+
+
+def test_a_quiet_channel_keeps_its_copies(memo):
+    """Longer than redis-py's 5 s default read timeout without an announcement (a fleet
+    where nothing changes): the listener keeps listening and the copies stay."""
+    memo.keep("d1", memo.generation("d1"), '"e1"', b"[]")
+    time.sleep(6)
+    assert memo.listening.is_set()
+    assert memo.get("d1") == ('"e1"', b"[]")
