@@ -92,19 +92,6 @@ def seed(objects_dir: Path, count: int, mib: int) -> tuple[str, list[str]]:
     return device.id, shas
 
 
-def io_bytes(server: Server) -> int:
-    """Bytes the server's processes have read and written so far (files and sockets)."""
-    total = 0
-    for pid in server.pids():
-        try:
-            text = Path(f"/proc/{pid}/io").read_text()
-        except FileNotFoundError:
-            continue
-        fields = dict(line.split(": ") for line in text.splitlines())
-        total += int(fields["rchar"]) + int(fields["wchar"])
-    return total
-
-
 def trail(config: Path, hub: str, *args: str, cwd: Path, root: Path = ROOT) -> float:
     """Run ``trail`` (the one under ``root``); return the seconds it took."""
     env = {**os.environ, "TRAIL_CONFIG_DIR": str(config), "TRAIL_HUB": hub}
@@ -212,12 +199,12 @@ def main() -> None:
                 if n < args.rounds - 1:
                     shutil.rmtree(work)
             # The last round's cache is warm: a second clone and an unchanged post.
-            before = io_bytes(server)
+            before = server.io_bytes()
             trail(config, server.url, "clone", device_id, "again", cwd=work)
-            second = io_bytes(server) - before
-            before = io_bytes(server)
+            second = server.io_bytes() - before
+            before = server.io_bytes()
             trail(config, server.url, "post", "-m", "nothing changed", cwd=work / "wc")
-            post = io_bytes(server) - before
+            post = server.io_bytes() - before
         clone, fetch = statistics.median(times["clone"]), statistics.median(times["curl"])
         print(
             f"\n{total_mib} MiB in {args.objects} objects: trail clone {clone:.2f} s"

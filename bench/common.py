@@ -130,16 +130,28 @@ class Server:
         ).stdout
         return [self.process.pid, *map(int, out.split())]
 
-    def rss_mib(self) -> float:
-        """Resident memory of all the server's processes, in MiB."""
-        total = 0
+    def _proc(self, name: str) -> list[str]:
+        """``/proc/<pid>/<name>`` of each of the server's processes still running."""
+        texts = []
         for pid in self.pids():
             try:
-                status = Path(f"/proc/{pid}/status").read_text()
+                texts.append(Path(f"/proc/{pid}/{name}").read_text())
             except FileNotFoundError:
                 continue
-            total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
-        return total / 1024
+        return texts
+
+    def rss_mib(self) -> float:
+        """Resident memory of all the server's processes, in MiB."""
+        kib = (int(re.search(r"VmRSS:\s+(\d+)", text).group(1)) for text in self._proc("status"))
+        return sum(kib) / 1024
+
+    def io_bytes(self) -> int:
+        """Bytes the server's processes have read and written so far (files and sockets)."""
+        total = 0
+        for text in self._proc("io"):
+            fields = dict(line.split(": ") for line in text.splitlines())
+            total += int(fields["rchar"]) + int(fields["wchar"])
+        return total
 
     def stop(self) -> None:
         if self.process is not None:
