@@ -65,24 +65,11 @@ def _send_now(messages: list[tuple[str, dict]]) -> None:
     if layer is None or not messages:
         return
     try:
-        async_to_sync(_send_all)(layer, messages)
+        async_to_sync(layer.group_send_many)(messages)
     except Exception:
         # A live update is a nicety: a broken layer must not fail the request
         # whose transaction already committed.
         log.exception("could not send %d live events", len(messages))
-
-
-async def _send_all(layer, messages: list[tuple[str, dict]]) -> None:
-    """``group_send`` each message in turn; one group's failure spares the others.
-
-    In turn rather than all at once: a batch of presence for hundreds of devices
-    would otherwise take as many Redis connections from the pool at the same time.
-    """
-    for group, message in messages:
-        try:
-            await layer.group_send(group, message)
-        except Exception:
-            log.exception("could not send a live event to %s", group)
 
 
 def _send_after_commit(messages: list[tuple[str, dict]]) -> None:

@@ -1,6 +1,5 @@
 """Settings are chosen from the environment; a bad value stops the start, naming it."""
 
-import asyncio
 import json
 import os
 import subprocess
@@ -40,7 +39,7 @@ def test_it_runs_embedded_with_nothing_set(tmp_path):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
         "db": "django.db.backends.sqlite3",
-        "layer": "channels.layers.InMemoryChannelLayer",
+        "layer": "portal.layers.InMemoryChannelLayer",
         "cache": "django.core.cache.backends.locmem.LocMemCache",
         "eager": True,
         "objects": "django.core.files.storage.FileSystemStorage",
@@ -105,58 +104,3 @@ def test_it_keeps_database_connections_as_long_as_told(tmp_path):
         assert result.stdout.strip() == expected, result.stderr
     wrong = run_settings(tmp_path, **base, DATABASE_CONN_MAX_AGE="forever")
     assert "DATABASE_CONN_MAX_AGE" in wrong.stderr.strip().splitlines()[-1]
-
-
-def configured_layer(**host):
-    """The channel layer portal/settings.py configures for a Redis (db 14 here), with
-    ``host`` overriding its host settings."""
-    from django.utils.module_loading import import_string
-
-    probe = "import json, django; from django.conf import settings; django.setup(); "
-    probe += "print(json.dumps(settings.CHANNEL_LAYERS['default']))"
-    env = {"REDIS_URL": "redis://127.0.0.1:6379/14", "DATABASE_URL": "postgres://x@h/db"}
-    clean = {k: v for k, v in os.environ.items() if k not in _ALL_VARS}
-    clean.update(DJANGO_SETTINGS_MODULE="portal.settings", SECRET_KEY="x" * 40, **env)
-    result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, env=clean, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr
-    layer = json.loads(result.stdout)
-    config = layer["CONFIG"]
-    config["hosts"] = [{**config["hosts"][0], **host}]
-    return import_string(layer["BACKEND"])(**config)
-
-
-@pytest.mark.asyncio
-async def test_a_burst_of_sockets_waits_for_the_channel_layers_connections():
-    """Fifty sockets joining a group at once share three connections: they wait their
-    turn instead of opening more (or, with redis-py's plain pool, failing)."""
-    layer = configured_layer(max_connections=3)
-    channels = [await layer.new_channel() for _ in range(50)]
-    try:
-        await asyncio.gather(*(layer.group_add("burst", channel) for channel in channels))
-        await layer.group_send("burst", {"type": "event.forward", "n": 2})
-        received = await asyncio.wait_for(
-            asyncio.gather(*(layer.receive(channel) for channel in channels)), 20
-        )
-        assert [message["n"] for message in received] == [2] * 50
-    finally:
-        await layer.flush()
-
-
-@pytest.mark.asyncio
-async def test_the_redis_channel_layer_keeps_an_idle_consumer_waiting():
-    """An idle consumer (a page nobody changes) waits past channels_redis' 5 s blocking pop
-    and still gets the next message: with redis-py 8's default 5 s read timeout, the wait
-    raised TimeoutError and the socket was closed (channels_redis#422)."""
-    layer = configured_layer()
-    channel = await layer.new_channel()
-    waiting = asyncio.create_task(layer.receive(channel))
-    try:
-        await asyncio.sleep(layer.brpop_timeout + 2)
-        assert not waiting.done(), waiting.exception()
-        await layer.send(channel, {"type": "event.forward", "n": 1})
-        assert (await asyncio.wait_for(waiting, 10))["n"] == 1
-    finally:
-        waiting.cancel()
-        await layer.flush()
