@@ -13,12 +13,15 @@ downloads and uploads that fill it or empty it into a hub.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import hashlib
 import os
 import re
 import shutil
+import socket
 import tempfile
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -26,14 +29,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import requests
+import urllib3
 
 from trail.client import Hub, HubError, error_of
 
 CHUNK = 256 * 1024
-#: Bytes a download collects before it hashes and writes them (in a worker thread)...
-BATCH = 4 * 1024 * 1024
-#: ...or seconds, so that on a slow link the part file still grows (for a resume).
-BATCH_SECONDS = 0.5
+#: Bytes a download reads from its socket, hashes and writes at a time (at most).
+READ = 1024 * 1024
+#: Seconds between a download's words of progress to its meter.
+TELL_SECONDS = 0.1
 _SHA = re.compile(r"[0-9a-f]{64}")
 # What copy_file_range answers where the kernel or filesystem cannot do it.
 _NO_COPY_RANGE = frozenset({errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF})
@@ -239,76 +244,145 @@ async def download(
 
 async def _fetch(hub: Hub, url: str, job: Job, part: Path, have: int, digest, meter: Meter):
     """GET the object's bytes after the ``have`` already in ``part``; return the
-    bytes received and the digest of the whole part file."""
-    # identity: the body is the object itself, nothing to decode.
-    headers = {"Accept-Encoding": "identity"}
-    if have:
-        headers["Range"] = f"bytes={have}-"
-    try:
-        async with hub.http.stream("GET", hub.absolute(url), headers=headers) as response:
-            status = response.status_code
-            if status == 206 and have:
-                if not response.headers.get("Content-Range", "").startswith(f"bytes {have}-"):
-                    part.unlink()
-                    raise ObjectError(
-                        f"object {job.sha}: the hub resumed at the wrong offset "
-                        f"({response.headers.get('Content-Range')!r} for byte {have})"
-                    )
-                return await _save(response, part, "ab", digest, job.sha, meter), digest
-            if status == 200:
-                if have:  # no Range support: start over
-                    meter.restart(job.sha)
-                    digest = hashlib.sha256()
-                return await _save(response, part, "wb", digest, job.sha, meter), digest
-            await response.aread()
-            if status == 416:
-                part.unlink(missing_ok=True)  # the part file is not a prefix of the object
-            raise error_of(response)
-    except httpx.HTTPError as exc:
-        raise HubError(
-            f"download of object {job.sha} interrupted: {exc or type(exc).__name__}"
-        ) from exc
+    bytes received and the digest of the whole part file.
 
-
-async def _save(response, part: Path, mode: str, digest, sha: str, meter: Meter) -> int:
-    """Append the body to ``part`` and to ``digest``, a batch at a time.
-
-    The event loop only collects what the socket gives (see READ_SIZE); hashing
-    and writing a batch happen in a worker thread, where they release the GIL,
-    so several downloads use several cores while the loop keeps receiving.
+    The body is read by requests in a thread of its own, which also hashes and
+    appends each piece: httpx spent about three times curl's CPU on a large body
+    (h11 copies every read twice; docs/benchmarks.md, 6), requests about what
+    curl does. The thread is a daemon: a cancelled download (Ctrl-C) is not
+    waited for, and what it already wrote stays in the part file for a resume.
     """
-    received = 0
-    batch: list[bytes] = []
-    batched = 0
-    due = time.monotonic() + BATCH_SECONDS
-    with open(part, mode) as f:
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future = loop.create_future()
+    body = _Body(hub, hub.absolute(url), job, part, have, digest)
 
-        def store(chunks: list[bytes]) -> None:
-            for chunk in chunks:
-                digest.update(chunk)
-            f.writelines(chunks)
+    def call(method, *args) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody listens
+            loop.call_soon_threadsafe(method, *args)
 
-        async def flush() -> None:
-            nonlocal batch, batched, due
-            chunks, size = batch, batched
-            batch, batched = [], 0
-            due = time.monotonic() + BATCH_SECONDS
-            await asyncio.to_thread(store, chunks)
-            meter.advance(sha, size)
+    def tell(method, *args) -> None:
+        call(method, job.sha, *args)
 
+    def run() -> None:
         try:
-            async for chunk in response.aiter_bytes():
-                batch.append(chunk)
-                batched += len(chunk)
+            result = body.fetch(tell, meter)
+        except BaseException as exc:  # handed to the awaiting task
+            call(_settle, done, None, exc)
+        else:
+            call(_settle, done, result, None)
+
+    threading.Thread(target=run, name=f"download-{job.sha[:12]}", daemon=True).start()
+    try:
+        return await done
+    except asyncio.CancelledError:
+        body.stop()
+        raise
+
+
+def _settle(future: asyncio.Future, result, exc: BaseException | None) -> None:
+    if future.done():  # cancelled meanwhile
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)
+
+
+class _Body:
+    """One object body fetched into its part file (see :func:`_fetch`)."""
+
+    def __init__(self, hub: Hub, url: str, job: Job, part: Path, have: int, digest) -> None:
+        self.hub, self.url, self.job, self.part = hub, url, job, part
+        self.have, self.digest = have, digest
+        self.stopped = threading.Event()
+        self.response: requests.Response | None = None
+
+    def fetch(self, tell, meter: Meter):
+        # identity: the body is the object itself, nothing to decode.
+        headers = {"Accept-Encoding": "identity", "User-Agent": self.hub.http.headers["User-Agent"]}
+        if self.have:
+            headers["Range"] = f"bytes={self.have}-"
+        timeout = self.hub.http.timeout
+        sha = self.job.sha
+        try:
+            with _session().get(
+                self.url, headers=headers, stream=True, timeout=(timeout.connect, timeout.read)
+            ) as response:
+                self.response = response
+                status = response.status_code
+                if status == 206 and self.have:
+                    started = response.headers.get("Content-Range", "")
+                    if not started.startswith(f"bytes {self.have}-"):
+                        self.part.unlink()
+                        raise ObjectError(
+                            f"object {sha}: the hub resumed at the wrong offset "
+                            f"({response.headers.get('Content-Range')!r} for byte {self.have})"
+                        )
+                    return self._save(response, "ab", tell, meter), self.digest
+                if status == 200:
+                    if self.have:  # no Range support: start over
+                        tell(meter.restart)
+                        self.digest = hashlib.sha256()
+                    return self._save(response, "wb", tell, meter), self.digest
+                if status == 416:
+                    self.part.unlink(missing_ok=True)  # the part file is not a prefix of the object
+                raise error_of(_as_httpx(response))
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+            if self.stopped.is_set():
+                raise ObjectError(f"download of object {sha} stopped") from exc
+            raise HubError(
+                f"download of object {sha} interrupted: {exc or type(exc).__name__}"
+            ) from exc
+
+    def _save(self, response: requests.Response, mode: str, tell, meter: Meter) -> int:
+        """Append the body to the part file and to the digest, a piece at a time."""
+        received = told = 0
+        due = time.monotonic() + TELL_SECONDS
+        with open(self.part, mode) as f:
+            # read1: what the socket has, up to READ, so that a broken connection
+            # loses none of what arrived before it broke.
+            while chunk := response.raw.read1(READ, decode_content=False):
+                if self.stopped.is_set():
+                    break
+                self.digest.update(chunk)
+                f.write(chunk)
                 received += len(chunk)
-                if batched >= BATCH or time.monotonic() >= due:
-                    await flush()
-        except httpx.HTTPError:
-            f.writelines(batch)  # what did arrive is kept for the resume
-            raise
-        if batch:
-            await flush()
-    return received
+                if time.monotonic() >= due:  # each word wakes the event loop: a few a second
+                    tell(meter.advance, received - told)
+                    told, due = received, time.monotonic() + TELL_SECONDS
+        if received > told:
+            tell(meter.advance, received - told)
+        return received
+
+    def stop(self) -> None:
+        """Give up: the thread stops at its next piece, or now if it waits on the socket."""
+        self.stopped.set()
+        connection = getattr(getattr(self.response, "raw", None), "connection", None)
+        sock = getattr(connection, "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    """This thread's requests session (its kept-alive connections); sessions are not
+    shared between threads."""
+    if not hasattr(_local, "session"):
+        _local.session = requests.Session()
+    return _local.session
+
+
+def _as_httpx(response: requests.Response) -> httpx.Response:
+    """A failed body request as httpx's, for :func:`trail.client.error_of`."""
+    return httpx.Response(
+        response.status_code,
+        headers=dict(response.headers),
+        content=response.content,
+        request=httpx.Request("GET", response.url),
+    )
 
 
 async def upload(hub: Hub, store: ObjectStore, job: Job, meter: Meter = SILENT) -> int:

@@ -12,7 +12,7 @@ import re
 import httpx
 import pytest
 
-from trail.client import Hub, HubError, Retry
+from trail.client import Hub, HubError, Retry, new_http
 from trail.objects import (
     Job,
     Meter,
@@ -23,6 +23,7 @@ from trail.objects import (
     transfer_all,
     upload,
 )
+from trail.tests import wire
 
 DATA = bytes(range(256)) * 4096  # 1 MiB
 SHA = hashlib.sha256(DATA).hexdigest()
@@ -70,8 +71,8 @@ class FakeStorage:
 
 
 def hub_for(storage) -> Hub:
-    http = httpx.AsyncClient(transport=httpx.MockTransport(storage))
-    return Hub("http://hub.test", http=http, token="t", retry=Retry(1))
+    """A hub whose API and signed URLs ``storage`` answers, over a real socket."""
+    return Hub(wire.serve(storage), http=new_http(), token="t", retry=Retry(1))
 
 
 async def locate_with(hub: Hub):
@@ -230,7 +231,11 @@ async def test_it_keeps_what_arrived_before_the_connection_broke(tmp_path):
     def breaking(request):
         if request.url.path.startswith("/blob/"):
             assert request.headers["Accept-Encoding"] == "identity"  # the bytes as stored
-            return httpx.Response(200, stream=BreaksAfter(DATA[:300_000]))
+            return httpx.Response(
+                200,
+                stream=BreaksAfter(DATA[:300_000]),
+                headers={"Content-Length": str(len(DATA))},
+            )
         return storage(request)
 
     store = ObjectStore(tmp_path)

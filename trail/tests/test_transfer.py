@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -14,8 +15,9 @@ from trail.cli import build_parser
 from trail.cli.context import Context
 from trail.cli.remote import _download_into
 from trail.cli.transfer import URL_MARGIN, Locations
-from trail.client import Hub, Retry
+from trail.client import Hub, Retry, new_http
 from trail.objects import ObjectError, ObjectStore
+from trail.tests import wire
 from trail.workcopy import WorkCopy
 
 TRAIL = "6b0763e504336695eccf7100"
@@ -68,9 +70,9 @@ class FakeHub:
         return httpx.Response(404, json={"error": "nope"})
 
 
-def hub_for(fake: FakeHub) -> Hub:
-    return Hub("http://hub.test", http=httpx.AsyncClient(transport=httpx.MockTransport(fake)),
-               token="t", retry=Retry(1))  # fmt: skip
+def hub_for(fake) -> Hub:
+    """A hub that ``fake`` answers, over a real socket (downloads use requests)."""
+    return Hub(wire.serve(fake), http=new_http(), token="t", retry=Retry(1))
 
 
 @pytest.fixture
@@ -147,17 +149,16 @@ async def test_a_failed_clone_leaves_no_files_behind(ctx, tmp_path, made):
 
 async def test_an_interrupted_clone_leaves_no_files_behind(ctx, tmp_path):
     fake = FakeHub()
-    stalled = asyncio.Event()
+    stalled = threading.Event()
 
-    async def handler(request):
+    def handler(request):
         if request.url.path == f"/blob/{SHAS[KERNEL]}":
-            await stalled.wait()  # never set: the kernel never comes
+            stalled.wait(30)  # set only at the end: the kernel never comes
         return fake(request)
 
     store = ObjectStore(tmp_path / "cache")
     dest = tmp_path / "wc"
-    hub = Hub("http://hub.test", http=httpx.AsyncClient(transport=httpx.MockTransport(handler)))
-    clone = asyncio.create_task(_download_into(ctx, hub, store, STATE, dest, TRAIL, 1))
+    clone = asyncio.create_task(_download_into(ctx, hub_for(handler), store, STATE, dest, TRAIL, 1))
     while not (dest / "app/copy.squashfs").exists():
         await asyncio.sleep(0.01)
     clone.cancel()  # Ctrl-C
@@ -165,3 +166,4 @@ async def test_an_interrupted_clone_leaves_no_files_behind(ctx, tmp_path):
         await clone
     assert not dest.exists()
     assert store.has(SHAS[ROOTFS])
+    stalled.set()
