@@ -1,17 +1,18 @@
 """``trail clone`` of 1 GiB in 100 objects, against curl fetching the same objects.
 
     .venv/bin/python bench/clone.py [--objects 100] [--object-mib 10] [--rounds 3]
-                                    [--server uvicorn|gunicorn] [--before DIR]
+                                    [--server gunicorn|uvicorn] [--tools] [--before DIR]
 
 Seeds (PostgreSQL, Redis, filesystem objects, as deployed) a device whose
 revision names ``--objects`` random objects, placed straight in the hub's
-store; starts the hub (uvicorn or gunicorn, two workers) and times, round by round:
+store; starts the hub (gunicorn, as deployed, or uvicorn; two workers) and times,
+round by round, the wall-clock time and the CPU time (user + system) of:
 
 * ``trail clone`` into an empty working copy with an empty object cache
   (download, sha256 check, cache, checkout), and
 * curl fetching the same objects from their signed URLs into files, as many
   at a time as ``trail`` does (``--parallel-max``),
-* the work of a clone done by C tools, one step after the other: the same
+* with ``--tools``, the work of a clone done by C tools, one step after the other: the same
   curl, then a second copy of its files (``cp``) and their sha256
   (``openssl dgst``),
 * with ``--before DIR``, the same clone by the ``trail/`` package of another
@@ -19,7 +20,8 @@ store; starts the hub (uvicorn or gunicorn, two workers) and times, round by rou
   change side by side.
 
 Each run starts after ``sync`` (so that none pays for the writeback of the
-pages another one dirtied), and they take turns to go first.
+pages another one dirtied) and after the files of the run before it are
+removed; they take turns to go first.
 
 Then it checks what a second clone and an unchanged ``trail post`` move:
 the bytes the server's processes wrote and read (``/proc/<pid>/io``) while
@@ -31,6 +33,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -54,7 +57,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--objects", type=int, default=100)
     parser.add_argument("--object-mib", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--server", choices=("uvicorn", "gunicorn"), default="uvicorn")
+    parser.add_argument("--server", choices=("gunicorn", "uvicorn"), default="gunicorn")
+    parser.add_argument("--tools", action="store_true", help="also time the C tools' clone")
     parser.add_argument(
         "--before",
         type=Path,
@@ -152,9 +156,8 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        times: dict[str, list[float]] = {"clone": [], "curl": [], "tools": []}
-        if args.before:
-            times["before"] = []
+        times: dict[str, list[float]] = {"clone": [], "curl": []}
+        cpu: dict[str, list[float]] = {"clone": [], "curl": []}
         # One PostgreSQL connection per request thread would pile up under ASGI.
         env = {"TRAILHUB_VAR_DIR": str(var_dir), "DATABASE_CONN_MAX_AGE": "0"}
         with Server(args.server, 2, **env) as server:
@@ -176,8 +179,9 @@ def main() -> None:
                 runs = {
                     "clone": partial(trail, config, server.url, "clone", device_id, "wc", cwd=work),
                     "curl": partial(timed, curl(urls, work / "curl")),
-                    "tools": partial(curl_copy_hash, urls, work / "tools"),
                 }
+                if args.tools:
+                    runs["tools"] = partial(curl_copy_hash, urls, work / "tools")
                 if args.before:
                     # In a folder of its own, with the same login and its own (empty) cache.
                     other = work / "before"
@@ -189,10 +193,28 @@ def main() -> None:
                     )  # fmt: skip
                 # Each starts with no dirty pages left by another (whose writeback
                 # would land on it), and they take turns to go first.
+                # What each run writes (its files, and a clone's object cache).
+                made = {
+                    "clone": [work / "wc", config / "objects"],
+                    "curl": [work / "curl"],
+                    "tools": [work / "tools", work / "tools-copy"],
+                    "before": [work / "before" / "wc", work / "before" / "config" / "objects"],
+                }
                 names = list(runs)
                 for name in names[n % len(names) :] + names[: n % len(names)]:
                     os.sync()
-                    times[name].append(runs[name]())
+                    spent = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    times.setdefault(name, []).append(runs[name]())
+                    now = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    cpu.setdefault(name, []).append(
+                        now.ru_utime - spent.ru_utime + now.ru_stime - spent.ru_stime
+                    )
+                    if n < args.rounds - 1 or name != "clone":
+                        # Gone before the next run: the third run of a round, with two
+                        # others' gigabytes still on disk, was 1.5-2 s slower than the
+                        # first whichever tool it was (this VM's memory; cause unknown).
+                        for path in made[name]:
+                            shutil.rmtree(path, ignore_errors=True)
                 print(
                     f"round {n + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items())
                 )
@@ -211,9 +233,12 @@ def main() -> None:
             f" ({total_mib / clone:.0f} MiB/s), curl x{CONCURRENCY} {fetch:.2f} s"
             f" ({total_mib / fetch:.0f} MiB/s); ratio curl/clone {fetch / clone:.2f}"
         )
-        tools = statistics.median(times["tools"])
-        print(f"curl, then cp and openssl sha256 of its files: {tools:.2f} s;"
-              f" ratio curl/that {fetch / tools:.2f}")  # fmt: skip
+        print(", ".join(f"{k} {statistics.median(v):.2f}" for k, v in cpu.items())
+              + " CPU seconds (user + system, medians)")  # fmt: skip
+        if args.tools:
+            tools = statistics.median(times["tools"])
+            print(f"curl, then cp and openssl sha256 of its files: {tools:.2f} s;"
+                  f" ratio curl/that {fetch / tools:.2f}")  # fmt: skip
         if args.before:
             before = statistics.median(times["before"])
             print(f"trail clone of {args.before}: {before:.2f} s ({total_mib / before:.0f} MiB/s);"
