@@ -17,6 +17,7 @@ import contextlib
 import errno
 import hashlib
 import os
+import queue
 import re
 import shutil
 import socket
@@ -39,6 +40,8 @@ CHUNK = 256 * 1024
 READ = 1024 * 1024
 #: Seconds between a download's words of progress to its meter.
 TELL_SECONDS = 0.1
+#: Object bodies a process reads at the same time (more wait their turn).
+DOWNLOAD_THREADS = 16
 _SHA = re.compile(r"[0-9a-f]{64}")
 # What copy_file_range answers where the kernel or filesystem cannot do it.
 _NO_COPY_RANGE = frozenset({errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF})
@@ -246,11 +249,12 @@ async def _fetch(hub: Hub, url: str, job: Job, part: Path, have: int, digest, me
     """GET the object's bytes after the ``have`` already in ``part``; return the
     bytes received and the digest of the whole part file.
 
-    The body is read by requests in a thread of its own, which also hashes and
-    appends each piece: httpx spent about three times curl's CPU on a large body
-    (h11 copies every read twice; docs/benchmarks.md, 6), requests about what
-    curl does. The thread is a daemon: a cancelled download (Ctrl-C) is not
-    waited for, and what it already wrote stays in the part file for a resume.
+    The body is read by requests in one of the process's download threads,
+    which also hashes and appends each piece: httpx spent about three times
+    curl's CPU on a large body (h11 copies every read twice; docs/benchmarks.md,
+    6), requests about what curl does. The threads are daemons: a cancelled
+    download (Ctrl-C) is not waited for, and what it already wrote stays in the
+    part file for a resume.
     """
     loop = asyncio.get_running_loop()
     done: asyncio.Future = loop.create_future()
@@ -264,6 +268,8 @@ async def _fetch(hub: Hub, url: str, job: Job, part: Path, have: int, digest, me
         call(method, job.sha, *args)
 
     def run() -> None:
+        if body.stopped.is_set():  # cancelled while it waited for a thread
+            return
         try:
             result = body.fetch(tell, meter)
         except BaseException as exc:  # handed to the awaiting task
@@ -271,7 +277,7 @@ async def _fetch(hub: Hub, url: str, job: Job, part: Path, have: int, digest, me
         else:
             call(_settle, done, result, None)
 
-    threading.Thread(target=run, name=f"download-{job.sha[:12]}", daemon=True).start()
+    _downloads.submit(run)
     try:
         return await done
     except asyncio.CancelledError:
@@ -364,6 +370,34 @@ class _Body:
                 sock.shutdown(socket.SHUT_RDWR)
 
 
+class _Threads:
+    """At most ``size`` daemon threads that run what is submitted, in order.
+
+    Bounded, so that a process simulating thousands of devices (trail-agent)
+    does not start a thread per download; kept, so that each keeps its
+    session's connections alive from one object to the next.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.started = 0
+        self.lock = threading.Lock()
+
+    def submit(self, work: Callable[[], None]) -> None:
+        self.queue.put(work)
+        with self.lock:
+            if self.started < self.size:
+                self.started += 1
+                name = f"download-{self.started}"
+                threading.Thread(target=self._serve, name=name, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            self.queue.get()()
+
+
+_downloads = _Threads(DOWNLOAD_THREADS)
 _local = threading.local()
 
 

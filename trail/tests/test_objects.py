@@ -8,12 +8,14 @@ import hashlib
 import json
 import os
 import re
+import threading
 
 import httpx
 import pytest
 
 from trail.client import Hub, HubError, Retry, new_http
 from trail.objects import (
+    DOWNLOAD_THREADS,
     Job,
     Meter,
     ObjectError,
@@ -269,3 +271,16 @@ def test_it_copies_where_the_kernel_cannot_copy_a_range(tmp_path, monkeypatch):
     src.write_bytes(DATA)
     copy_file(src, tmp_path / "dest")
     assert (tmp_path / "dest").read_bytes() == DATA
+
+
+async def test_downloads_share_a_bounded_set_of_threads(tmp_path):
+    """Forty downloads at once (a process simulating a fleet) are read by at most
+    DOWNLOAD_THREADS threads, and every one of them completes."""
+    hub = hub_for(FakeStorage())
+    locate = await locate_with(hub)
+    stores = [ObjectStore(tmp_path / str(n)) for n in range(40)]
+    moved = await asyncio.gather(*(download(hub, s, Job(SHA, "k"), locate) for s in stores))
+    assert moved == [len(DATA)] * 40
+    assert all(store.path(SHA).read_bytes() == DATA for store in stores)
+    readers = [t for t in threading.enumerate() if t.name.startswith("download-")]
+    assert 0 < len(readers) <= DOWNLOAD_THREADS
