@@ -54,6 +54,12 @@ def parse_args() -> argparse.Namespace:
         default="on",
         help="uvicorn's --ws-per-message-deflate (browsers ask for it; on is uvicorn's default)",
     )
+    parser.add_argument(
+        "--ws",
+        choices=("websockets", "websockets-sansio", "wsproto"),
+        default="websockets-sansio",
+        help="uvicorn's --ws, its WebSocket implementation (auto picks websockets-sansio)",
+    )
     return parser.parse_args()
 
 
@@ -199,12 +205,13 @@ def main() -> None:
         args.workers,
         preexec_fn=raise_file_limit,
         UVICORN_WS_PER_MESSAGE_DEFLATE=deflate,
+        UVICORN_WS=args.ws,
     ) as server:
         workers = server.pids()[1:]
         found = latency(server, watched.id, step.rev, device_token, args)
         print(
             f"{args.watchers} watchers in {args.clients} client processes,"
-            f" per-message deflate {args.deflate}"
+            f" per-message deflate {args.deflate}, uvicorn --ws {args.ws}"
         )
         print(f"  first report after start (cold worker): {summary(found['cold'], args.watchers)}")
         print(

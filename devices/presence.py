@@ -124,10 +124,18 @@ def _start_flusher() -> None:
 
 
 def _flush_forever() -> None:
-    while True:
-        time.sleep(settings.PRESENCE_FLUSH_INTERVAL or 1)
-        close_old_connections()  # this thread's own; kept while CONN_MAX_AGE allows
+    """Flush every interval; end when the interval becomes 0 (from then on each request
+    writes what it notes), after a last flush."""
+    while interval := settings.PRESENCE_FLUSH_INTERVAL:
+        time.sleep(interval)
+        if not settings.PRESENCE_FLUSH_INTERVAL:
+            break
+        try:
+            close_old_connections()  # this thread's own; kept while CONN_MAX_AGE allows
+        except Exception:
+            log.exception("could not check the presence flusher's database connection")
         flush()
+    flush()
 
 
 def flush() -> None:

@@ -169,3 +169,16 @@ def test_a_device_written_again_within_the_half_window_is_not_announced(
     assert [d.id for d in moved] == [device.id]  # written again…
     assert Device.objects.get(id=device.id).last_seen == now
     assert announced == [[device.id]]  # …but announced once, when it came online
+
+
+def test_the_flusher_thread_ends_when_the_interval_becomes_zero(settings, monkeypatch):
+    """A thread that outlived its interval would go on touching the database (in the
+    tests: after the test that started it, where no database is allowed)."""
+    settings.PRESENCE_FLUSH_INTERVAL = 1
+    monkeypatch.setattr(presence, "flush", lambda: None)
+    presence._start_flusher()
+    thread = presence._flusher[1]
+    assert thread.is_alive()
+    settings.PRESENCE_FLUSH_INTERVAL = 0
+    thread.join(5)
+    assert not thread.is_alive()
