@@ -11,7 +11,10 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from portal.routing import websocket_urlpatterns  # noqa: E402
+from portal.warm import warm  # noqa: E402
 from portal.ws_auth import WebSocketAuthMiddleware  # noqa: E402
+
+warm()
 
 
 def _origin_checked(app):
