@@ -37,6 +37,9 @@ from common import Server, django_setup, environment, machine, reset_database
 from poll import seed, tokens_for
 
 SPEC = "pantavisor-service-system@1"
+#: Reports before the timed ones: the first request each fresh worker serves is slow
+#: (lazy set-up, first connections); with two HTTP and two WebSocket workers, four.
+COLD = 4
 
 
 def parse_args() -> argparse.Namespace:
@@ -53,6 +56,13 @@ def parse_args() -> argparse.Namespace:
         choices=("on", "off"),
         default="on",
         help="uvicorn's --ws-per-message-deflate (browsers ask for it; on is uvicorn's default)",
+    )
+    parser.add_argument(
+        "--http",
+        choices=("gunicorn", "uvicorn"),
+        default="gunicorn",
+        help="who serves the device's progress reports: gunicorn x2 beside the WebSocket"
+        " workers, as deployed, or the WebSocket workers themselves",
     )
     parser.add_argument(
         "--ws",
@@ -104,7 +114,9 @@ async def _watch(url: str, origin: str, count: int, pipe: Connection) -> None:
     pipe.send(arrivals)
 
 
-def latency(server: Server, device_id: str, rev: int, token: str, args) -> dict[str, list]:
+def latency(
+    server: Server, http: str, device_id: str, rev: int, token: str, args
+) -> dict[str, list]:
     url = server.url.replace("http", "ws") + f"/ws/devices/{device_id}/"
     spawn = multiprocessing.get_context("spawn")
     clients = []
@@ -119,18 +131,20 @@ def latency(server: Server, device_id: str, rev: int, token: str, args) -> dict[
             raise RuntimeError("the watchers did not connect in 5 minutes")
         assert pipe.recv() == "ready"
 
-    progress = f"{server.url}/trails/{device_id}/steps/{rev}/progress"
+    progress = f"{http}/trails/{device_id}/steps/{rev}/progress"
+    found: dict[str, list] = {"cold": [], "timed": [], "requests": []}
     with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=60) as device:
-        for n in range(args.events + 1):
-            kind = "cold" if n == 0 else "timed"
+        for n in range(COLD + args.events):
+            kind = "cold" if n < COLD else "timed"
             body = {"status": "DOWNLOADING", "progress": n % 100}
             body["status-msg"] = f"{kind} t={time.time()}"
             answer = device.put(progress, json=body)
             assert answer.status_code == 200, answer.text
-            time.sleep(args.gap if n else 2)
+            if kind == "timed":
+                found["requests"].append(answer.elapsed.total_seconds())
+            time.sleep(args.gap if kind == "timed" else 2)
     time.sleep(2)
 
-    found: dict[str, list] = {"cold": [], "timed": []}
     for process, pipe in clients:
         pipe.send("stop")
         for kind, values in pipe.recv().items():
@@ -200,23 +214,36 @@ def main() -> None:
     connections.close_all()
     print(machine())
     deflate = "true" if args.deflate == "on" else "false"
-    with Server(
-        "uvicorn",
-        args.workers,
-        preexec_fn=raise_file_limit,
-        UVICORN_WS_PER_MESSAGE_DEFLATE=deflate,
-        UVICORN_WS=args.ws,
-    ) as server:
+    with (
+        Server(
+            "uvicorn",
+            args.workers,
+            preexec_fn=raise_file_limit,
+            UVICORN_WS_PER_MESSAGE_DEFLATE=deflate,
+            UVICORN_WS=args.ws,
+        ) as server,
+        contextlib.ExitStack() as stack,
+    ):
         workers = server.pids()[1:]
-        found = latency(server, watched.id, step.rev, device_token, args)
+        http = server.url
+        if args.http == "gunicorn":
+            http = stack.enter_context(Server("gunicorn", 2)).url
+        found = latency(server, http, watched.id, step.rev, device_token, args)
         print(
             f"{args.watchers} watchers in {args.clients} client processes,"
-            f" per-message deflate {args.deflate}, uvicorn --ws {args.ws}"
+            f" per-message deflate {args.deflate}, uvicorn --ws {args.ws};"
+            f" progress reports to {args.http}"
         )
-        print(f"  first report after start (cold worker): {summary(found['cold'], args.watchers)}")
+        cold = summary(found["cold"], args.watchers * COLD)
+        print(f"  the first {COLD} reports after start (cold workers): {cold}")
         print(
             f"  {args.events} events, {args.gap} s apart:"
             f" {summary(found['timed'], args.watchers * args.events)}"
+        )
+        took = sorted(found["requests"])
+        print(
+            f"  the reports' own requests: median {statistics.median(took) * 1000:.0f} ms,"
+            f" max {took[-1] * 1000:.0f} ms"
         )
         before = server.rss_mib()
 
