@@ -403,9 +403,16 @@ _local = threading.local()
 
 def _session() -> requests.Session:
     """This thread's requests session (its kept-alive connections); sessions are not
-    shared between threads."""
+    shared between threads.
+
+    It trusts the certificates httpx trusts for the hub's API: ``SSL_CERT_FILE``
+    or ``SSL_CERT_DIR`` when set (a hub with a private CA), else certifi's; and,
+    as requests does, ``REQUESTS_CA_BUNDLE``.
+    """
     if not hasattr(_local, "session"):
-        _local.session = requests.Session()
+        session = requests.Session()
+        session.verify = os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR") or True
+        _local.session = session
     return _local.session
 
 

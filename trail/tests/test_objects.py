@@ -13,6 +13,7 @@ import threading
 import httpx
 import pytest
 
+from trail import objects
 from trail.client import Hub, HubError, Retry, new_http
 from trail.objects import (
     DOWNLOAD_THREADS,
@@ -284,3 +285,25 @@ async def test_downloads_share_a_bounded_set_of_threads(tmp_path):
     assert all(store.path(SHA).read_bytes() == DATA for store in stores)
     readers = [t for t in threading.enumerate() if t.name.startswith("download-")]
     assert 0 < len(readers) <= DOWNLOAD_THREADS
+
+
+@pytest.mark.parametrize(
+    "env, verify",
+    [
+        ({}, True),
+        ({"SSL_CERT_FILE": "/etc/hub-ca.pem"}, "/etc/hub-ca.pem"),
+        ({"SSL_CERT_DIR": "/etc/hub-certs"}, "/etc/hub-certs"),
+    ],
+)
+def test_downloads_trust_the_certificates_the_api_trusts(monkeypatch, env, verify):
+    """A hub with a private CA, named by SSL_CERT_FILE for httpx, serves its objects
+    over the same TLS: the download sessions must trust the same file."""
+    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    found = []
+    thread = threading.Thread(target=lambda: found.append(objects._session().verify))
+    thread.start()
+    thread.join()
+    assert found == [verify]
