@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -136,6 +136,7 @@ def _flush_forever() -> None:
             log.exception("could not check the presence flusher's database connection")
         flush()
     flush()
+    connections.close_all()  # this thread's; a dead thread's would stay open
 
 
 def flush() -> None:

@@ -1,8 +1,10 @@
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -182,3 +184,30 @@ def test_the_flusher_thread_ends_when_the_interval_becomes_zero(settings, monkey
     settings.PRESENCE_FLUSH_INTERVAL = 0
     thread.join(5)
     assert not thread.is_alive()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_flusher_closes_its_database_connection_when_it_ends(device, settings, monkeypatch):
+    """Its connection belongs to its thread: left open, it outlives the thread (and kept
+    the test database from being dropped at the end of a run)."""
+    if presence._flusher is not None:  # an earlier test's, ending (the interval is 0)
+        presence._flusher[1].join(5)
+    closed_by = []
+    real_close = BaseDatabaseWrapper.close
+
+    def close(wrapper):
+        closed_by.append(threading.current_thread())
+        return real_close(wrapper)
+
+    monkeypatch.setattr(BaseDatabaseWrapper, "close", close)
+    settings.PRESENCE_FLUSH_INTERVAL = 1
+    presence.note(device.id)
+    thread = presence._flusher[1]
+    deadline = time.monotonic() + 30
+    while Device.objects.get(id=device.id).last_seen is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert thread not in closed_by
+    settings.PRESENCE_FLUSH_INTERVAL = 0
+    thread.join(5)
+    assert not thread.is_alive()
+    assert thread in closed_by
