@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import hashlib
+import io
 import json
 import os
 import re
@@ -12,6 +13,8 @@ import threading
 
 import httpx
 import pytest
+import requests
+import urllib3
 
 from trail import objects
 from trail.client import Hub, HubError, Retry, new_http
@@ -307,3 +310,15 @@ def test_downloads_trust_the_certificates_the_api_trusts(monkeypatch, env, verif
     thread.start()
     thread.join()
     assert found == [verify]
+
+
+def test_a_body_without_http_clients_reader_is_read_through_urllib3():
+    """The fallback of ``_reader``: a response whose raw stream is not http.client's."""
+    response = requests.Response()
+    response.raw = urllib3.HTTPResponse(body=io.BytesIO(DATA), preload_content=False)
+    read = objects._reader(response)
+    view = memoryview(bytearray(100_000))
+    got = bytearray()
+    while size := read(view):
+        got += view[:size]
+    assert bytes(got) == DATA
