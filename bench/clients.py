@@ -7,7 +7,7 @@ the hub under gunicorn x2, and fetches every object from its signed URL into
 a file, 4 at a time, hashing each with sha256 as it arrives (what a clone
 must do), with each client in turn; then curl fetches the same (no hash).
 Prints the wall-clock time and the CPU time (user + system) of each run.
-This is how trail/objects.py's download client was chosen
+This is how trail/bodies.py's download client was chosen
 (docs/benchmarks.md, 6).
 """
 

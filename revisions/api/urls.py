@@ -10,7 +10,8 @@ from revisions.api.views import exports, objects, steps, storage, trails
 STEP = "trails/<str:ref>/steps/<str:rev>"
 
 urlpatterns = [
-    # A device's poll first: it is the commonest request (revisions/api/poll.py).
+    # A device's poll first: it is the commonest request, answered from the cache
+    # while nothing changed (revisions/api/poll.py).
     *api_path(
         "trails/<str:ref>/steps", poll.cached(steps.StepListView.as_view()), name="api-steps"
     ),
@@ -22,10 +23,6 @@ urlpatterns = [
     ),
     *api_path(
         "trails/<str:ref>/.pvrremote", trails.TrailPvrRemoteView.as_view(), name="api-trail-pvr"
-    ),
-    # Device polls are answered from the cache while nothing changed (poll.py).
-    *api_path(
-        "trails/<str:ref>/steps", poll.cached(steps.StepListView.as_view()), name="api-steps"
     ),
     *api_path(STEP, steps.StepDetailView.as_view(), name="api-step"),
     *api_path(f"{STEP}/.pvrremote", trails.StepPvrRemoteView.as_view(), name="api-step-pvr"),

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from trail import api
 from trail.client import HubError
-from trail.objects import SILENT, Job, Meter, ObjectError, download, transfer_all
+from trail.errors import ObjectError
+from trail.objects import SILENT, Job, Meter, download, transfer_all
 from trail.state import StateError, object_shas, validate_state
 from trail.status import (
     DONE,

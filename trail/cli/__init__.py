@@ -15,7 +15,7 @@ from trail.apps import commands as apps
 from trail.cli import account, archive, local, remote
 from trail.cli.context import CLIError, Context
 from trail.client import HubError
-from trail.objects import ObjectError
+from trail.errors import ObjectError
 from trail.state import StateError
 from trail.workcopy import WorkCopyError
 

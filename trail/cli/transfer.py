@@ -12,7 +12,8 @@ from trail import api
 from trail.cli.context import Context
 from trail.cli.progress import Bars, human, plural
 from trail.client import Hub, HubError
-from trail.objects import Job, ObjectError, ObjectStore, download, transfer_all, upload
+from trail.errors import ObjectError
+from trail.objects import Job, ObjectStore, download, transfer_all, upload
 from trail.state import object_shas
 
 log = logging.getLogger("trail.cli")

@@ -16,10 +16,10 @@ import pytest
 import requests
 import urllib3
 
-from trail import objects
+from trail import bodies
+from trail.bodies import DOWNLOAD_THREADS
 from trail.client import Hub, HubError, Retry, new_http
 from trail.objects import (
-    DOWNLOAD_THREADS,
     Job,
     Meter,
     ObjectError,
@@ -306,7 +306,7 @@ def test_downloads_trust_the_certificates_the_api_trusts(monkeypatch, env, verif
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     found = []
-    thread = threading.Thread(target=lambda: found.append(objects._session().verify))
+    thread = threading.Thread(target=lambda: found.append(bodies._session().verify))
     thread.start()
     thread.join()
     assert found == [verify]
@@ -316,7 +316,7 @@ def test_a_body_without_http_clients_reader_is_read_through_urllib3():
     """The fallback of ``_reader``: a response whose raw stream is not http.client's."""
     response = requests.Response()
     response.raw = urllib3.HTTPResponse(body=io.BytesIO(DATA), preload_content=False)
-    read = objects._reader(response)
+    read = bodies._reader(response)
     view = memoryview(bytearray(100_000))
     got = bytearray()
     while size := read(view):

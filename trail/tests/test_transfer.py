@@ -16,7 +16,8 @@ from trail.cli.context import Context
 from trail.cli.remote import _download_into
 from trail.cli.transfer import URL_MARGIN, Locations
 from trail.client import Hub, Retry, new_http
-from trail.objects import ObjectError, ObjectStore
+from trail.errors import ObjectError
+from trail.objects import ObjectStore
 from trail.tests import wire
 from trail.workcopy import WorkCopy
 

@@ -2,7 +2,7 @@
 (``handler(httpx.Request) -> httpx.Response``).
 
 For tests of code that reaches a hub through more than httpx: trail's object
-downloads use requests (trail/objects.py), which httpx's ``MockTransport``
+downloads use requests (trail/bodies.py), which httpx's ``MockTransport``
 cannot answer. A handler's response whose body stream raises part-way is sent
 as far as it got, with the full ``Content-Length`` it declared, and then the
 connection is cut: a download that breaks in the middle.
