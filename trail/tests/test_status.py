@@ -1,4 +1,6 @@
-"""The progress status machine: every move, for the device and for the owner."""
+"""The progress status machine: every move, for the device and for the owner.
+
+Each move a real device makes cites the upstream line it reproduces."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from trail.status import (
     RUNNING_OK,
     STATUSES,
     TESTING,
+    UPDATED,
     WONTGO,
     TransitionError,
     check_transition,
@@ -35,26 +38,31 @@ def parse_moves(table: str) -> set[tuple[str, str]]:
     return moves
 
 
-# The protocol as DESIGN.md draws it, plus skipping forward and repeating.
+# What real devices send (see trail/status.py for the upstream lines): from a pending
+# status any device status, back to QUEUED or INPROGRESS too; after DONE/UPDATED an
+# ERROR; after the owner's CANCEL/WONTGO the outcome; repeating the current status.
 DEVICE_MOVES = parse_moves("""
-    NEW         -> NEW QUEUED DOWNLOADING INPROGRESS TESTING DONE UPDATED WONTGO
-    QUEUED      -> QUEUED DOWNLOADING INPROGRESS TESTING DONE UPDATED WONTGO
-    DOWNLOADING -> DOWNLOADING INPROGRESS TESTING DONE UPDATED WONTGO
-    INPROGRESS  -> INPROGRESS TESTING DONE UPDATED WONTGO ERROR
-    TESTING     -> TESTING DONE UPDATED WONTGO ERROR
-    DONE        -> DONE
-    UPDATED     -> UPDATED
-    WONTGO      -> WONTGO
+    NEW         -> NEW QUEUED DOWNLOADING INPROGRESS TESTING DONE UPDATED WONTGO ERROR
+    QUEUED      -> QUEUED DOWNLOADING INPROGRESS TESTING DONE UPDATED WONTGO ERROR
+    DOWNLOADING -> QUEUED DOWNLOADING INPROGRESS TESTING DONE UPDATED WONTGO ERROR
+    INPROGRESS  -> QUEUED DOWNLOADING INPROGRESS TESTING DONE UPDATED WONTGO ERROR
+    TESTING     -> QUEUED DOWNLOADING INPROGRESS TESTING DONE UPDATED WONTGO ERROR
+    DONE        -> DONE ERROR
+    UPDATED     -> UPDATED ERROR
+    WONTGO      -> WONTGO DONE UPDATED ERROR
     ERROR       -> ERROR
+    CANCEL      -> DONE UPDATED ERROR
 """)
 OWNER_MOVES = parse_moves("""
     NEW         -> CANCEL
     QUEUED      -> WONTGO
     DOWNLOADING -> WONTGO
     INPROGRESS  -> WONTGO
+    TESTING     -> WONTGO
     WONTGO      -> WONTGO
     CANCEL      -> CANCEL
 """)
+PENDING = [status for status in STATUSES if status not in FINAL]
 ALL_PAIRS = list(itertools.product(STATUSES, STATUSES))
 
 
@@ -103,49 +111,102 @@ def test_it_knows_which_statuses_are_final():
 
 @pytest.mark.parametrize("current", sorted(FINAL))
 @pytest.mark.parametrize("actor", ["device", "owner"])
-def test_it_never_leaves_a_final_status(current, actor):
-    for new in STATUSES:
-        if new != current:
-            with pytest.raises(TransitionError) as caught:
-                check_transition(current, new, actor)
-            assert caught.value.code == "final"
+def test_it_never_makes_a_final_status_pending_again(current, actor):
+    """A finished step never comes back to block the poll (the oldest pending step)."""
+    for new in PENDING:
+        with pytest.raises(TransitionError):
+            check_transition(current, new, actor)
+
+
+@pytest.mark.parametrize("current", PENDING)
+@pytest.mark.parametrize("new", sorted(FINAL - {CANCEL}))
+def test_it_accepts_every_final_report_from_a_pending_status(current, new):
+    """Pantavisor re-sends its final progress from disk whenever the poll offers the step
+    again (pantavisor update/update.c:233-237) and only logs a refused PUT
+    (pantahub/pantahub_proto.c:938-941): a refused final report would leave the step
+    pending and the device polling it forever."""
+    check_transition(current, new, "device")
+
+
+@pytest.mark.parametrize("current", PENDING)
+def test_the_owner_can_end_every_pending_status(current):
+    """CANCEL before the device picked it up, WONTGO after: nothing stays pending forever."""
+    assert next_statuses(current, "owner") & FINAL
 
 
 def test_it_explains_finality():
     with pytest.raises(TransitionError) as caught:
         check_transition(DONE, INPROGRESS, "device")
-    assert str(caught.value) == "cannot go from DONE to INPROGRESS: DONE is final"
+    assert caught.value.code == "final"
+    assert str(caught.value) == (
+        "cannot go from DONE to INPROGRESS: DONE is final (after it a device may only report ERROR)"
+    )
+    with pytest.raises(TransitionError, match="^cannot go from ERROR to DONE: ERROR is final$"):
+        check_transition(ERROR, DONE, "device")
 
 
-@pytest.mark.parametrize(
-    ("current", "new"), [(TESTING, DOWNLOADING), (DOWNLOADING, QUEUED), (INPROGRESS, NEW)]
-)
-def test_it_never_goes_backwards(current, new):
-    with pytest.raises(
-        TransitionError, match=f"cannot go from {current} to {new}: .*never goes backwards"
-    ) as caught:
+@pytest.mark.parametrize("current", [DOWNLOADING, INPROGRESS, TESTING])
+def test_it_takes_queued_again_when_pantavisor_resumes(current):
+    """Pantavisor reports QUEUED on every start_install, a resumed update included
+    (pantavisor update/update.c:245-247)."""
+    check_transition(current, QUEUED, "device")
+
+
+def test_it_takes_inprogress_after_testing_for_the_reboot():
+    """The mocker's "Simulating reboot..." (pantavisor-mocker src/flows/update_flow.zig:349-351)."""
+    check_transition(TESTING, INPROGRESS, "device")
+
+
+@pytest.mark.parametrize("current", [QUEUED, DOWNLOADING])
+def test_it_takes_an_error_before_install(current):
+    """A bad checksum (pantavisor-mocker src/flows/update_flow.zig:312-315) or an internal
+    error (pantavisor update/update.c:344-348 from QUEUED, 416-420 from DOWNLOADING)."""
+    check_transition(current, ERROR, "device")
+
+
+def test_it_takes_an_error_after_done_when_the_commit_fails():
+    """DONE, then the bootloader cannot commit it (pantavisor update/update.c:888-893)."""
+    check_transition(DONE, ERROR, "device")
+
+
+@pytest.mark.parametrize("current", PENDING)
+def test_it_takes_wontgo_from_any_pending_status(current):
+    """Retries, signature, space (pantavisor update/update.c:259, 270, 278)."""
+    check_transition(current, WONTGO, "device")
+
+
+@pytest.mark.parametrize("current", [CANCEL, WONTGO])
+@pytest.mark.parametrize("new", [DONE, UPDATED, ERROR])
+def test_it_keeps_how_a_revision_ended_after_the_owner_gave_up_on_it(current, new):
+    check_transition(current, new, "device")
+
+
+@pytest.mark.parametrize("current", [CANCEL, WONTGO])
+@pytest.mark.parametrize("new", [QUEUED, DOWNLOADING, INPROGRESS, TESTING])
+def test_it_lets_the_owner_stop_a_device_that_keeps_reporting(current, new):
+    with pytest.raises(TransitionError) as caught:
         check_transition(current, new, "device")
-    assert caught.value.code == "backwards"
+    assert caught.value.code == "final"
 
 
-@pytest.mark.parametrize("current", [NEW, QUEUED, DOWNLOADING])
-def test_it_keeps_error_for_failures_after_install(current):
-    with pytest.raises(
-        TransitionError, match="ERROR is for a revision that failed after install"
-    ) as caught:
-        check_transition(current, ERROR, "device")
-    assert caught.value.code == "not-allowed"
+@pytest.mark.parametrize("current", [QUEUED, DOWNLOADING, TESTING, DONE])
+def test_a_device_never_reports_new(current):
+    with pytest.raises(TransitionError, match="NEW is a revision no device has picked up") as e:
+        check_transition(current, NEW, "device")
+    assert e.value.code == "not-allowed"
 
 
 def test_it_lets_only_the_owner_cancel():
-    with pytest.raises(TransitionError, match="only the owner may cancel"):
-        check_transition(NEW, CANCEL, "device")
+    for current in PENDING:
+        with pytest.raises(TransitionError, match="only the owner cancels") as caught:
+            check_transition(current, CANCEL, "device")
+        assert caught.value.code == "not-allowed"
     check_transition(NEW, CANCEL, "owner")
 
 
 @pytest.mark.parametrize(
     ("current", "new"),
-    [(QUEUED, CANCEL), (TESTING, WONTGO), (NEW, WONTGO), (INPROGRESS, DONE), (NEW, DOWNLOADING)],
+    [(QUEUED, CANCEL), (NEW, WONTGO), (INPROGRESS, DONE), (NEW, DOWNLOADING), (TESTING, ERROR)],
 )
 def test_it_keeps_the_owner_to_cancel_and_wontgo(current, new):
     with pytest.raises(TransitionError, match="the owner may only cancel a NEW revision") as caught:
