@@ -13,6 +13,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from portal.routing import websocket_urlpatterns  # noqa: E402
 from portal.warm import warm  # noqa: E402
 from portal.ws_auth import WebSocketAuthMiddleware  # noqa: E402
+from revisions.api.asgi import guard_uploads  # noqa: E402
 
 warm()
 
@@ -36,7 +37,8 @@ def _origin_checked(app):
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # A bad upload to a signed URL is refused before Django reads its body.
+        "http": guard_uploads(django_asgi_app),
         "websocket": _origin_checked(WebSocketAuthMiddleware(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -239,8 +239,8 @@ async def upload(hub: Hub, store: ObjectStore, job: Job, meter: Meter = SILENT) 
     response = await hub.request(
         "POST",
         "/objects/",
-        # The wire's objectname is a file name (no "/"), as pvr sends it.
-        json={"objectname": job.name.rsplit("/", 1)[-1], "size": str(size), "sha256sum": job.sha},
+        # The objectname is the state key ("bsp/kernel.img"), as pvr sends it (repolib.go).
+        json={"objectname": job.name, "size": str(size), "sha256sum": job.sha},
         ok=(409,),
     )
     if response.status_code == 409:

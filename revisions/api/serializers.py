@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from django.utils import timezone
@@ -196,9 +197,11 @@ class ObjectRequestSerializer(WireSerializer):
         return value
 
     def validate_objectname(self, value: str) -> str:
-        if "\x00" in value or "/" in value:
+        # A label, usually the full state key ("bsp/kernel.img": Pantavisor's
+        # updater.c and pvr's repolib.go send it); never a storage path.
+        if any(unicodedata.category(char) == "Cc" for char in value):
             raise serializers.ValidationError(
-                "objectname must not contain '/' or NUL", code="bad-name"
+                "objectname must not contain NUL or other control characters", code="bad-name"
             )
         return value
 

@@ -1,6 +1,7 @@
 """Trails, steps, objects and exports at the root, as the Pantahub wire has them.
 
-Fixed paths (``summary``, ``.pvrremote``, ``_storage``) come before ``<ref>`` and ``<sha>``.
+Fixed paths (``summary``, ``.pvrremote``) come before ``<ref>`` and ``<sha>``. The signed
+object URLs are ``/local-s3/<token>``, the path Pantavisor looks for (updater.c).
 """
 
 from portal.urlhelpers import api_path
@@ -36,9 +37,7 @@ urlpatterns = [
         f"{STEP}/objects/<str:sha>", objects.StepObjectView.as_view(), name="api-step-object"
     ),
     *api_path("objects", objects.ObjectListView.as_view(), name="api-objects"),
-    *api_path(
-        "objects/_storage/<str:sha>", storage.ObjectStorageView.as_view(), name="object-storage"
-    ),
+    *api_path("local-s3/<str:token>", storage.LocalS3View.as_view(), name="local-s3"),
     *api_path("objects/<str:sha>", objects.ObjectDetailView.as_view(), name="api-object"),
     *api_path("objects/<str:sha>/blob", objects.ObjectBlobView.as_view(), name="api-object-blob"),
     *api_path(

@@ -42,7 +42,8 @@ class ObjectView:
     kind: str
     #: Whether bytes are stored (so a download URL works).
     stored: bool
-    #: The owner's upload grant (an OwnerObject id) while an upload is expected.
+    #: The owner's upload grant (an OwnerObject id) while an upload is expected
+    #: (or a forced re-upload is allowed); the signed-puturl is made for it.
     grant: str = ""
 
     @classmethod
@@ -229,11 +230,13 @@ def request_upload(
 def receive_upload(
     grant_id: str, sha: str, size: int | None, stream, content_length: int | None
 ) -> OwnerObject:
-    """Take the bytes of an upload to the filesystem store's signed URL.
+    """Take the bytes of an upload to a ``/local-s3/`` URL of this hub.
 
     ``size`` is the one the URL was signed for. Nothing is kept unless
     exactly that many bytes arrive and their sha256 matches; raises
-    UploadRejected (with a code) otherwise.
+    UploadRejected (with a code) otherwise. The grant may already be an
+    OBJECT (a forced re-upload): the bytes are verified and, being stored,
+    change nothing.
     """
     obj = OwnerObject.objects.select_related("owner").filter(pk=grant_id, sha256=sha).first()
     if obj is None or obj.size != size:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import os
 import re
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 if TYPE_CHECKING:
@@ -34,6 +38,46 @@ class UploadRejected(Exception):
         super().__init__(message)
 
 
+def spool_verified(stream, size: int, sha: str, directory: Path | str | None = None) -> Path:
+    """Copy ``stream`` to a temporary file in ``directory``, counting and hashing as it goes.
+
+    Return the file if exactly ``size`` bytes arrived and their sha256 is
+    ``sha``; otherwise remove it and raise UploadRejected. At most one byte
+    more than ``size`` is read, so an oversized body is never spooled whole.
+    """
+    fd, name = tempfile.mkstemp(dir=directory, prefix=f"{sha[:12]}-")
+    path = Path(name)
+    try:
+        digest = hashlib.sha256()
+        received = 0
+        with os.fdopen(fd, "wb") as out:
+            while True:
+                # Read one byte past the size, to tell "too many" from "exact".
+                chunk = stream.read(min(CHUNK_SIZE, size + 1 - received))
+                if not chunk:
+                    break
+                received += len(chunk)
+                if received > size:
+                    raise UploadRejected(
+                        "size-mismatch", f"more than the announced {size} bytes arrived"
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+        if received != size:
+            raise UploadRejected(
+                "size-mismatch", f"{received} bytes arrived, the announced size is {size}"
+            )
+        if digest.hexdigest() != sha:
+            raise UploadRejected(
+                "sha-mismatch",
+                f"the bytes' sha256 is {digest.hexdigest()}, not the announced {sha}",
+            )
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
 class ObjectStore(Protocol):
     """The operations the services need from a store."""
 
@@ -44,15 +88,24 @@ class ObjectStore(Protocol):
     def upload_url(
         self, request: HttpRequest, grant: str, sha: str, size: int, expires: dt.datetime
     ) -> str:
-        """A URL the grant's owner ``PUT``s exactly ``size`` bytes of ``sha`` to, until ``expires``."""
+        """A URL the grant's owner ``PUT``s exactly ``size`` bytes of ``sha`` to, until ``expires``.
+
+        A device always gets a ``/local-s3/…`` URL of this hub: it sends only
+        the path of a signed URL, to its own hub.
+        """
         ...
 
     def download_url(self, request: HttpRequest, sha: str, expires: dt.datetime) -> str:
-        """A URL that ``GET``s the bytes of ``sha``, valid until ``expires``."""
+        """A URL that ``GET``s the bytes of ``sha``, valid until ``expires`` (a device: a hub path)."""
         ...
 
-    def open(self, sha: str) -> BinaryIO:
-        """A stream of the bytes of ``sha`` (``read(n)`` and ``close()``)."""
+    def open(self, sha: str, start: int = 0) -> BinaryIO:
+        """A stream of the bytes of ``sha`` from byte ``start`` (``read(n)`` and ``close()``)."""
+        ...
+
+    def receive(self, stream, size: int, sha: str) -> object:
+        """Take an upload to a ``/local-s3/`` URL: the verified bytes, ready for :meth:`install`
+        (:func:`spool_verified` raises UploadRejected for anything else)."""
         ...
 
     def exists(self, sha: str) -> bool: ...

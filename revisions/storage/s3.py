@@ -1,6 +1,14 @@
-"""Objects in an S3 bucket; the signed URLs are the bucket's presigned URLs.
+"""Objects in an S3 bucket; people get the bucket's presigned URLs, devices hub paths.
 
-Bytes never pass through Trailhub, so it cannot check them as they arrive.
+A device sends only the path of a signed URL, to its own hub (Pantavisor's
+event/event_rest.c and updater.c), so a device is handed this hub's
+``/local-s3/<token>`` URLs (revisions/storage/signing.py): its download is
+streamed from the bucket through Trailhub, and its upload is received and
+verified by Trailhub like the filesystem store's (:meth:`S3Store.receive`),
+then stored under the content key.
+
+People (pvr, ``trail``) get presigned URLs, so their bytes never pass through
+Trailhub, which cannot check them as they arrive.
 Instead, a grant's presigned PUT writes to its own staging key
 (``uploads/<grant id>``), never to the shared content key — an owner who
 does not have the bytes of a sha cannot overwrite anyone's copy. The next
@@ -22,11 +30,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from pathlib import Path
 
 from botocore.exceptions import ClientError
+from django.conf import settings
 from django.utils import timezone
 
-from revisions.storage.base import CHUNK_SIZE, UploadRejected, content_key
+from portal.auth import device_of
+from revisions.storage import signing
+from revisions.storage.base import CHUNK_SIZE, UploadRejected, content_key, spool_verified
 
 log = logging.getLogger(__name__)
 STAGING = "uploads/"
@@ -57,6 +69,8 @@ class S3Store:
 
     # --- URLs -----------------------------------------------------------------
     def upload_url(self, request, grant: str, sha: str, size: int, expires: dt.datetime) -> str:
+        if device_of(request.user) is not None:
+            return signing.upload_url(request, grant, sha, size, expires)
         return self.client.generate_presigned_url(
             "put_object",
             Params={"Bucket": self.bucket, "Key": self.staging_key(grant)},
@@ -65,6 +79,8 @@ class S3Store:
         )
 
     def download_url(self, request, sha: str, expires: dt.datetime) -> str:
+        if device_of(request.user) is not None:
+            return signing.download_url(request, sha, expires)
         return self.client.generate_presigned_url(
             "get_object",
             Params={"Bucket": self.bucket, "Key": self.key(sha)},
@@ -72,8 +88,13 @@ class S3Store:
         )
 
     # --- bytes ------------------------------------------------------------------
-    def open(self, sha: str):
-        return self.client.get_object(Bucket=self.bucket, Key=self.key(sha))["Body"]
+    def open(self, sha: str, start: int = 0):
+        extra = {"Range": f"bytes={start}-"} if start else {}
+        return self.client.get_object(Bucket=self.bucket, Key=self.key(sha), **extra)["Body"]
+
+    def receive(self, stream, size: int, sha: str) -> Path:
+        """A device's upload through the hub: verified while it spools to a local file."""
+        return spool_verified(stream, size, sha, settings.FILE_UPLOAD_TEMP_DIR)
 
     def _head(self, key: str) -> dict | None:
         try:
@@ -121,7 +142,10 @@ class S3Store:
             return None
         return key, response["ETag"]
 
-    def install(self, upload: tuple[str, str], sha: str) -> None:
+    def install(self, upload: tuple[str, str] | Path, sha: str) -> None:
+        if isinstance(upload, Path):  # received and verified by the hub
+            self.client.upload_file(str(upload), self.bucket, self.key(sha))
+            return
         key, etag = upload
         # Copy only the bytes that were hashed: a PUT that replaced them since
         # makes the copy fail instead of publishing unverified content.
@@ -140,8 +164,11 @@ class S3Store:
                 ) from None
             raise
 
-    def discard(self, upload: tuple[str, str]) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=upload[0])
+    def discard(self, upload: tuple[str, str] | Path) -> None:
+        if isinstance(upload, Path):
+            upload.unlink(missing_ok=True)
+        else:
+            self.client.delete_object(Bucket=self.bucket, Key=upload[0])
 
     def sweep_uploads(self, cutoff: dt.datetime, stale_grants) -> int:
         old: dict[str, str] = {}

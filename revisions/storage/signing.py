@@ -1,28 +1,39 @@
-"""HMAC-signed, expiring URLs for the filesystem store.
+"""Path-signed, expiring object URLs: ``/local-s3/<token>``.
 
-A URL names the operation, the sha, (for an upload) the grant and its exact
-size, and the expiry, and carries ``sig`` = HMAC-SHA256 over all of them
-with a key derived from ``SECRET_KEY``. Changing any part, or using it after
-``exp``, makes it worthless.
+Pantavisor sends only the path of a signed URL to its hub (it drops the
+query), and finds its upload path with ``strstr(url, "/local-s3")``; so the
+whole grant lives in one path segment. A token reads
+``get.<sha>.<exp>.<signature>`` or ``put.<sha>.<exp>.<grant>.<size>.<signature>``:
+the operation, the sha, the expiry (Unix time) and, for an upload, the grant
+and its exact size, signed with :class:`django.core.signing.Signer` (HMAC-SHA256,
+key derived from ``SECRET_KEY`` and a salt of our own). Changing any part, or
+using it after ``exp``, makes it worthless. Every character is one a URL path
+takes as it is (``[0-9a-zA-Z._-]``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
-from django.utils.crypto import constant_time_compare, salted_hmac
+from django.core import signing
+from django.urls import reverse
 
-SALT = "trailhub.revisions.storage"
+from revisions.storage.base import SHA256_RE
+
+SALT = "trailhub.revisions.storage.local-s3"
+#: The path prefix of every signed object URL (the one Pantavisor looks for).
+PREFIX = "/local-s3/"
 OPS = ("get", "put")
 
 
 class SignatureError(Exception):
-    """``code`` is ``bad-signature`` or ``expired``."""
+    """A signed URL that may not be used; ``code`` and ``status`` are the answer's."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, status: int = 403) -> None:
         self.code = code
+        self.status = status
         super().__init__(message)
 
 
@@ -30,48 +41,99 @@ class SignatureError(Exception):
 class SignedRequest:
     op: str
     sha: str
-    grant: str
-    size: int | None
     exp: int
+    grant: str = ""
+    size: int | None = None
 
 
-def _signature(op: str, sha: str, grant: str, size: str, exp: str) -> str:
-    message = "\n".join((op, sha, grant, size, exp))
-    return salted_hmac(SALT, message, algorithm="sha256").hexdigest()
+def _signer() -> signing.Signer:
+    # Built per call, so that the current SECRET_KEY signs.
+    return signing.Signer(sep=".", salt=SALT, algorithm="sha256")
 
 
-def signed_query(op: str, sha: str, exp: int, grant: str = "", size: int | None = None) -> str:
-    """The query string of a signed URL for ``op`` on ``sha`` until ``exp`` (Unix time)."""
-    fields = {"op": op, "exp": str(exp)}
-    if grant:
-        fields["grant"] = grant
-    if size is not None:
-        fields["size"] = str(size)
-    fields["sig"] = _signature(op, sha, grant, fields.get("size", ""), fields["exp"])
-    return urlencode(fields)
+def sign(op: str, sha: str, exp: int, grant: str = "", size: int | None = None) -> str:
+    """The token that allows ``op`` on ``sha`` until ``exp`` (an upload: of ``grant``, ``size`` bytes)."""
+    if op not in OPS or not SHA256_RE.match(sha):
+        raise ValueError(f"cannot sign {op!r} on {sha!r}")
+    fields = [op, sha, str(int(exp))]
+    if op == "put":
+        if not grant.isalnum() or size is None or size < 0:
+            raise ValueError("an upload token needs its grant and size")
+        fields += [grant, str(size)]
+    return _signer().sign(".".join(fields))
+
+
+def url(request, token: str) -> str:
+    """The absolute URL of ``token`` on this hub, in the scheme the request came in
+    (https behind a TLS proxy only with ``BEHIND_TLS_PROXY``; docs/deployment.md)."""
+    return request.build_absolute_uri(reverse("local-s3", kwargs={"token": token}))
+
+
+def upload_url(request, grant: str, sha: str, size: int, expires: dt.datetime) -> str:
+    """This hub's URL to ``PUT`` exactly ``size`` bytes of ``sha`` to, for ``grant``."""
+    return url(request, sign("put", sha, int(expires.timestamp()), grant, size))
+
+
+def download_url(request, sha: str, expires: dt.datetime) -> str:
+    """This hub's URL to ``GET`` the bytes of ``sha`` from."""
+    return url(request, sign("get", sha, int(expires.timestamp())))
 
 
 def _now() -> float:
     return time.time()
 
 
-def verify(sha: str, params) -> SignedRequest:
-    """Check a signed URL's query ``params`` for ``sha``; raise SignatureError if it is not good."""
-    op = params.get("op", "")
-    exp = params.get("exp", "")
-    grant = params.get("grant", "")
-    size = params.get("size", "")
-    sig = params.get("sig", "")
-    if op not in OPS or not exp.isdigit() or (size and not size.isdigit()):
-        raise SignatureError(
-            "bad-signature", "this object URL is not a signed URL; ask for a new one"
-        )
-    if not constant_time_compare(sig, _signature(op, sha, grant, size, exp)):
+def verify(token: str) -> SignedRequest:
+    """The grant ``token`` carries; SignatureError if it is altered, not ours, or expired."""
+    try:
+        value = _signer().unsign(token.strip("/"))
+    except signing.BadSignature:
         raise SignatureError(
             "bad-signature", "this object URL was altered or is not ours; ask for a new one"
+        ) from None
+    fields = value.split(".")
+    op = fields[0]
+    if op == "get" and len(fields) == 3:
+        signed = SignedRequest(op=op, sha=fields[1], exp=int(fields[2]))
+    elif op == "put" and len(fields) == 5:
+        signed = SignedRequest(
+            op=op, sha=fields[1], exp=int(fields[2]), grant=fields[3], size=int(fields[4])
         )
-    if int(exp) < _now():
+    else:  # pragma: no cover - only sign() makes tokens that pass the signature
+        raise SignatureError("bad-signature", "this object URL is not one of ours")
+    if signed.exp < _now():
         raise SignatureError("expired", "this object URL has expired; ask for a new one")
-    return SignedRequest(
-        op=op, sha=sha, grant=grant, size=int(size) if size else None, exp=int(exp)
-    )
+    return signed
+
+
+def check(token: str, method: str, content_length: str | None = None) -> SignedRequest:
+    """What a request to ``/local-s3/<token>`` may do, decided before any body byte is read.
+
+    ``method`` must be the token's operation (``HEAD`` goes with ``get``); an
+    upload whose ``Content-Length`` is not the signed size is refused (413
+    when it is larger, 400 when smaller). A missing Content-Length is left
+    to the counting as the body streams in.
+    """
+    signed = verify(token)
+    op = "get" if method in ("GET", "HEAD") else method.lower()
+    if op != signed.op:
+        raise SignatureError(
+            "bad-signature", f"this URL is for {signed.op.upper()} only; ask for a new one"
+        )
+    if op == "put" and content_length not in (None, ""):
+        if not content_length.isdigit():
+            raise SignatureError("bad-length", "Content-Length must be a number of bytes", 400)
+        length = int(content_length)
+        if length > signed.size:
+            raise SignatureError(
+                "too-large",
+                f"Content-Length is {length}, this URL takes exactly {signed.size} bytes",
+                413,
+            )
+        if length < signed.size:
+            raise SignatureError(
+                "size-mismatch",
+                f"Content-Length is {length}, the announced size is {signed.size}",
+                400,
+            )
+    return signed

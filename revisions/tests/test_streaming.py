@@ -48,7 +48,9 @@ def bytes_read(monkeypatch) -> list[int]:
         def __getattr__(self, name):
             return getattr(self.stream, name)
 
-    monkeypatch.setattr(FileSystemStore, "open", lambda self, sha: Counting(opened(self, sha)))
+    monkeypatch.setattr(
+        FileSystemStore, "open", lambda self, sha, start=0: Counting(opened(self, sha, start))
+    )
     return total
 
 
@@ -108,9 +110,9 @@ async def test_a_download_streams_under_asgi(api, owner, upload, bytes_read):
         return api.as_(owner).get(f"/objects/{sha(data)}").json()["signed-geturl"]
 
     url = await database_sync_to_async(signed_get_url)()
-    path, query = url.split("testserver", 1)[1].split("?", 1)
+    path = url.split("testserver", 1)[1]  # the signature is in the path: /local-s3/<token>
 
-    status, first, read, communicator = await first_body(path, bytes_read, query)
+    status, first, read, communicator = await first_body(path, bytes_read)
 
     assert status == 200
     assert read < SIZE, "the object was read whole before the first bytes went out"

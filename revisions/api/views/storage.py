@@ -1,32 +1,41 @@
-"""``/objects/_storage/<sha>``: the filesystem store's signed upload and download URLs.
+"""``/local-s3/<token>``: the hub's signed upload and download URLs.
 
-An upload is read from the request stream chunk by chunk (never buffered
-whole), and a download is a streamed file. The signature, not a token, is
-the authorisation: pvr and devices send none to these URLs.
+The filesystem store hands them to everyone, the S3 store to devices (which
+send only a signed URL's path, to their own hub). The token in the path, not
+a bearer token, is the authorisation: pvr and devices send none to these
+URLs, and Pantavisor drops any query (event/event_rest.c) or appends one
+(updater.c sends everything from ``/local-s3`` on). The token, the method
+and the Content-Length are checked before a byte of the body is read; an
+upload is then read from the request stream chunk by chunk (never parsed,
+never buffered whole: Pantavisor labels its raw bytes ``application/json``),
+and a download is a streamed file or bucket object.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.errors import APIError
 from revisions import services
-from revisions.api.views.common import SHA, file_response
+from revisions.api.views.common import file_response
 from revisions.models import Blob
 from revisions.storage import UploadRejected, get_store
-from revisions.storage.base import SHA256_RE
-from revisions.storage.signing import SignatureError, verify
+from revisions.storage.signing import SignatureError, SignedRequest, check
 
 log = logging.getLogger(__name__)
 BYTES = {"application/octet-stream": OpenApiTypes.BINARY}
+TOKEN = OpenApiParameter(
+    "token", str, OpenApiParameter.PATH, description="the signed grant, as POST /objects/ gave it"
+)
 
 
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)")
@@ -47,37 +56,36 @@ def _byte_range(header: str, size: int) -> tuple[int | None, int | None]:
     return start, end
 
 
-class ObjectStorageView(APIView):
-    """Signed URLs only: ``?op=…&exp=…&sig=…`` as ``POST /objects/`` handed them out."""
+def signed(request, token: str) -> SignedRequest:
+    """The grant of a request to ``/local-s3/<token>``, from its path and headers alone."""
+    try:
+        return check(token, request.method, request.META.get("CONTENT_LENGTH"))
+    except SignatureError as exc:
+        raise APIError(str(exc), exc.code, exc.status) from None
+
+
+class LocalS3View(APIView):
+    """Signed URLs only: ``/local-s3/<token>`` as ``POST /objects/`` handed them out."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    parser_classes: list = []  # the body is bytes to store, whatever its Content-Type
 
     def perform_content_negotiation(self, request, force=False):
         # A download may ask for any type; errors are JSON regardless.
         return super().perform_content_negotiation(request, force=True)
 
-    def _signed(self, request, sha: str, op: str):
-        if not SHA256_RE.match(sha):
-            raise APIError("not an object URL", "not-found", 404)
-        try:
-            signed = verify(sha, request.query_params)
-        except SignatureError as exc:
-            raise APIError(str(exc), exc.code, 403) from None
-        if signed.op != op:
-            raise APIError(f"this URL is for {signed.op.upper()} only", "bad-signature", 403)
-        return signed
-
     @extend_schema(
-        parameters=[SHA],
+        parameters=[TOKEN],
         responses={
             (200, "application/octet-stream"): OpenApiTypes.BINARY,
             (206, "application/octet-stream"): OpenApiTypes.BINARY,
+            403: OpenApiResponse(description="altered, expired or for another method"),
             416: OpenApiResponse(description="the Range starts past the end"),
         },
     )
-    def get(self, request, sha):
-        self._signed(request, sha, "get")
+    def get(self, request, token):
+        sha = signed(request, token).sha
         blob = Blob.objects.filter(sha256=sha).only("size").first()
         if blob is None:
             raise APIError("this object's bytes have not been uploaded yet", "not-found", 404)
@@ -88,11 +96,12 @@ class ObjectStorageView(APIView):
             response = HttpResponse(status=416)
             response["Content-Range"] = f"bytes */{blob.size}"
             return response
-        stream = get_store().open(sha)
         first, last = start or 0, blob.size - 1 if end is None else end
-        stream.seek(first)
+        stream = get_store().open(sha, first)
+        # Only a real file goes to the server whole (sendfile); a bucket's body is streamed.
+        whole = start is None and isinstance(stream, io.BufferedReader)
         response = file_response(
-            request, stream, last - first + 1, start is None, 200 if start is None else 206
+            request, stream, last - first + 1, whole, 200 if start is None else 206
         )
         if start is not None:
             response["Content-Range"] = f"bytes {first}-{last}/{blob.size}"
@@ -101,23 +110,28 @@ class ObjectStorageView(APIView):
         return response
 
     @extend_schema(
-        parameters=[SHA],
+        parameters=[TOKEN],
         request=BYTES,
-        responses={200: OpenApiResponse(description="stored"), 400: None, 403: None},
+        responses={
+            200: OpenApiResponse(description="stored"),
+            400: OpenApiResponse(description="wrong size or sha256; nothing was kept"),
+            403: OpenApiResponse(description="altered, expired or for another method"),
+            413: OpenApiResponse(description="Content-Length over the signed size"),
+        },
     )
-    def put(self, request, sha):
-        signed = self._signed(request, sha, "put")
+    def put(self, request, token):
+        grant = signed(request, token)
         raw = request._request
         length = raw.META.get("CONTENT_LENGTH") or ""
         try:
             obj = services.receive_upload(
-                signed.grant, sha, signed.size, raw, int(length) if length.isdigit() else None
+                grant.grant, grant.sha, grant.size, raw, int(length) if length.isdigit() else None
             )
         except UploadRejected as exc:
             status = 404 if exc.code == "grant-gone" else 400
             raise APIError(f"upload refused, nothing was kept: {exc}", exc.code, status) from None
         except FileNotFoundError:  # the temporary file was swept while the upload stalled
-            log.warning("upload of %s lost its temporary file", sha)
+            log.warning("upload of %s lost its temporary file", grant.sha)
             raise APIError(
                 "the upload took too long; ask for a new URL", "upload-expired", 408
             ) from None
