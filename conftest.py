@@ -110,3 +110,43 @@ def api():
             return self
 
     return Client()
+
+
+@pytest.fixture
+def broker_down():
+    """Celery queueing to a real Redis broker address where nothing listens.
+
+    Publishing then fails as it does when the broker is away (kombu's own
+    connection error, no retries). ``broker_down.back()`` (and the teardown)
+    restores the configuration and the app's connection pools.
+    """
+    import socket
+
+    from portal.celery import app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    keys = ("task_always_eager", "broker_url", "task_publish_retry", "broker_connection_timeout")
+    before = {key: app.conf[key] for key in keys}
+
+    def reset_pools():
+        # Forget the app's pools (kombu keeps them per broker URL and finds them again).
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    class Broker:
+        def back(self) -> None:
+            reset_pools()
+            app.conf.update(before)
+
+    reset_pools()
+    app.conf.update(
+        task_always_eager=False,
+        broker_url=f"redis://127.0.0.1:{port}/0",
+        task_publish_retry=False,
+        broker_connection_timeout=1,
+    )
+    broker = Broker()
+    yield broker
+    broker.back()

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from devices import services
+from portal import queue
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -16,5 +17,5 @@ def trim_all_logs() -> int:
     """Periodic sweep (CELERY_BEAT_SCHEDULE): queue a trim for every device over the limit."""
     device_ids = services.devices_over_log_retention()
     for device_id in device_ids:
-        trim_logs.delay(device_id)
+        queue.enqueue(trim_logs, device_id)
     return len(device_ids)

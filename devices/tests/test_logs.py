@@ -279,3 +279,31 @@ def test_overlong_fields_are_clipped_rather_than_refused(api, device):
         64,
         32,
     )
+
+
+def test_a_trim_that_cannot_be_queued_is_logged_and_the_sweep_does_it(
+    api, device, settings, broker_down, caplog, django_capture_on_commit_callbacks
+):
+    settings.DEVICE_LOG_RETENTION = 3
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = post_logs(api.as_(device), [{"msg": str(n)} for n in range(5)])
+    assert answer.status_code == 200  # the lines are saved; only the trim is late
+    assert DeviceLog.objects.filter(device=device).count() == 5
+    [error] = [r for r in caplog.records if r.name == "portal.queue"]
+    assert error.levelname == "ERROR"
+    assert "devices.tasks.trim_logs" in error.getMessage()
+    assert device.id in error.getMessage()
+
+
+def test_the_sweep_trims_what_a_lost_enqueue_left(api, device, settings):
+    settings.DEVICE_LOG_RETENTION = 3
+    make_logs(device, 5)  # as a post whose trim could not be queued leaves them
+    from portal.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True  # the broker is back: the worker runs what is queued
+    try:
+        assert tasks.trim_all_logs() == 1
+    finally:
+        app.conf.task_always_eager = eager
+    assert DeviceLog.objects.filter(device=device).count() == 3

@@ -7,7 +7,6 @@ rollout's row lock; each follower's post is a delivery, posted exactly once.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -18,13 +17,11 @@ from django.utils import timezone
 from devices.models import Device
 from devices.packs import rollout as ro
 from devices.packs.models import Delivery, Pack, PackMember, Rollout, Wave
+from portal import queue
 from portal.errors import APIError
 from revisions.models import Step, Trail
 from revisions.services import post_step
 from trail import status as st
-
-log = logging.getLogger(__name__)
-
 
 #: A pending delivery of a started wave older than this is queued again (a lost message).
 STALE_DELIVERY = dt.timedelta(minutes=2)
@@ -379,20 +376,16 @@ def evaluate_after_commit(rollout_ids: Iterable[str]) -> None:
 
 
 def enqueue(name: str, *args) -> None:
-    """Queue a pack task (run inline when Celery is eager).
+    """Queue the pack task ``name`` (run inline when Celery is eager).
 
     Called after the transaction that made the work committed: a failure here
-    (a broker away, an error in an eager task) is logged and left to the
-    periodic sweep and the next read, which find the work still to do; it
-    never fails the request that reported a device's progress or the owner's
-    action, whose changes are already saved.
+    is logged (portal.queue) and left to the periodic sweep and the next read,
+    which find the work still to do; it never fails the request that reported
+    a device's progress or the owner's action, whose changes are already saved.
     """
     from devices.packs import tasks  # the tasks call back into this module
 
-    try:
-        getattr(tasks, name).delay(*args)
-    except Exception:
-        log.exception("packs: could not run %s%r; the sweep will retry", name, args)
+    queue.enqueue(getattr(tasks, name), *args)
 
 
 # --- Tallies -------------------------------------------------------------------

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The deployed layout from requirements.txt alone: a clean virtualenv with the
+# runtime set only (as docs/deployment.md installs it), then gunicorn, uvicorn,
+# a Celery worker and beat on PostgreSQL and Redis deliver a pack rollout
+# (.ci/deployed_smoke.py). A runtime dependency that only the dev requirements
+# bring in fails here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+dir=$(mktemp -d /tmp/trailhub-deployed.XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+python3 -m venv "$dir/venv"
+"$dir/venv/bin/pip" install --quiet -r requirements.txt
+"$dir/venv/bin/pip" install --quiet --no-deps -e .
+if "$dir/venv/bin/python" -c "import pytest" 2>/dev/null; then
+  echo "the runtime virtualenv has pytest: it is not requirements.txt alone" >&2
+  exit 1
+fi
+SMOKE_DIR="$dir/run" "$dir/venv/bin/python" .ci/deployed_smoke.py

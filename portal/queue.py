@@ -1,0 +1,39 @@
+"""Queueing Celery tasks: after the commit that made their work, and never silently.
+
+A task is queued once the transaction that made its rows has committed (so
+the worker finds them). Queueing can still fail then — the broker is away,
+or, embedded, the eager task itself fails. The request that did the work
+has already saved it, so it must not fail; instead the failure is logged as
+an error naming the task and its arguments, and each task that matters has
+a periodic sweep on the beat schedule that finds the work still to do and
+queues it again (packs: ``sweep_rollouts``; logs: ``trim_all_logs``;
+objects: ``collect_garbage``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+
+
+def enqueue(task, *args) -> bool:
+    """Queue ``task(*args)`` now (run inline when Celery is eager); False if that failed."""
+    try:
+        task.delay(*args)
+    except Exception:
+        log.error(
+            "could not queue %s%r; the periodic sweep will pick the work up again",
+            task.name,
+            args,
+            exc_info=True,
+        )
+        return False
+    return True
+
+
+def enqueue_on_commit(task, *args) -> None:
+    """Queue ``task(*args)`` once the current transaction commits (at once outside one)."""
+    transaction.on_commit(lambda: enqueue(task, *args))
