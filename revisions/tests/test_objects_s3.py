@@ -1,8 +1,9 @@
 """Objects on a real S3 API (OpenStack Swift with s3api, started by the swift_s3 fixture).
 
-The signed URLs are the bucket's presigned URLs: Swift itself refuses expired
-and altered ones. Uploads land on per-grant staging keys and are verified by
-Trailhub before they become the shared content.
+People's signed URLs are the bucket's presigned URLs: Swift itself refuses
+expired and altered ones. Their uploads land on per-grant staging keys and are
+verified by Trailhub before they become the shared content. A device's signed
+URLs are its hub's ``/local-s3/…`` (the last tests here).
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ def test_it_installs_uploads_when_a_step_names_them(api, owner, device, trail_of
     with tarfile.open(fileobj=io.BytesIO(raw), mode="r:gz") as tar:
         assert tar.extractfile(f"objects/{sha(data)}").read() == data
     listed = api.as_(device).get(f"/trails/{device.id}/steps/1/objects").json()
+    got = api.as_(None).get(listed[0]["signed-geturl"])  # a device's URL is its hub's
+    assert b"".join(got.streaming_content) == data
+    listed = api.as_(owner).get(f"/trails/{device.id}/steps/1/objects").json()
     assert httpx.get(listed[0]["signed-geturl"]).content == data
 
 
@@ -167,3 +171,51 @@ def test_it_collects_garbage_in_the_bucket(api, owner, s3_objects, settings):
     )
     assert gc.sweep_uploads(later) == 1
     assert keys(s3_objects) == set()
+
+
+# --- a device goes through its hub --------------------------------------------------
+
+
+def test_a_device_uploads_and_downloads_through_the_hub(api, owner, device, s3_objects):
+    """A device sends only the path of a signed URL, to its own hub: updater.c:298 PUTs
+    to strstr(signed_puturl, "/local-s3") on PH_CREDS_HOST with Content-Type
+    application/json (:300), and event/event_rest.c:369 GETs the signed-geturl's path
+    alone (pantahub_proto.c:849). So a device gets hub URLs; the hub verifies the upload
+    and stores it under the content key, and streams the download from the bucket."""
+    data = random_bytes(300_000)
+    body = {"objectname": "bsp/kernel.img", "size": str(len(data)), "sha256sum": sha(data)}
+    grant = api.as_(device).post("/objects/", body, format="json").json()
+    puturl = grant["signed-puturl"]
+    assert puturl.startswith("http://testserver/local-s3/put."), puturl
+    path = puturl[puturl.index("/local-s3") :]
+    put = api.as_(None).generic("PUT", path, data, "application/json")
+    assert put.status_code == 200, put.content
+    assert keys(s3_objects) == {f"{sha(data)[:2]}/{sha(data)}"}, "no staging key"
+    assert read_key(s3_objects, f"{sha(data)[:2]}/{sha(data)}") == data
+    assert OwnerObject.objects.get(owner=owner).kind == "object"
+    geturl = api.as_(device).get(f"/objects/{sha(data)}").json()["signed-geturl"]
+    assert geturl.startswith("http://testserver/local-s3/get.") and "?" not in geturl
+    got = api.as_(None).get(geturl.removeprefix("http://testserver"))
+    assert got.status_code == 200 and got["Content-Length"] == str(len(data))
+    assert b"".join(got.streaming_content) == data
+    part = api.as_(None).get(geturl, HTTP_RANGE="bytes=299990-")
+    assert (
+        part.status_code == 206
+        and part["Content-Range"] == f"bytes 299990-{len(data) - 1}/{len(data)}"
+    )
+    assert b"".join(part.streaming_content) == data[299990:]
+    person = api.as_(owner).get(f"/objects/{sha(data)}").json()["signed-geturl"]
+    assert "X-Amz-Signature=" in person, "people keep the bucket's presigned URLs"
+    assert httpx.get(person).content == data
+
+
+@pytest.mark.parametrize("sent", ["wrong-bytes", "too-long"])
+def test_the_hub_refuses_a_devices_bad_upload_and_keeps_nothing(api, device, s3_objects, sent):
+    data = random_bytes(1000)
+    body = {"objectname": "app1/root.squashfs", "size": "1000", "sha256sum": sha(data)}
+    puturl = api.as_(device).post("/objects/", body, format="json").json()["signed-puturl"]
+    payload = random_bytes(1000) if sent == "wrong-bytes" else data + b"x"
+    answer = api.as_(None).generic("PUT", puturl, payload, "application/json")
+    assert answer.status_code == (400 if sent == "wrong-bytes" else 413)
+    assert keys(s3_objects) == set()
+    assert not Blob.objects.exists()
