@@ -42,6 +42,8 @@ class StepAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "progress",
         "status_msg",
         "log",
+        "logs",
+        "retries",
         "downloads",
         "progress_data",
         "progress_time",

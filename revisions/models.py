@@ -74,6 +74,9 @@ class Step(models.Model):
     progress = models.PositiveSmallIntegerField(default=0)
     status_msg = models.TextField(blank=True, max_length=10_000)
     log = models.TextField(blank=True, max_length=100_000)
+    # Pantavisor's own names: its update logs, and how many times it started the update.
+    logs = models.TextField(blank=True, max_length=100_000)
+    retries = models.PositiveIntegerField(default=0)
     downloads = models.JSONField(default=dict, blank=True)
     # The progress report's free-form "data" (Pantavisor keeps a retry count there).
     progress_data = models.JSONField(null=True, blank=True)
@@ -96,6 +99,56 @@ class Step(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in st.FINAL
+
+
+class ProgressReport(models.Model):
+    """What happened to a step, report by report, for its page.
+
+    Consecutive reports of the same status by the same actor are one entry
+    (the download percentage goes up in it), and a step keeps only its newest
+    :attr:`KEEP` entries, so that a chatty device cannot grow it for ever.
+    """
+
+    KEEP = 50
+
+    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="reports")
+    status = models.CharField(max_length=16, choices=STATUS_CHOICES)
+    progress = models.PositiveSmallIntegerField(default=0)
+    status_msg = models.TextField(blank=True, max_length=10_000)
+    actor = models.CharField(max_length=8, default="device")  # trail.status.Actor
+    time = models.DateTimeField(default=timezone.now, help_text="The first report of the entry.")
+    last_time = models.DateTimeField(default=timezone.now)
+    count = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["step", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.step} {self.status} {self.progress}%"
+
+    @classmethod
+    def record(cls, step: Step, actor: str) -> None:
+        """Note ``step``'s progress as it was just saved (call it inside the same transaction)."""
+        now = step.progress_time or timezone.now()
+        last = step.reports.order_by("-id").first()
+        if last is not None and (last.status, last.actor) == (step.status, actor):
+            last.progress, last.status_msg = step.progress, step.status_msg
+            last.last_time, last.count = now, last.count + 1
+            last.save(update_fields=["progress", "status_msg", "last_time", "count"])
+            return
+        cls.objects.create(
+            step=step,
+            status=step.status,
+            progress=step.progress,
+            status_msg=step.status_msg,
+            actor=actor,
+            time=now,
+            last_time=now,
+        )
+        kept = step.reports.order_by("-id").values_list("id", flat=True)
+        oldest_kept = list(kept[cls.KEEP - 1 : cls.KEEP])
+        if oldest_kept:
+            step.reports.filter(id__lt=oldest_kept[0]).delete()
 
 
 class StepObject(models.Model):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import unicodedata
 from typing import Any
 
@@ -12,6 +13,7 @@ from rest_framework import serializers
 
 from devices.api.serializers import HyphenatedFieldsMixin
 from revisions.storage.base import SHA256_RE
+from trail.state import required_shas
 
 
 class WireSerializer(HyphenatedFieldsMixin, serializers.Serializer):
@@ -21,30 +23,93 @@ class WireSerializer(HyphenatedFieldsMixin, serializers.Serializer):
 # --- Steps ------------------------------------------------------------------
 
 
+#: ``progress-time`` of a step no device reported on: the reference sets the Unix
+#: epoch on every new step (pantahub-base trails/post-trail-steps.go:170), never null.
+NEVER = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class TimeField(serializers.DateTimeField):
+    """A time string, always: the epoch stands for "never" (Go's time.Time has no null)."""
+
+    def get_attribute(self, instance):
+        return super().get_attribute(instance) or NEVER
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _object_progress(value: Any) -> dict[str, Any]:
+    """``trailmodels.ObjectProgress``: four counts, and a name and id when known."""
+    value = value if isinstance(value, dict) else {}
+    shown: dict[str, Any] = {
+        name: value[name]
+        for name in ("object_name", "object_id")
+        if isinstance(value.get(name), str) and value[name]
+    }
+    for name in ("total_size", "start_time", "current_time", "total_downloaded"):
+        shown[name] = _count(value.get(name))
+    return shown
+
+
+@extend_schema_field(OpenApiTypes.OBJECT)
+class DownloadsField(serializers.JSONField):
+    """``trailmodels.DownloadProgress``: ``total`` always, ``objects`` a list or null,
+    whatever the device sent (the reference decodes it into those types)."""
+
+    def run_validation(self, data=serializers.empty):
+        return super().run_validation({} if data is None else data)
+
+    def to_internal_value(self, data) -> dict:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("downloads must be a JSON object", code="not-object")
+        return super().to_internal_value(data)
+
+    def to_representation(self, value) -> dict[str, Any]:
+        value = value if isinstance(value, dict) else {}
+        objects = value.get("objects")
+        return {
+            "total": _object_progress(value.get("total")),
+            "objects": [_object_progress(o) for o in objects]
+            if isinstance(objects, list)
+            else None,
+        }
+
+
+class ReportText(serializers.CharField):
+    """Text of a progress report; a null is empty (a device's final report must not be
+    refused for its message, or its step would stay pending)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(allow_blank=True, default="", trim_whitespace=False, **kwargs)
+
+    def run_validation(self, data=serializers.empty):
+        return super().run_validation("" if data is None else data)
+
+
 class ProgressSerializer(WireSerializer):
-    """``trailmodels.StepProgress``: what a device reports, and what everyone reads."""
+    """``trailmodels.StepProgress``: what a device reports, and what everyone reads.
+
+    Besides the reference's fields, Pantavisor's ``retries`` and ``logs``
+    (pantavisor update/update_progress.c ``_ser_progress``) are kept and sent
+    back: Pantavisor reads both from the hub's progress when it has none on
+    disk (``pv_update_progress_parse``).
+    """
 
     status = serializers.CharField(max_length=16)
     progress = serializers.IntegerField(min_value=0, max_value=100, default=0)
-    status_msg = serializers.CharField(
-        max_length=10_000, allow_blank=True, default="", trim_whitespace=False
-    )
-    log = serializers.CharField(
-        max_length=100_000, allow_blank=True, default="", trim_whitespace=False
-    )
-    downloads = serializers.JSONField(default=dict)
+    status_msg = ReportText(max_length=10_000)
+    log = ReportText(max_length=100_000)
+    logs = ReportText(max_length=100_000)
+    retries = serializers.IntegerField(min_value=0, max_value=1_000_000, default=0)
+    downloads = DownloadsField(default=dict)
     data = serializers.JSONField(source="progress_data", default=None, allow_null=True)
-
-    def validate_downloads(self, value: Any) -> dict:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("downloads must be a JSON object", code="not-object")
-        return value
 
 
 class StepSerializer(WireSerializer):
-    """``trailmodels.Step``. ``context["device"]`` is the trail's device (owner loaded)."""
+    """``trailmodels.Step``, every field the reference sends, with its types.
+    ``context["device"]`` is the trail's device (owner loaded)."""
 
     id = serializers.CharField(source="wire_id")
     owner = serializers.SerializerMethodField()
@@ -57,10 +122,21 @@ class StepSerializer(WireSerializer):
     state_sha = serializers.CharField()
     meta = serializers.JSONField()
     progress = serializers.SerializerMethodField()
-    progress_time = serializers.DateTimeField(allow_null=True)
-    step_time = serializers.DateTimeField(source="time_created")
-    time_created = serializers.DateTimeField()
-    time_modified = serializers.DateTimeField()
+    progress_time = TimeField()
+    step_time = TimeField(source="time_created")
+    garbage = serializers.SerializerMethodField(method_name="get_false")
+    time_created = TimeField()
+    time_modified = TimeField()
+
+    def get_fields(self):
+        # The reference spells these two with underscores on the wire. Its bookkeeping
+        # flags are always false here: Trailhub deletes instead of marking garbage, and
+        # publishes without a later pass.
+        return {
+            **super().get_fields(),
+            "used_objects": serializers.SerializerMethodField(method_name="get_used"),
+            "mark_public_processed": serializers.SerializerMethodField(method_name="get_false"),
+        }
 
     def _device(self, step):
         return self.context.get("device") or step.trail.device
@@ -74,6 +150,12 @@ class StepSerializer(WireSerializer):
 
     def get_committer(self, step) -> str:
         return step.author.prn if step.author_id else ""
+
+    def get_false(self, step) -> bool:
+        return False
+
+    def get_used(self, step) -> list[str]:
+        return sorted(required_shas(step.state))
 
     @extend_schema_field(ProgressSerializer)
     def get_progress(self, step) -> dict:
@@ -135,8 +217,8 @@ class TrailSummarySerializer(WireSerializer):
     status = serializers.CharField()
     status_msg = serializers.CharField()
     state_sha = serializers.CharField()
-    step_time = serializers.DateTimeField(allow_null=True)
-    progress_time = serializers.DateTimeField(allow_null=True)
+    step_time = TimeField()
+    progress_time = TimeField()
     timestamp = serializers.DateTimeField()
     trail_touched_time = serializers.DateTimeField()
 

@@ -9,14 +9,22 @@ from django.utils import timezone
 
 from portal.errors import APIError, Conflict
 from revisions.api import poll
-from revisions.models import Step, StepObject, Trail
+from revisions.models import ProgressReport, Step, StepObject, Trail
 from revisions.services.objects import ensure_present, link_public_objects, missing_objects
 from revisions.signals import step_created, step_progressed
 from trail import state as ts
 from trail import status as st
 
 #: The fields of a progress report a device may set, besides ``status``.
-PROGRESS_FIELDS = ("progress", "status_msg", "log", "downloads", "progress_data")
+PROGRESS_FIELDS = (
+    "progress",
+    "status_msg",
+    "log",
+    "logs",
+    "retries",
+    "downloads",
+    "progress_data",
+)
 
 
 def validated_state_sha(state: Any) -> str:
@@ -196,10 +204,13 @@ def move_status(step: Step, status: str, actor: st.Actor, **fields: Any) -> Step
     place the progress state machine (``trail.status``) is enforced.
 
     The row is locked and re-read, so concurrent reports are checked one
-    after the other and never move a revision backwards. Reporting the
-    current status again updates the other fields, except on a final status,
-    which nothing changes. ``fields`` are among :data:`PROGRESS_FIELDS`.
-    Sends ``step_progressed`` after commit when something changed.
+    after the other, each against the status the one before it left. The
+    device's report is its last word (QUEUED again on a resumed update, ERROR
+    after DONE), within what the table allows. Reporting the current status
+    again updates the other fields, except on a final status, which a repeat
+    leaves as it is. ``fields`` are among :data:`PROGRESS_FIELDS`. Each change
+    is noted in the step's history (:class:`ProgressReport`), and
+    ``step_progressed`` is sent after commit.
     """
     with transaction.atomic():
         locked = Step.objects.select_for_update().get(pk=step.pk)
@@ -209,9 +220,9 @@ def move_status(step: Step, status: str, actor: st.Actor, **fields: Any) -> Step
             if exc.code == "unknown-status":
                 raise APIError(str(exc), code=exc.code) from None
             raise Conflict(str(exc), code=exc.code, status=locked.status) from None
-        if locked.is_final:  # the same final status, repeated: nothing changes
-            return locked
         previous = locked.status
+        if previous == status and locked.is_final:  # a final status, repeated: nothing changes
+            return locked
         locked.status = status
         for name, value in fields.items():
             if name not in PROGRESS_FIELDS:
@@ -219,6 +230,7 @@ def move_status(step: Step, status: str, actor: st.Actor, **fields: Any) -> Step
             setattr(locked, name, value)
         locked.progress_time = timezone.now()
         locked.save()
+        ProgressReport.record(locked, actor)
         transaction.on_commit(
             lambda: step_progressed.send(sender=Step, step=locked, previous=previous)
         )
@@ -232,9 +244,9 @@ def report_progress(step: Step, status: str, **fields: Any) -> Step:
 
 def cancel_step(step: Step) -> Step:
     """The owner cancels a revision the device has not picked up (NEW → CANCEL)."""
-    return move_status(step, st.CANCEL, "owner")
+    return move_status(step, st.CANCEL, "owner", status_msg="cancelled by the owner")
 
 
 def wontgo_step(step: Step) -> Step:
     """The owner refuses a revision before it is installed (→ WONTGO)."""
-    return move_status(step, st.WONTGO, "owner")
+    return move_status(step, st.WONTGO, "owner", status_msg="marked WONTGO by the owner")

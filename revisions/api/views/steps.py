@@ -140,7 +140,8 @@ class StepMetaView(APIView):
 
 
 class StepProgressView(APIView):
-    """The device reports its progress installing a revision."""
+    """The device reports its progress installing a revision; whoever sees the revision
+    reads it (the mocker's ``get_step_progress``, pantavisor-mocker src/net/client.zig)."""
 
     parser_classes = [StrictJSONParser]
     permission_classes = [AllowAny]
@@ -159,6 +160,10 @@ class StepProgressView(APIView):
 class _OwnerStatusView(APIView):
     permission_classes = [AllowAny]
     change = staticmethod(services.cancel_step)
+    @extend_schema(parameters=[REF, REV], responses=ProgressSerializer)
+    def get(self, request, ref, rev):
+        return Response(ProgressSerializer(get_step(request.user, ref, rev)).data)
+
 
     def put(self, request, ref, rev):
         step = get_step(request.user, ref, rev)
