@@ -159,6 +159,8 @@ def world(db, owner, outsider, make_user, make_device, objects_dir) -> World:
         "pack": pack.id,
         "device": sibling.id,
         "rollout": rollout.id,
+        # A signed-URL token for the object with a forged signature (the grant is in the path).
+        "token": f"get.{sha}.9999999999.forged",
     }
     return world
 

@@ -121,9 +121,9 @@ MATRIX: dict[str, Row] = {
     "GET /objects/{sha}": Row(codes(OWNER_DEVICES), public=codes(EVERYONE)),
     "DELETE /objects/{sha}": Row(codes(["owner"], 409)),  # a revision names it
     "GET /objects/{sha}/blob": Row(codes(OWNER_DEVICES, 302), public=codes(EVERYONE, 302)),
-    # The signature is the authorisation: unsigned, nobody gets in.
-    "GET /objects/_storage/{sha}": Row({}, refusals=(403,)),
-    "PUT /objects/_storage/{sha}": Row({}, refusals=(403,)),
+    # The signed token in the path is the authorisation: forged, nobody gets in.
+    "GET /local-s3/{token}": Row({}, refusals=(403,)),
+    "PUT /local-s3/{token}": Row({}, refusals=(403,)),
     # --- packs --------------------------------------------------------------------------
     "GET /packs": Row(codes(PEOPLE)),
     "POST /packs": Row(codes(["owner"]), body={"nick": "second", "leader": "{ref}"}),

@@ -185,7 +185,10 @@ FIELD_TYPES = {
     "sha uppercase": Case("owner", "POST", "/objects", {**OBJECT, "sha256sum": "AB" * 32}),
     "sha short": Case("owner", "POST", "/objects", {**OBJECT, "sha256sum": "ab"}),
     "sha a number": Case("owner", "POST", "/objects", {**OBJECT, "sha256sum": 5}),
-    "objectname with a slash": Case("owner", "POST", "/objects", {**OBJECT, "objectname": "a/b"}),
+    # A slash is fine (the objectname is the state key); control characters are not.
+    "objectname with a newline": Case(
+        "owner", "POST", "/objects", {**OBJECT, "objectname": "bsp/a\nb"}
+    ),
     "user-meta a list": Case("owner", "PUT", "/devices/{ref}/user-meta", []),
     "device-meta a string": Case("device", "PATCH", "/devices/{ref}/device-meta", "x"),
     "description a list": Case("owner", "PATCH", "/devices/{ref}", {"description": []}),
@@ -289,8 +292,8 @@ def test_it_refuses_unknown_shas(api, world):
         "an export of a missing revision": Case(
             "owner", "GET", "/exports/alice/kiosk/99/kiosk.tar.gz", None, None, (404,)
         ),
-        "an unsigned storage URL": Case(
-            "owner", "GET", "/objects/_storage/{sha}?op=get&exp=1&sig=x", None, None, (403,)
+        "an unsigned object URL": Case(
+            "owner", "GET", "/local-s3/get.{sha}.1.x", None, None, (403,)
         ),
     }
     problems = problems_of(api, world, cases)
@@ -323,10 +326,10 @@ def test_it_refuses_wrong_sizes_and_hashes(api, world):
     assert grant.status_code == 200
     url = grant.json()["signed-puturl"]
     before = stored()
-    for body in (fresh[:9], fresh + b"!", b"9876543210"):
+    for body, status in ((fresh[:9], 400), (fresh + b"!", 413), (b"9876543210", 400)):
         answer = api.generic("PUT", url, body, "application/octet-stream")
-        assert answer.status_code == 400, answer.content
-        assert answer.json()["code"] in ("size-mismatch", "sha-mismatch")
+        assert answer.status_code == status, answer.content
+        assert answer.json()["code"] in ("size-mismatch", "sha-mismatch", "too-large")
         assert stored() == before
 
 
