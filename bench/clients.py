@@ -38,9 +38,8 @@ READ = 1 << 20
 def with_http_client(url: str, out: Path) -> str:
     parts = urllib.parse.urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port)
-    connection.request(
-        "GET", f"{parts.path}?{parts.query}", headers={"Accept-Encoding": "identity"}
-    )
+    target = f"{parts.path}?{parts.query}" if parts.query else parts.path  # /local-s3/<token>
+    connection.request("GET", target, headers={"Accept-Encoding": "identity"})
     response = connection.getresponse()
     digest = hashlib.sha256()
     buffer = bytearray(READ)
