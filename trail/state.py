@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from typing import Any, Literal, NamedTuple
 
 from trail.canonical import canonical_json, state_sha
@@ -22,6 +23,8 @@ __all__ = [
     "MAX_KEYS",
     "MAX_KEY_LENGTH",
     "MAX_STATE_BYTES",
+    "EXECUTED",
+    "RESERVED",
     "SPECS",
     "SPEC_KEY",
     "Change",
@@ -59,6 +62,19 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 # from mistakes or attacks, and they make logs and terminals lie. A lone
 # surrogate (valid JSON, invalid Unicode) cannot become a UTF-8 file name.
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+# Bidirectional controls reorder what a terminal or a page shows, so that a
+# path reads as another (the "Trojan Source" trick).
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: Top-level folders a working copy keeps its own metadata in; never state.
+RESERVED = frozenset({".trail", ".pvr"})
+#: Folders and files that tools run code from when they find them in a tree: a
+#: git-aware shell prompt runs ``git status``, which obeys ``.git/config``
+#: (``core.fsmonitor``); direnv runs ``.envrc``; editors run ``.vscode`` and
+#: ``.idea`` tasks. A revision is data, so no key may have one as a segment.
+EXECUTED = frozenset(
+    {".git", ".gitmodules", ".hg", ".hgrc", ".svn", ".bzr", "_darcs", ".envrc", ".direnv",
+     ".vscode", ".idea"}
+)  # fmt: skip
 
 
 class StateError(ValueError):
@@ -135,7 +151,8 @@ def validate_state(state: Any) -> None:
 
     * the state is a ``dict`` with at most :data:`MAX_KEYS` keys;
     * ``"#spec"`` is present and one of :data:`SPECS`;
-    * every other key is a safe relative path (see :func:`_check_path`);
+    * every other key is a safe relative path (see :func:`_check_path`), and
+      all keys together can be files of one tree (see :func:`_check_layout`);
     * a key ending in ``.json`` holds any JSON value (``pvr`` and the
       reference server treat it as opaque JSON; the real states hold objects),
       nested at most :data:`MAX_JSON_DEPTH` deep;
@@ -159,6 +176,7 @@ def validate_state(state: Any) -> None:
     for key in state:
         if not isinstance(key, str):
             raise StateError("bad-key", f"keys must be strings, not {_show(key)}")
+    _check_layout(state)
     for key in sorted(state):
         if key == SPEC_KEY:
             continue
@@ -273,6 +291,50 @@ def _check_path(key: str) -> None:
         raise StateError(
             "bad-key", 'path must not contain empty segments ("//" or a trailing "/")', key
         )
+    if _BIDI.search(key):
+        raise StateError("bad-key", "path must not contain bidirectional control characters", key)
+    for segment in segments:
+        # Case-insensitive filesystems, and Windows' trailing dots and spaces,
+        # make ".GIT" and ".git." the same folder as ".git".
+        if is_executed(segment):
+            raise StateError(
+                "bad-key", f'"{segment}" is a folder or file that tools run code from', key
+            )
+
+
+def is_executed(name: str) -> bool:
+    """Whether a file or folder ``name`` is one that tools run code from (:data:`EXECUTED`)."""
+    return name.casefold().rstrip(". ") in EXECUTED
+
+
+def _check_layout(state: dict[str, Any]) -> None:
+    """Raise unless all the keys of ``state`` can be files of one tree.
+
+    * none under a reserved top-level folder (:data:`RESERVED`);
+    * none lies inside another key's file (``a`` and ``a/b``);
+    * no two keys are the same file name once Unicode-normalised (NFC): on
+      macOS, and to anyone reading them, ``é`` and ``e`` + U+0301 are one name.
+
+    Keys are compared in NFC, so twins are caught in folder names too.
+    """
+    normal: dict[str, str] = {}
+    for key in sorted(state):
+        if key == SPEC_KEY or not isinstance(key, str) or not key:
+            continue
+        nfc = unicodedata.normalize("NFC", key)
+        if nfc in normal:
+            raise StateError(
+                "bad-key", f'is the same file name as "{normal[nfc]}" (Unicode twins)', key
+            )
+        normal[nfc] = key
+    for nfc, key in sorted(normal.items()):
+        parts = nfc.split("/")
+        if parts[0] in RESERVED:
+            raise StateError("bad-key", f"{parts[0]}/ is reserved for metadata", key)
+        for depth in range(1, len(parts)):
+            prefix = "/".join(parts[:depth])
+            if prefix in normal:
+                raise StateError("bad-key", f'lies inside "{normal[prefix]}", which is a file', key)
 
 
 def _check_json_value(key: str, value: Any) -> None:

@@ -20,9 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from trail.objects import ObjectStore, sha256_file
-from trail.state import SPEC_KEY, StateError, is_object_key, load_json
-
-RESERVED = frozenset({".trail", ".pvr"})
+from trail.state import (
+    RESERVED,
+    SPEC_KEY,
+    StateError,
+    is_executed,
+    is_object_key,
+    load_json,
+    validate_state,
+)
 
 
 def json_bytes(value: Any) -> bytes:
@@ -52,17 +58,13 @@ def file_keys(state: dict[str, Any]) -> list[str]:
 
 
 def check_layout(state: dict[str, Any]) -> None:
-    """Raise :class:`StateError` unless every key of a (validated) state can be a
-    file: none under a reserved directory, none inside another key's file."""
-    keys = set(file_keys(state))
-    for key in sorted(keys):
-        parts = key.split("/")
-        if parts[0] in RESERVED:
-            raise StateError("bad-key", f"{parts[0]}/ is reserved for metadata", key)
-        for depth in range(1, len(parts)):
-            prefix = "/".join(parts[:depth])
-            if prefix in keys:
-                raise StateError("bad-key", f'lies inside "{prefix}", which is a file', key)
+    """Raise :class:`StateError` unless ``state`` is one :func:`validate_state`
+    accepts, so that every key can be written as a file inside the tree.
+
+    Run before writing any tree: a state read from a hub, an archive or a
+    working copy is never trusted to be what the hub accepted.
+    """
+    validate_state(state)
 
 
 def write_tree(
@@ -127,16 +129,19 @@ def _remove(root: Path, key: str) -> None:
 
 
 def scan(root: Path) -> list[str]:
-    """The keys of every file under ``root``, sorted; reserved directories and
-    symbolic links to directories are skipped."""
+    """The keys of every file under ``root``, sorted. Skipped: the reserved
+    top-level directories, symbolic links to directories, and the folders and
+    files no state may hold (:data:`trail.state.EXECUTED`: a working copy kept
+    in git has a ``.git`` that is not part of the device)."""
     keys = []
     for dirpath, dirnames, filenames in os.walk(root):
         rel = Path(dirpath).relative_to(root)
         if rel == Path("."):
             dirnames[:] = [d for d in dirnames if d not in RESERVED]
-        dirnames.sort()
+        dirnames[:] = sorted(d for d in dirnames if not is_executed(d))
         for name in filenames:
-            keys.append((rel / name).as_posix() if rel != Path(".") else name)
+            if not is_executed(name):
+                keys.append((rel / name).as_posix() if rel != Path(".") else name)
     return sorted(keys)
 
 

@@ -87,6 +87,21 @@ def test_a_revision_is_installed_whole_with_its_state(tmp_path):
     assert home.current == 0
 
 
+@pytest.mark.parametrize(
+    "hostile", [{".git/config.json": {}}, {"bsp/kernel.img/extra.json": {}}, {".ENVRC": None}]
+)
+def test_a_revision_no_hub_should_have_accepted_is_refused_and_nothing_written(tmp_path, hostile):
+    """A hub older than these rules may still hold such a revision: the agent refuses it."""
+    home = Home(tmp_path / "dev")
+    factory = Factory.build(home.store)
+    sha = factory.state["bsp/kernel.img"]
+    state = {**factory.state, **{k: v if v is not None else sha for k, v in hostile.items()}}
+    with pytest.raises(StateError):
+        home.install(1, state)
+    assert not (tmp_path / "dev/trails/1").exists()
+    assert not list((tmp_path / "dev/trails").glob(".*/.git"))
+
+
 def test_the_identity_keeps_the_secret_apart_and_private(tmp_path):
     home = Home(tmp_path)
     home.save_identity(

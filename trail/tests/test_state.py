@@ -309,3 +309,50 @@ def test_it_diffs_values_as_the_state_sha_sees_them():
     # Python's == says True == 1 and 1 == 1.0; canonical JSON says only the latter.
     assert diff_states({"a.json": [1]}, {"a.json": [True]}) == [Change("changed", "a.json")]
     assert diff_states({"a.json": [1]}, {"a.json": [1.0]}) == []
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        ".git/config",  # core.fsmonitor runs a command on the next `git status`
+        ".git/hooks/post-checkout",
+        "app/.git/HEAD",
+        ".GIT/config",  # the same folder on a case-insensitive filesystem
+        ".git./config",  # the same folder on Windows
+        ".gitmodules",
+        ".hg/hgrc",
+        ".svn/entries",
+        ".envrc",  # direnv runs it on `cd`
+        "app/.vscode/tasks.json",
+        ".idea/workspace.xml",
+    ],
+)
+def test_it_refuses_folders_and_files_that_tools_run_code_from(key):
+    value = {} if key.endswith(".json") else SHA_A
+    assert_refused(make_state(**{key: value}), "bad-key", key, "tools run code from")
+
+
+def test_it_accepts_names_that_only_resemble_control_folders():
+    validate_state(make_state(**{".gitignore": SHA_A, "app/git/config.json": {}, "a.git": SHA_A}))
+
+
+@pytest.mark.parametrize("mark", ["\u202e", "\u2066", "\u200f", "\u061c"])
+def test_it_refuses_bidirectional_controls_in_keys(mark):
+    key = f"app/run{mark}gpj.exe"
+    assert_refused(make_state(**{key: SHA_A}), "bad-key", key, "bidirectional")
+
+
+@pytest.mark.parametrize(
+    ("keys", "bad", "words"),
+    [
+        (["a", "a/b"], "a/b", 'lies inside "a"'),
+        ([".trail/x"], ".trail/x", "reserved"),
+        ([".pvr/json"], ".pvr/json", "reserved"),
+        (["caf\u00e9", "cafe\u0301"], "caf\u00e9", "Unicode twins"),
+        # A twin folder: "é/x" and "e\u0301" (a file) are one path on macOS.
+        (["cafe\u0301", "caf\u00e9/x"], "caf\u00e9/x", 'lies inside "cafe\u0301"'),
+    ],
+)
+def test_it_refuses_states_that_cannot_be_one_tree(keys, bad, words):
+    """What no client could install is refused where states are validated: on the hub too."""
+    assert_refused(make_state(**dict.fromkeys(keys, SHA_A)), "bad-key", bad, words)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 
+import httpx
 import pytest
 
 from trail.tests.e2e.conftest import post_state, status_of, tree_files, wait_status
@@ -75,17 +76,44 @@ def test_it_rolls_back_a_revision_whose_try_boot_fails(live, alice, trail, start
     assert tree_files(device.home / "trails/2") == tree_files(device.home / "trails/0")
 
 
-def test_it_refuses_a_state_it_cannot_install(live, alice, start_device):
+def test_a_revision_the_bootloader_cannot_commit_is_done_then_error(
+    live, alice, trail, start_device, tmp_path
+):
+    """DONE, then ERROR when the commit fails (pantavisor update/update.c:888-893); the
+    device stays on its last good revision, and the next revision still gets through."""
+    device = start_device()
+    trail("clone", f"alice/{device.nick}", "wc", cwd=tmp_path)
+    wc = tmp_path / "wc"
+    (wc / "trail-agent").mkdir()
+    (wc / "trail-agent/health.json").write_text(json.dumps({"commit": "fail"}))
+    trail("add", "trail-agent", cwd=wc)
+    trail("commit", "-m", "cannot be committed", cwd=wc)
+    trail("post", cwd=wc)
+
+    step = wait_status(live, alice.token, device.id, 1, "ERROR")
+    assert "could not be committed" in step["progress"]["status-msg"]
+    assert device.current() == 0
+    trail("checkout", "0", "--force", cwd=wc)
+    trail("post", "-m", "without the fault", cwd=wc)
+    wait_status(live, alice.token, device.id, 2, "DONE")
+
+
+def test_the_hub_refuses_a_state_no_device_can_install(live, alice, start_device):
     device = start_device()
     state = live.get(f"/trails/{device.id}/steps/0", alice.token)["state"]
     sha = state["bsp/kernel.img"]
-    # Valid keys, but "bsp/kernel.img" cannot be a file and a directory at once.
+    # Valid keys, but "bsp/kernel.img" cannot be a file and a directory at once:
+    # the hub runs the check the agent runs, so the device never meets it.
     bad = {**state, "bsp/kernel.img/extra": sha}
-    rev = post_state(live, alice.token, device.id, bad, "impossible tree")
-    step = wait_status(live, alice.token, device.id, rev, "WONTGO")
-    assert "bsp/kernel.img" in step["progress"]["status-msg"]
+    response = httpx.post(
+        f"{live.url}/trails/{device.id}/steps",
+        json={"rev": -1, "commit-msg": "impossible tree", "state": bad},
+        headers={"Authorization": f"Bearer {alice.token}"},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "bad-key"
+    assert 'lies inside "bsp/kernel.img"' in response.json()["error"]
     assert device.current() == 0
-    assert not (device.home / "trails" / str(rev)).exists()
 
 
 def test_a_second_clone_moves_no_object_bytes(live, trail, start_device, tmp_path, monkeypatch):
