@@ -3,13 +3,16 @@
 One store per deployment, chosen by ``STORAGES["objects"]``:
 
 * :class:`~revisions.storage.filesystem.FileSystemStore` — bytes under
-  ``OBJECTS_DIR``; uploads and downloads go through Trailhub at HMAC-signed,
-  expiring URLs (``/objects/_storage/<sha>?…``), and an upload is verified
-  (exact size, sha256) while it streams in.
-* :class:`~revisions.storage.s3.S3Store` — bytes in a bucket; the signed URLs
-  are the bucket's presigned URLs, so bytes never pass through Trailhub. An
-  upload lands on a per-grant staging key and is verified (size, then
-  sha256 by reading it back) before it is copied to its content key.
+  ``OBJECTS_DIR``; uploads and downloads go through Trailhub at path-signed,
+  expiring URLs (``/local-s3/<token>``, :mod:`revisions.storage.signing`), and
+  an upload is verified (exact size, sha256) while it streams in
+  (:func:`~revisions.storage.base.spool_verified`).
+* :class:`~revisions.storage.s3.S3Store` — bytes in a bucket. Devices get the
+  same ``/local-s3/`` URLs (their bytes go through Trailhub, verified the same
+  way); people get the bucket's presigned URLs, so their bytes never pass
+  through Trailhub: such an upload lands on a per-grant staging key and is
+  verified (size, then sha256 by reading it back) before it is copied to its
+  content key.
 
 Either way the content key of a sha is :func:`content_key`, and a
 :class:`~revisions.models.Blob` row exists only while verified bytes are there.
