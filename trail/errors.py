@@ -3,3 +3,8 @@
 
 class ObjectError(Exception):
     """An object that failed verification or could not be moved."""
+
+
+class ChecksumError(ObjectError):
+    """Bytes that arrived whole but are not the object they should be (their sha256
+    differs): a device reports this as ERROR, a transfer that failed as something else."""

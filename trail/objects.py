@@ -29,7 +29,7 @@ import httpx
 
 from trail.bodies import fetch
 from trail.client import Hub, HubError, error_of
-from trail.errors import ObjectError
+from trail.errors import ChecksumError, ObjectError
 
 CHUNK = 256 * 1024
 _SHA = re.compile(r"[0-9a-f]{64}")
@@ -222,7 +222,7 @@ async def download(
     got = digest.hexdigest()
     if got != job.sha:
         part.unlink(missing_ok=True)
-        raise ObjectError(
+        raise ChecksumError(
             f"object {job.sha} from the hub has sha256 {got}: refused (corrupted in storage "
             "or on the way)"
         )

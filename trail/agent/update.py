@@ -2,13 +2,25 @@
 
 QUEUED → DOWNLOADING (objects into the store, verified, with byte progress) →
 INPROGRESS (installed into ``trails/<rev>/``) → TESTING (the try-boot) →
-DONE, or UPDATED when the revision asks for no reboot. A try-boot that fails
-is ERROR and the device stays on its last good revision; a state the device
-cannot take (invalid, or objects that never verify) is WONTGO.
+DONE, or UPDATED when the revision asks for no reboot. The statuses go on the
+wire as Pantavisor sends them (pantavisor update/update.c):
+
+* QUEUED "Retried n of N" every time an update (re)starts, a resumed one
+  too (update.c:245-247), with ``retries`` counting the starts; past
+  :data:`REVISION_RETRIES` starts the revision is WONTGO (update.c:255-261).
+* ERROR from DOWNLOADING when an object arrives with the wrong sha256 (as
+  the mocker does, pantavisor-mocker src/flows/update_flow.zig:312-315);
+  WONTGO when downloads keep failing otherwise ("max download retries").
+* A try-boot that fails is ERROR, and the device stays on its last good
+  revision; a state it cannot take is WONTGO.
+* DONE, then ERROR when the bootloader cannot commit the revision
+  (update.c:888-893): ``trail-agent/health.json`` ``{"commit": "fail"}``
+  simulates it, and the device goes back to its last good revision.
 
 Each phase is recorded in ``agent-state.json`` before the next begins, and
-every phase is safe to run again, so a restart at any point resumes the update
-and never reports a status twice in a way the hub would refuse.
+every phase is safe to run again, so a restart at any point resumes the
+update; a decided outcome is sent again from there, as Pantavisor re-sends
+its final progress from disk (update.c:233-237).
 """
 
 from __future__ import annotations
@@ -21,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from trail import api
 from trail.client import HubError
-from trail.errors import ObjectError
+from trail.errors import ChecksumError, ObjectError
 from trail.objects import SILENT, Job, Meter, download, transfer_all
 from trail.state import StateError, object_shas, validate_state
 from trail.status import (
@@ -31,7 +43,6 @@ from trail.status import (
     FINAL,
     INPROGRESS,
     QUEUED,
-    STATUSES,
     TESTING,
     UPDATED,
     WONTGO,
@@ -45,6 +56,7 @@ if TYPE_CHECKING:
 
 HEALTH_KEY = "trail-agent/health.json"
 DOWNLOAD_TRIES = 3
+REVISION_RETRIES = 10  # Pantavisor's default PV_REVISION_RETRIES
 CONCURRENCY = 4
 REPORT_EVERY = 1.0  # seconds between two DOWNLOADING reports
 
@@ -68,25 +80,29 @@ def drawn_to_fail(device_id: str, rev: int, share: float) -> bool:
 
 
 class Reporter:
-    """Sends a revision's progress, forward only, as the status machine allows."""
+    """Sends a revision's progress as Pantavisor does, within the status machine."""
 
-    def __init__(self, device: SimDevice, rev: int, status: str) -> None:
+    def __init__(self, device: SimDevice, rev: int, status: str, retries: int = 0) -> None:
         self.device = device
         self.rev = rev
         self.status = status
+        self.retries = retries
 
     async def send(
         self, status: str, progress: int = 0, msg: str = "", downloads: dict | None = None
     ) -> None:
-        if STATUSES.index(status) < STATUSES.index(self.status):
-            return  # already past it (a resumed update)
         try:
             check_transition(self.status, status, "device")
         except TransitionError:
             if self.status in FINAL:
                 raise Abandon(f"rev {self.rev} is {self.status} on the hub") from None
             raise
-        body: dict[str, Any] = {"status": status, "progress": progress, "status-msg": msg}
+        body: dict[str, Any] = {
+            "status": status,
+            "progress": progress,
+            "status-msg": msg,
+            "retries": self.retries,
+        }
         if downloads is not None:
             body["downloads"] = downloads
         try:
@@ -94,8 +110,8 @@ class Reporter:
         except HubError as exc:
             if exc.status != 409:
                 raise
-            # The hub's status moved on without us (the owner, or a report whose
-            # answer we lost): learn it and go on from there.
+            # The hub's status moved on without us (the owner gave up on the
+            # revision): learn it and go on from there.
             step = await api.get_step(self.device.hub, self.device.id, self.rev)
             self.status = api.step_status(step)
             if self.status in FINAL and self.status != status:
@@ -180,12 +196,12 @@ async def apply(device: SimDevice, step: dict[str, Any]) -> None:
     """
     rev = int(step["rev"])
     state = step.get("state")
-    reporter = Reporter(device, rev, api.step_status(step))
     home = device.home
     mine = home.progress.get("update") or {}
     if mine.get("rev") != rev:
-        mine = {"rev": rev, "phase": "new"}
+        mine = {"rev": rev, "phase": "new", "retries": 0}
         home.save_progress(update=mine)
+    reporter = Reporter(device, rev, api.step_status(step), mine.get("retries", 0))
 
     def phase(name: str, **extra: Any) -> None:
         mine.update(phase=name, **extra)
@@ -202,7 +218,12 @@ async def apply(device: SimDevice, step: dict[str, Any]) -> None:
         except StateError as exc:
             await _refuse(reporter, phase, f"state refused: {exc}")
             return
-        await reporter.send(QUEUED, 0, "queued")
+        reporter.retries = mine["retries"] = mine.get("retries", 0) + 1
+        home.save_progress(update=mine)
+        await reporter.send(QUEUED, 0, f"Retried {reporter.retries} of {REVISION_RETRIES}")
+        if reporter.retries > REVISION_RETRIES:
+            await _refuse(reporter, phase, "max update retries reached")
+            return
         if home.store.missing(object_shas(state)):
             phase("downloading")
             if not await _download(device, reporter, state, phase):
@@ -260,6 +281,12 @@ async def _download(device: SimDevice, reporter: Reporter, state, phase) -> bool
         except ObjectError as exc:
             device.say(f"rev {reporter.rev}: {exc} (try {attempt} of {DOWNLOAD_TRIES})")
             await device.log(str(exc), rev=reporter.rev, level="ERROR")
+            if isinstance(exc, ChecksumError):  # wrong bytes: retrying gets the same
+                phase("error", status=ERROR, msg=str(exc))
+                if meter.pending is not None:
+                    await meter.pending  # so that no older report lands after this one
+                await reporter.send(ERROR, 0, str(exc))
+                return False
             if attempt == DOWNLOAD_TRIES:
                 await _refuse(reporter, phase, str(exc))
                 return False
@@ -292,9 +319,16 @@ async def _try_boot(device: SimDevice, reporter: Reporter, rev: int, state, phas
         phase("error", status=ERROR, msg=msg)
         await reporter.send(ERROR, 100, msg)
         return
+    final = UPDATED if health.get("reboot") is False else DONE
+    if final == DONE and health.get("commit") == "fail":
+        # Reported DONE, then the bootloader refuses the commit: back to the last good one.
+        msg = f"revision could not be committed to the bootloader; back to rev {home.current}"
+        phase("error", status=ERROR, msg=msg)
+        await reporter.send(DONE, 100, "Update finished, revision set as rollback point")
+        await reporter.send(ERROR, 100, msg)
+        return
     home.set_current(rev)
     home.save_progress(running=rev)  # before the report: a restart must not try again
-    final = UPDATED if health.get("reboot") is False else DONE
     msg = "running" if final == DONE else "running, applied without reboot"
     phase("done", status=final, msg=msg)
     await reporter.send(final, 100, msg)
