@@ -25,6 +25,15 @@ class DeviceQuerySet(models.QuerySet):
     def public(self):
         return self.filter(public=True)
 
+    def nick_matching(self, pattern: str):
+        """Devices whose nick is ``pattern``, or starts with it (any case) when it
+        begins with ``^``: what ``GET /devices/?nick=`` takes. pvr sends
+        ``^<term>`` (libpvr/util.go GetDevices); the reference reads it as a
+        regular expression, here the rest is plain text, never a regex."""
+        if pattern.startswith("^"):
+            return self.filter(nick__istartswith=pattern[1:])
+        return self.filter(nick=pattern)
+
 
 class DeviceLogQuerySet(models.QuerySet):
     def visible_to(self, user):

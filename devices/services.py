@@ -68,10 +68,12 @@ def device_ref_filter(user, ref: str) -> Q | None:
 
 
 def get_visible_device(user, ref: str, queryset: QuerySet | None = None) -> Device:
-    """The device ``ref`` names, if ``user`` may see it; otherwise Http404.
+    """The device ``ref`` names, if ``user`` may see it; otherwise 401 or 404.
 
     ``user`` is a request's user (an account, a DevicePrincipal or anonymous).
-    A private device is a 404 for everyone but its owner and itself, so a
+    A device an anonymous caller cannot see, private or absent, is a 401, so
+    that pvr logs in and asks again (it sends no token until it gets a 401:
+    pvr libpvr/session.go DoAuthCall). For everyone else it is a 404, so a
     caller cannot tell "hidden" from "absent". Pass ``queryset`` (a
     ``Device.objects`` queryset, e.g. with ``select_for_update()`` or extra
     ``select_related``) to shape the query; visibility is applied on top.
@@ -82,6 +84,8 @@ def get_visible_device(user, ref: str, queryset: QuerySet | None = None) -> Devi
         device = base.visible_to(user).filter(condition).first()
         if device is not None:
             return device
+    if not getattr(user, "is_authenticated", False):
+        raise exceptions.NotAuthenticated(f"no public device {ref}: log in to see your own devices")
     raise Http404(f"no such device: {ref}")
 
 

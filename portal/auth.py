@@ -3,7 +3,8 @@
 Users and devices log in through ``POST /auth/login`` and get a token whose
 claims name them (``prn``, ``nick``, ``type`` USER or DEVICE, ``roles``).
 A 401 answer carries the ``WWW-Authenticate`` header that pvr needs to find
-the login endpoint (``ph-aeps``).
+the login endpoint (``ph-aeps``). pvr's anonymous login gets an anonymous
+token: it names nobody and its bearer is treated as an anonymous caller.
 """
 
 from __future__ import annotations
@@ -16,11 +17,16 @@ from typing import Any
 import jwt
 from django.apps import apps
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from rest_framework import authentication, exceptions
 
 ALGORITHM = "HS256"
 USER_SCOPES = "prn:pantahub.com:apis:/base/all"
 DEVICE_PRN_PREFIX = "prn:::devices:/"
+#: The username and password pvr logs in with before it asks for credentials
+#: (pvr libpvr/authlib.go getNewAccessToken).
+ANON_PRN = "prn:pantahub.com:auth:/anon"
+ANON_TYPE = "ANON"
 
 
 class DevicePrincipal:
@@ -104,6 +110,26 @@ def device_claims(device, orig_iat: int | None = None) -> dict:
     }
 
 
+def anon_claims() -> dict:
+    """An anonymous token's claims: no rights beyond an anonymous caller's."""
+    now = _now()
+    return {
+        "id": ANON_PRN,
+        "prn": ANON_PRN,
+        "nick": "anonymous",
+        "roles": "anon",
+        "type": ANON_TYPE,
+        "scopes": "",
+        "iat": now,
+        "orig_iat": now,
+        "exp": now + settings.JWT_TTL,
+    }
+
+
+def issue_anon_token() -> str:
+    return jwt.encode(anon_claims(), settings.SECRET_KEY, algorithm=ALGORITHM)
+
+
 def issue_token(subject, orig_iat: int | None = None) -> str:
     """A signed token for a User, a Device or a DevicePrincipal."""
     subject = device_of(subject) or subject
@@ -162,7 +188,21 @@ def principal_for(token: Token):
         if user is None:
             raise exceptions.AuthenticationFailed("account disabled or gone", code="token-invalid")
         return user
+    if token.type == ANON_TYPE and prn == ANON_PRN:
+        return AnonymousUser()
     raise exceptions.AuthenticationFailed("invalid token", code="token-invalid")
+
+
+def carries_anon_token(request) -> bool:
+    """Whether ``request`` is authorised with a valid, unexpired anonymous token."""
+    header = authentication.get_authorization_header(request).split()
+    if len(header) != 2:
+        return False
+    try:
+        token = decode_token(header[1].decode(errors="replace"))
+    except exceptions.AuthenticationFailed:
+        return False
+    return token.type == ANON_TYPE and token.claims["prn"] == ANON_PRN
 
 
 def aeps_url(request) -> str:
@@ -170,7 +210,13 @@ def aeps_url(request) -> str:
 
 
 def www_authenticate(request) -> str:
-    return f'JWT realm="pantahub services", ph-aeps="{aeps_url(request)}"'
+    header = f'JWT realm="pantahub services", ph-aeps="{aeps_url(request)}"'
+    if carries_anon_token(request):
+        # The anonymous token was not enough. pvr reads an ``error`` here as "ask
+        # for credentials"; without it, it would log in anonymously again, and
+        # again (libpvr/authlib.go getNewAccessToken, libpvr/session.go DoAuthCall).
+        header += ', error="insufficient_scope"'
+    return header
 
 
 class JWTAuthentication(authentication.BaseAuthentication):
@@ -187,6 +233,8 @@ class JWTAuthentication(authentication.BaseAuthentication):
                 "Authorization header must be 'Bearer <token>'", code="token-invalid"
             )
         token = decode_token(header[1].decode(errors="replace"))
+        if token.type == ANON_TYPE:
+            return None  # names nobody: the request is an anonymous one
         return principal_for(token), token
 
     def authenticate_header(self, request) -> str:

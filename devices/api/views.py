@@ -76,11 +76,15 @@ class DeviceListView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("owner-nick", str, description="list this user's public devices"),
+            OpenApiParameter(
+                "nick", str, description="only this nick, or nicks starting with it: ^<prefix>"
+            ),
         ],
         responses=DeviceSerializer(many=True),
     )
     def get(self, request):
         owner_nick = request.query_params.get("owner-nick")
+        nick = request.query_params.get("nick")
         devices = Device.objects.select_related("owner").order_by("nick", "id")
         if owner_nick:
             devices = devices.visible_to(request.user).filter(owner__username=owner_nick)
@@ -91,6 +95,8 @@ class DeviceListView(APIView):
                 devices = devices.filter(id=itself.id)
             else:
                 devices = devices.owned_by(request.user)
+        if nick:
+            devices = devices.nick_matching(nick)
         data = DeviceSerializer(devices, many=True, context={"request": request}).data
         return Response(data)
 

@@ -19,7 +19,7 @@ ACTORS = ("anonymous", "owner", "other user", "itself", "other device")
 ENDPOINTS = {
     "list devices":       ("get", "/devices/", None,                         (401, 200, 200, 200, 200)),
     "register":           ("post", "/devices/", {},                          (200, 200, 200, 403, 403)),
-    "read device":        ("get", "/devices/{id}", None,                     (404, 200, 404, 200, 404)),
+    "read device":        ("get", "/devices/{id}", None,                     (401, 200, 404, 200, 404)),
     "read by nicks":      ("get", "/devices/np/alice/kiosk", None,           (404, 200, 404, 200, 404)),
     "edit device":        ("patch", "/devices/{id}", {"description": "x"},   (401, 200, 404, 403, 404)),
     "claim":              ("put", "/devices/{id}?challenge=maple-river-42", None, (401, 409, 404, 403, 403)),

@@ -5,6 +5,7 @@ import pytest
 from django.conf import settings
 
 from conftest import PASSWORD
+from portal.auth import ANON_PRN
 
 pytestmark = pytest.mark.django_db
 
@@ -138,3 +139,45 @@ def test_a_failed_login_with_any_username_makes_a_valid_cache_key(api, recwarn):
     response = api.post("/auth/login", {"username": "é x " * 50, "password": "no"}, format="json")
     assert response.status_code == 401
     assert not [w for w in recwarn if issubclass(w.category, CacheKeyWarning)]
+
+
+def anon_login(api, password=ANON_PRN):
+    body = {
+        "username": ANON_PRN,
+        "password": password,
+        "scope": "devices.readonly objects.readonly trails.readonly",
+    }
+    return api.post("/auth/login", body, format="json")
+
+
+def test_it_gives_pvr_its_anonymous_token(api):
+    """pvr logs in as prn:pantahub.com:auth:/anon (username and password, with a
+    read-only scope) before it asks for credentials, and needs a 200 with a token
+    (pvr libpvr/authlib.go getNewAccessToken 302-306, doAuthenticate 168-207)."""
+    response = anon_login(api)
+    assert response.status_code == 200
+    claims = jwt.decode(response.json()["token"], settings.SECRET_KEY, algorithms=["HS256"])
+    assert (claims["prn"], claims["type"]) == (ANON_PRN, "ANON")
+
+
+def test_the_anonymous_login_never_counts_as_a_failure(api, owner):
+    """Each pvr command against a private device may log in anonymously first
+    (pvr libpvr/session.go DoAuthCall 95-160): never throttled, never counted."""
+    for _ in range(15):
+        assert anon_login(api).status_code == 200
+    assert login(api, "alice").status_code == 200
+    for _ in range(10):
+        assert anon_login(api, password="guess").status_code == 401  # not the anonymous login
+    assert anon_login(api, password="guess").status_code == 429
+    assert anon_login(api).status_code == 200
+
+
+def test_the_anonymous_token_names_nobody(api, owner):
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {anon_login(api).json()['token']}")
+    response = api.get("/auth/auth_status")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == (
+        'JWT realm="pantahub services", ph-aeps="http://testserver/auth",'
+        ' error="insufficient_scope"'
+    )
+    assert api.get("/auth/login").status_code == 401  # nothing to refresh

@@ -53,6 +53,19 @@ def require_owner(user, trail: Trail) -> None:
     raise Forbidden("only the device's owner may do this", "owner-only")
 
 
+def require_poster(user, trail: Trail) -> None:
+    """403 unless ``user`` may post revisions to the trail (401 when anonymous): its
+    owner, or the device itself (pvr on the device, auto-follow scripts)."""
+    device = trail.device
+    if device.is_owned_by(user) or device.is_itself(user):
+        return
+    if not user.is_authenticated:
+        raise exceptions.NotAuthenticated("log in as the device's owner or as the device")
+    raise Forbidden(
+        "only the device's owner or the device itself may post revisions", "owner-or-itself"
+    )
+
+
 def require_itself(user, trail: Trail) -> None:
     """403 unless ``user`` is the trail's device (401 when anonymous)."""
     if not user.is_authenticated:

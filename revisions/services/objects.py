@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from rest_framework import exceptions
 
@@ -94,9 +95,15 @@ def object_owner(user):
 
 
 def public_shas(shas: Iterable[str]) -> set[str]:
-    """Which of ``shas`` a public revision names."""
+    """Which of ``shas`` are public content: named by a public revision whose owner
+    holds them (uploaded or linked). Naming a sha in a public state is not enough:
+    a state may name bytes its owner never had."""
+    held = OwnerObject.objects.filter(
+        owner=OuterRef("step__trail__device__owner"), sha256=OuterRef("sha256")
+    ).present()
     return set(
         StepObject.objects.filter(sha256__in=list(shas), step__trail__device__public=True)
+        .filter(Exists(held))
         .values_list("sha256", flat=True)
         .distinct()
     )

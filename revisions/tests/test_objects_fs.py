@@ -273,11 +273,3 @@ def test_it_lets_a_device_upload_its_factory_objects(api, owner, device, trail_o
     assert listed[0]["signed-geturl"]
     one = api.as_(device).get(f"/trails/{device.id}/steps/0/objects/{sha(data)}")
     assert one.status_code == 200 and one.json()["size"] == "100"
-
-
-def test_it_refuses_step_objects_the_state_does_not_name(api, device, trail_of):
-    trail_of(device, {"#spec": "pantavisor-service-system@1"})
-    body = {"objectname": "x", "size": "1", "sha256sum": "a" * 64}
-    answer = api.as_(device).post(f"/trails/{device.id}/steps/0/objects", body, format="json")
-    assert answer.status_code == 404
-    assert not OwnerObject.objects.exists()

@@ -121,7 +121,7 @@ def test_only_the_device_itself_gets_the_cached_answer(api, owner, device, trail
     caller = {"owner": owner, "sibling": make_device(owner, nick="sib"), "anonymous": None}[who]
     answer = api.as_(caller).get(f"/trails/{device.id}/steps")
     assert "ETag" not in answer  # the full view answered
-    assert answer.status_code == {"owner": 200, "sibling": 404, "anonymous": 404}[who]
+    assert answer.status_code == {"owner": 200, "sibling": 404, "anonymous": 401}[who]
 
 
 def test_a_filtered_poll_is_not_cached(api, owner, device, trail, django_assert_num_queries):

@@ -144,7 +144,7 @@ def test_it_takes_progress_from_the_device_alone(api, owner, outsider, make_devi
     assert put_progress(api, owner, step, {"status": "QUEUED"}).status_code == 403
     assert put_progress(api, other, step, {"status": "QUEUED"}).status_code == 404
     assert put_progress(api, outsider, step, {"status": "QUEUED"}).status_code == 404
-    assert put_progress(api, None, step, {"status": "QUEUED"}).status_code == 404
+    assert put_progress(api, None, step, {"status": "QUEUED"}).status_code == 401
     step.refresh_from_db()
     assert step.status == st.NEW
 

@@ -17,6 +17,8 @@ def trail(owner, device, trail_of):
 
 
 def test_it_describes_a_trails_newest_revision(api, owner, device, trail):
+    """The reference's document: objects-endpoint under the step, post-fields-opt
+    ["rev"] (pantahub-base trails/get-trail-pvr.go 121-138)."""
     answer = api.as_(owner).get(f"/trails/{device.id}/.pvrremote")
     assert answer.status_code == 200
     base = f"http://testserver/trails/{device.id}"
@@ -24,10 +26,10 @@ def test_it_describes_a_trails_newest_revision(api, owner, device, trail):
         "pvr-spec": "pvr-pantahub-1",
         "json-get-url": f"{base}/steps/1/state",
         "json-key": "state",
-        "objects-endpoint": "http://testserver/objects",
+        "objects-endpoint": f"{base}/steps/1/objects",
         "post-url": f"{base}/steps",
         "post-fields": ["commit-msg"],
-        "post-fields-opt": [],
+        "post-fields-opt": ["rev"],
         "step-get-url": f"{base}/steps/1",
     }
 
@@ -35,6 +37,7 @@ def test_it_describes_a_trails_newest_revision(api, owner, device, trail):
 def test_it_describes_one_revision(api, owner, device, trail):
     answer = api.as_(owner).get(f"/trails/{device.id}/steps/0/.pvrremote/")
     assert answer.json()["json-get-url"].endswith(f"/trails/{device.id}/steps/0/state")
+    assert answer.json()["objects-endpoint"].endswith(f"/trails/{device.id}/steps/0/objects")
 
 
 def test_its_urls_work_for_pvr(api, owner, device, trail, settings):
@@ -54,5 +57,29 @@ def test_its_urls_work_for_pvr(api, owner, device, trail, settings):
 
 
 def test_it_hides_a_private_trails_remote(api, outsider, device, trail):
+    """Anonymous: 401 with ph-aeps, since pvr's first GET of .pvrremote carries no token
+    (pvr main.go 107, libpvr/repolib.go initializeRemote); an outsider: 404."""
     assert api.as_(outsider).get(f"/trails/{device.id}/.pvrremote").status_code == 404
-    assert api.as_(None).get(f"/trails/{device.id}/steps/1/.pvrremote").status_code == 404
+    anonymous = api.as_(None).get(f"/trails/{device.id}/steps/1/.pvrremote")
+    assert anonymous.status_code == 401
+    assert anonymous["WWW-Authenticate"] == (
+        'JWT realm="pantahub services", ph-aeps="http://testserver/auth"'
+    )
+
+
+def test_its_urls_take_the_requests_scheme(api, owner, device, trail, settings):
+    """Every URL is absolute, with the scheme the request came in by (behind a proxy
+    that says https): pvr uses them as they are (libpvr/repolib.go postObjects, getObjects)."""
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.ALLOWED_HOSTS = ["hub.example.com"]
+    remote = (
+        api.as_(owner)
+        .get(
+            f"/trails/{device.id}/.pvrremote",
+            HTTP_HOST="hub.example.com",
+            HTTP_X_FORWARDED_PROTO="https",
+        )
+        .json()
+    )
+    for key in ("json-get-url", "objects-endpoint", "post-url", "step-get-url"):
+        assert remote[key].startswith(f"https://hub.example.com/trails/{device.id}/"), key

@@ -36,7 +36,6 @@ from revisions.api.views.common import (
 )
 from revisions.models import OwnerObject
 from revisions.services import ObjectView
-from trail.state import object_shas
 
 TYPE_HEADER = "Pantahub-Object-Type"
 AFTER_SHA = OpenApiParameter("after", str, description="only objects whose sha256 sorts after this")
@@ -92,6 +91,7 @@ class ObjectListView(APIView):
 def _found(request, sha: str) -> ObjectView:
     view = services.find_object(request.user, sha)
     if view is None:
+        require_login(request)  # anonymous: a 401, so pvr logs in and asks again
         raise Http404("no object with that sha256 that you may read")
     return view
 
@@ -126,10 +126,15 @@ class ObjectBlobView(APIView):
         return HttpResponseRedirect(url)
 
 
-class StepObjectsView(APIView):
-    """The objects a revision names; its device (or owner) announces them to upload."""
+class StepObjectsView(ObjectListView):
+    """The objects a revision names; its device (or owner) announces objects to upload.
 
-    parser_classes = [StrictJSONParser]
+    This is pvr's ``objects-endpoint`` (see ``.pvrremote``): a POST is
+    ``POST /objects/`` itself once the caller is known to be the step's device
+    or owner. pvr announces there the objects of the revision it is about to
+    post, which the step's own state does not name yet.
+    """
+
     permission_classes = [AllowAny]
 
     @extend_schema(parameters=[REF, REV], responses=ObjectWithAccessSerializer(many=True))
@@ -150,12 +155,7 @@ class StepObjectsView(APIView):
             raise Forbidden(
                 "only the device and its owner may upload a revision's objects", "forbidden"
             )
-        owner = services.object_owner(request.user)
-        form = ObjectRequestSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        if form.validated_data["sha256sum"] not in object_shas(step.state):
-            raise Http404(f"revision {step.rev}'s state names no object with that sha256")
-        return announce(request, owner, form.validated_data)
+        return super().post(request)
 
 
 class StepObjectView(APIView):

@@ -13,10 +13,16 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.auth import DEVICE_PRN_PREFIX, device_of
+from portal.auth import DEVICE_PRN_PREFIX, device_of, person_of
 from revisions import services
 from revisions.api import poll
-from revisions.api.lookups import get_step, get_trail, require_itself, require_owner
+from revisions.api.lookups import (
+    get_step,
+    get_trail,
+    require_itself,
+    require_owner,
+    require_poster,
+)
 from revisions.api.parsers import StrictJSONParser
 from revisions.api.serializers import ProgressSerializer, StepPostSerializer, StepSerializer
 from revisions.api.views.common import LIMIT, REF, REV, int_param, limit_param, status_filter
@@ -28,6 +34,12 @@ STATUS_PARAM = OpenApiParameter(
     description='a status, or {"$in": [...]} (also $nin, $ne); default: the not-finished ones',
 )
 AFTER_REV = OpenApiParameter("after", int, description="only revisions after this one")
+AUTOLINK = OpenApiParameter(
+    "autolink",
+    str,
+    description="no: do not link the objects of public revisions that the state names"
+    " (pvr fastcopy links them by default)",
+)
 
 
 def _steps_answer(request, steps, device) -> Response:
@@ -64,22 +76,24 @@ class StepListView(APIView):
             steps = steps.filter(rev__gt=after)
         return _steps_answer(request, steps.order_by("rev")[: limit_param(request)], trail.device)
 
-    @extend_schema(parameters=[REF], request=StepPostSerializer, responses=StepSerializer)
+    @extend_schema(parameters=[REF, AUTOLINK], request=StepPostSerializer, responses=StepSerializer)
     def post(self, request, ref):
         trail = get_trail(request.user, ref)
-        require_owner(request.user, trail)
+        require_poster(request.user, trail)
         form = StepPostSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
+        author = person_of(request.user)  # None when the device posts to its own trail
         step = services.post_step(
             trail,
             data["state"],
             rev=data["rev"],
             commit_msg=data["commit_msg"],
             meta=data["meta"],
-            author=request.user,
+            author=author,
+            link_public=request.query_params.get("autolink") != "no",
         )
-        step.author = request.user
+        step.author = author
         return Response(StepSerializer(step, context={"device": trail.device}).data)
 
 

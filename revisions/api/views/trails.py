@@ -142,10 +142,13 @@ def pvr_remote(request, trail: Trail, rev: int) -> dict:
         "pvr_spec": "pvr-pantahub-1",
         "json_get_url": url("api-step-state", ref=trail.id, rev=rev),
         "json_key": "state",
-        "objects_endpoint": url("api-objects"),
+        # Under the step, as the reference has it: pvr GETs <endpoint>/<sha> to clone
+        # and POSTs <endpoint> to announce what it uploads (pantahub-base
+        # trails/get-trail-pvr.go, pvr libpvr/repolib.go).
+        "objects_endpoint": url("api-step-objects", ref=trail.id, rev=rev),
         "post_url": url("api-steps", ref=trail.id),
         "post_fields": ["commit-msg"],
-        "post_fields_opt": [],
+        "post_fields_opt": ["rev"],
         "step_get_url": url("api-step", ref=trail.id, rev=rev),
     }
 
