@@ -147,8 +147,8 @@ MATRIX: dict[str, Row] = {
     "GET /trails/{ref}/summary": read(),
     "GET /trails/{ref}/.pvrremote": read(),
     "GET /trails/{ref}/steps": read(),
-    "POST /trails/{ref}/steps": Row(
-        codes(["owner"]), body={"rev": -1, "commit-msg": "next", "state": {"#spec": SPEC}}
+    "POST /trails/{ref}/steps": Row(  # the device too: on-device pvr, auto-follow
+        codes(CIRCLE), body={"rev": -1, "commit-msg": "next", "state": {"#spec": SPEC}}
     ),
     "GET /trails/{ref}/steps/{rev}": read(),
     "GET /trails/{ref}/steps/{rev}/.pvrremote": read(),
