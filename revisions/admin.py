@@ -7,7 +7,7 @@ admin shows them read-only except for the free-form fields.
 
 from django.contrib import admin
 
-from revisions.models import Blob, OwnerObject, Step, Trail
+from revisions.models import Blob, OwnerObject, ProgressReport, Step, Trail
 
 
 class ReadOnlyMixin:
@@ -51,6 +51,20 @@ class StepAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "time_modified",
     )
     ordering = ("-time_created",)
+    show_full_result_count = False
+
+
+@admin.register(ProgressReport)
+class ProgressReportAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """A step's progress history, as the device and the owner made it."""
+
+    list_display = ("step", "status", "progress", "status_msg", "actor", "time", "count")
+    list_filter = ("status", "actor")
+    list_select_related = ("step",)
+    search_fields = ("step__trail__device__id", "step__trail__device__nick")
+    fields = ("step", "status", "progress", "status_msg", "actor", "time", "last_time", "count")
+    readonly_fields = fields
+    ordering = ("-id",)
     show_full_result_count = False
 
 
