@@ -160,6 +160,10 @@ class StepProgressView(APIView):
     parser_classes = [StrictJSONParser]
     permission_classes = [AllowAny]
 
+    @extend_schema(parameters=[REF, REV], responses=ProgressSerializer)
+    def get(self, request, ref, rev):
+        return Response(ProgressSerializer(get_step(request.user, ref, rev)).data)
+
     @extend_schema(parameters=[REF, REV], request=ProgressSerializer, responses=ProgressSerializer)
     def put(self, request, ref, rev):
         step = get_step(request.user, ref, rev)
@@ -174,10 +178,6 @@ class StepProgressView(APIView):
 class _OwnerStatusView(APIView):
     permission_classes = [AllowAny]
     change = staticmethod(services.cancel_step)
-    @extend_schema(parameters=[REF, REV], responses=ProgressSerializer)
-    def get(self, request, ref, rev):
-        return Response(ProgressSerializer(get_step(request.user, ref, rev)).data)
-
 
     def put(self, request, ref, rev):
         step = get_step(request.user, ref, rev)
