@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from io import BytesIO
 from typing import BinaryIO
 
-from revisions.models import Blob, Step
+from revisions.models import Blob, Step, StepObject
 from revisions.storage import base as storage_base
 from revisions.storage import get_store
 from trail.state import canonical_json, required_shas
@@ -69,10 +69,17 @@ def tarball(members: Iterable[Member]) -> Iterator[bytes]:
     yield gz.compress(b"\0" * end) + gz.flush()
 
 
+def _exportable_blobs(step: Step):
+    """The stored bytes of the objects ``step``'s owner holds (naming a sha grants nothing)."""
+    held = StepObject.objects.held().filter(step=step).values("sha256")
+    return Blob.objects.filter(sha256__in=held)
+
+
 def missing_blobs(step: Step) -> list[str]:
-    """The shas of ``step`` whose bytes are not stored (the export would be incomplete)."""
+    """The shas of ``step`` that cannot be exported: not stored, or not held by its
+    owner (the export would be incomplete)."""
     shas = required_shas(step.state)
-    stored = set(Blob.objects.filter(sha256__in=list(shas)).values_list("sha256", flat=True))
+    stored = set(_exportable_blobs(step).values_list("sha256", flat=True))
     return sorted(shas - stored)
 
 
@@ -82,7 +89,7 @@ def export_members(step: Step) -> list[Member]:
     mtime = int(step.time_created.timestamp())
     state = canonical_json(step.state)
     members = [Member("json", len(state), mtime, lambda: BytesIO(state))]
-    blobs = Blob.objects.filter(sha256__in=list(required_shas(step.state))).order_by("sha256")
+    blobs = _exportable_blobs(step).order_by("sha256")
     for blob in blobs:
         members.append(
             Member(

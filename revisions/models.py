@@ -14,7 +14,12 @@ from django.db import models
 from django.utils import timezone
 
 from portal.ids import HexIdField
-from revisions.querysets import OwnerObjectQuerySet, StepQuerySet, TrailQuerySet
+from revisions.querysets import (
+    OwnerObjectQuerySet,
+    StepObjectQuerySet,
+    StepQuerySet,
+    TrailQuerySet,
+)
 from trail import status as st
 
 STATUS_CHOICES = [(name, name) for name in st.STATUSES]
@@ -156,6 +161,8 @@ class StepObject(models.Model):
 
     step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="object_refs")
     sha256 = models.CharField(max_length=64, db_index=True)
+
+    objects = StepObjectQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -5,7 +5,7 @@ Visibility follows the device's (decided in ``devices.querysets``).
 
 from django.apps import apps
 from django.db import models
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
 from trail import status as st
@@ -63,3 +63,20 @@ class OwnerObjectQuerySet(models.QuerySet):
     def present(self):
         """Objects whose owner may use them: uploaded or linked, not merely granted."""
         return self.exclude(kind="pending")
+
+
+class StepObjectQuerySet(models.QuerySet):
+    def held(self):
+        """Shas whose step's owner holds them (uploaded the bytes, or linked them from
+        content that was already public).
+
+        A state may name any sha; naming one grants nothing. A step serves,
+        exports and publishes only the objects its owner holds, so a device
+        that names someone else's sha never reaches their bytes, and a public
+        device never makes them public.
+        """
+        OwnerObject = apps.get_model("revisions", "OwnerObject")
+        holds = OwnerObject.objects.present().filter(
+            owner_id=OuterRef("step__trail__device__owner_id"), sha256=OuterRef("sha256")
+        )
+        return self.filter(Exists(holds))

@@ -16,7 +16,6 @@ from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from rest_framework import exceptions
 
@@ -98,12 +97,9 @@ def public_shas(shas: Iterable[str]) -> set[str]:
     """Which of ``shas`` are public content: named by a public revision whose owner
     holds them (uploaded or linked). Naming a sha in a public state is not enough:
     a state may name bytes its owner never had."""
-    held = OwnerObject.objects.filter(
-        owner=OuterRef("step__trail__device__owner"), sha256=OuterRef("sha256")
-    ).present()
     return set(
-        StepObject.objects.filter(sha256__in=list(shas), step__trail__device__public=True)
-        .filter(Exists(held))
+        StepObject.objects.held()
+        .filter(sha256__in=list(shas), step__trail__device__public=True)
         .values_list("sha256", flat=True)
         .distinct()
     )
@@ -273,23 +269,31 @@ def find_object(user, sha: str) -> ObjectView | None:
     blob = Blob.objects.filter(sha256=sha).first()
     if blob is None:
         return None
-    visible = StepObject.objects.filter(sha256=sha, step__in=Step.objects.visible_to(user))
+    # Only through a step whose owner holds the sha: naming it grants nothing.
+    visible = StepObject.objects.held().filter(sha256=sha, step__in=Step.objects.visible_to(user))
     return ObjectView.of_blob(blob) if visible.exists() else None
 
 
 def step_objects(step: Step) -> list[ObjectView]:
     """The objects ``step``'s state names, in key order, one per sha.
 
-    Content not stored yet shows with ``stored=False`` and the size its
-    owner announced (0 if none).
+    Content its owner does not hold (not uploaded yet, or merely named: a
+    state may name any sha) shows with ``stored=False`` and the size its
+    owner announced (0 if none); its bytes are not served.
     """
     from trail.state import object_shas
 
     keys = object_shas(step.state)
     owner = step.trail.device.owner
+    held: set[str] = set()
     if owner is not None:
         ensure_present(owner, keys)
-    blobs = {b.sha256: b for b in Blob.objects.filter(sha256__in=list(keys))}
+        held = set(
+            OwnerObject.objects.present()
+            .filter(owner=owner, sha256__in=list(keys))
+            .values_list("sha256", flat=True)
+        )
+    blobs = {b.sha256: b for b in Blob.objects.filter(sha256__in=list(held))}
     pending = {}
     if owner is not None and len(blobs) < len(keys):
         pending = {
