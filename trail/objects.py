@@ -231,9 +231,18 @@ async def download(
     return received
 
 
-async def upload(hub: Hub, store: ObjectStore, job: Job, meter: Meter = SILENT) -> int:
+async def upload(
+    hub: Hub,
+    store: ObjectStore,
+    job: Job,
+    meter: Meter = SILENT,
+    put_url: Callable[[str], str] | None = None,
+) -> int:
     """Make sure the hub has ``job.sha``; return the bytes sent (0 when the hub
-    already had it: it answers 409 to ``POST /objects/``)."""
+    already had it: it answers 409 to ``POST /objects/``).
+
+    ``put_url`` maps the hub's ``signed-puturl`` to the URL actually used
+    (trail-agent uses it as Pantavisor does: :mod:`trail.agent.wire`)."""
     path = store.path(job.sha)
     size = path.stat().st_size
     response = await hub.request(
@@ -258,7 +267,9 @@ async def upload(hub: Hub, store: ObjectStore, job: Job, meter: Meter = SILENT) 
 
     try:
         put = await hub.http.put(
-            hub.absolute(url), content=body(), headers={"Content-Length": str(size)}
+            put_url(url) if put_url else hub.absolute(url),
+            content=body(),
+            headers={"Content-Length": str(size)},
         )
     except httpx.HTTPError as exc:
         raise HubError(

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import httpx
 
 from trail import __version__, api
-from trail.agent import update
+from trail.agent import update, wire
 from trail.agent.factory import Factory
 from trail.agent.home import Home
 from trail.agent.listen import listen
@@ -172,7 +172,13 @@ class SimDevice:
 
     async def _upload(self, state: dict[str, Any]) -> None:
         jobs = [Job(sha, keys[0]) for sha, keys in object_shas(state).items()]
-        await transfer_all(jobs, lambda job: upload(self.hub, self.home.store, job), 4)
+
+        def as_pantavisor(url: str) -> str:
+            return wire.upload_url(self.hub.url, url)
+
+        await transfer_all(
+            jobs, lambda job: upload(self.hub, self.home.store, job, put_url=as_pantavisor), 4
+        )
 
     async def poll(self) -> None:
         """Ask for pending revisions every ``poll_interval`` (sooner when the

@@ -32,6 +32,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from trail import api
+from trail.agent import wire
 from trail.client import HubError
 from trail.errors import ChecksumError, ObjectError
 from trail.objects import SILENT, Job, Meter, download, transfer_all
@@ -257,7 +258,10 @@ async def fetch(
     located = located if located is not None else {}
 
     async def locate(sha: str) -> dict[str, Any]:
-        return located.pop(sha, None) or await api.object_urls(device.hub, sha)
+        info = located.pop(sha, None) or await api.object_urls(device.hub, sha)
+        if info.get("signed-geturl"):  # fetched path-only, as Pantavisor does
+            info = {**info, "signed-geturl": wire.download_url(info["signed-geturl"])}
+        return info
 
     await transfer_all(
         jobs, lambda job: download(device.hub, store, job, locate, meter), CONCURRENCY
