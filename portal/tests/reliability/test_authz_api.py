@@ -157,6 +157,7 @@ MATRIX: dict[str, Row] = {
     "POST /trails/{ref}/steps/{rev}/state": Row(codes(["owner"]), body={"#spec": SPEC}),
     "GET /trails/{ref}/steps/{rev}/meta": read(),
     "PUT /trails/{ref}/steps/{rev}/meta": Row(codes(["owner"]), body={"m": 2}),
+    "GET /trails/{ref}/steps/{rev}/progress": read(),  # the mocker reads it back
     "PUT /trails/{ref}/steps/{rev}/progress": Row(codes(["device"]), body={"status": "QUEUED"}),
     "PUT /trails/{ref}/steps/{rev}/cancel": OWNER,
     "PUT /trails/{ref}/steps/{rev}/wontgo": Row(codes(["owner"], 409)),  # NEW: cancel it instead
