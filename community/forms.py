@@ -9,6 +9,7 @@ from django import forms
 from devices import services as device_services
 from portal.errors import APIError
 from portal.models import nick_validator
+from portal.parsers import loads
 
 
 class DeviceSettingsForm(forms.Form):
@@ -74,7 +75,7 @@ class UserMetaForm(forms.Form):
     def clean_user_meta(self):
         raw = self.cleaned_data["user_meta"].strip() or "{}"
         try:
-            value = json.loads(raw)
+            value = loads(raw)
         except ValueError as exc:
             raise forms.ValidationError(f"Not valid JSON: {exc}") from None
         if not isinstance(value, dict):

@@ -1,12 +1,11 @@
 """Portal forms: claim a device, create a factory token."""
 
-import json
-
 from django import forms
 from django.http import Http404
 
 from devices import services
 from portal.errors import APIError
+from portal.parsers import loads
 
 
 class ClaimForm(forms.Form):
@@ -50,7 +49,7 @@ class AutoTokenForm(forms.Form):
         if not raw:
             return {}
         try:
-            value = json.loads(raw)
+            value = loads(raw)
         except ValueError as exc:
             raise forms.ValidationError(f"Not valid JSON: {exc}") from None
         try:

@@ -10,6 +10,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from portal.bodies import limit_bodies  # noqa: E402
 from portal.routing import websocket_urlpatterns  # noqa: E402
 from portal.warm import warm  # noqa: E402
 from portal.ws_auth import WebSocketAuthMiddleware  # noqa: E402
@@ -37,8 +38,9 @@ def _origin_checked(app):
 
 application = ProtocolTypeRouter(
     {
-        # A bad upload to a signed URL is refused before Django reads its body.
-        "http": guard_uploads(django_asgi_app),
+        # A body over its path's limit, or a bad upload to a signed URL, is
+        # refused before Django reads (and spools) it.
+        "http": limit_bodies(guard_uploads(django_asgi_app)),
         "websocket": _origin_checked(WebSocketAuthMiddleware(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -49,6 +49,16 @@ CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 if envbool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    # Sent on https responses only (SecurityMiddleware); browsers then refuse http.
+    SECURE_HSTS_SECONDS = envint("HSTS_SECONDS", 365 * 24 * 3600, minimum=0)
+# Scripts, styles, images and sockets from this origin only; no inline script
+# anywhere (the pages, static/js, the sidecar's Swagger UI at /api/docs/).
+# Inline style attributes stay allowed: a progress bar's width is one.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -71,9 +81,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "portal.middleware.ContentSecurityPolicyMiddleware",
+    "portal.middleware.NulInURLMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CSRF, which reads a form's body: sizes it, and reads a chunked one.
+    "portal.bodies.BodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -277,9 +291,14 @@ PRESENCE_FLUSH_INTERVAL = envint("PRESENCE_FLUSH_INTERVAL", 2, minimum=0)
 POLL_MEMO_SECONDS = envint("POLL_MEMO_SECONDS", 300, minimum=0)
 API_MAX_BODY_BYTES = envint("API_MAX_BODY_BYTES", 20 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+# Bodies of the endpoints that need little (portal.parsers.BODY_LIMITS): a
+# login or sign-up is a few fields.
+AUTH_MAX_BODY_BYTES = 16 * 1024
 
 # Devices: metadata and log limits, claim brute-force guard (docs/devices.md).
 DEVICE_META_MAX_BYTES = envint("DEVICE_META_MAX_BYTES", 64 * 1024, minimum=2)
+# A meta body (user-, device-, step meta, a registration) may be indented.
+META_MAX_BODY_BYTES = 2 * DEVICE_META_MAX_BYTES + 16 * 1024
 DEVICE_LOG_RETENTION = envint("DEVICE_LOG_RETENTION", 10_000, minimum=1)
 DEVICE_LOG_BATCH_MAX_ENTRIES = envint("DEVICE_LOG_BATCH_MAX_ENTRIES", 1000, minimum=1)
 DEVICE_LOG_BATCH_MAX_BYTES = envint("DEVICE_LOG_BATCH_MAX_BYTES", 1024 * 1024, minimum=1024)

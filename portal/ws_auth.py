@@ -3,8 +3,13 @@
 Browsers come with their session; devices send ``Authorization: Bearer`` (or
 ``?token=`` when their client cannot set headers). ``scope["user"]`` is then a
 user, a DevicePrincipal, or anonymous.
+
+A ``?token=`` is a bearer credential in a URL, which servers log: the ASGI
+server's log lines have it replaced by ``[redacted]`` (:class:`RedactTokens`).
 """
 
+import logging
+import re
 from urllib.parse import parse_qs
 
 from channels.auth import AuthMiddlewareStack
@@ -13,6 +18,29 @@ from channels.middleware import BaseMiddleware
 from rest_framework.exceptions import AuthenticationFailed
 
 from portal.auth import decode_token, principal_for
+
+_TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&\s\"]*")
+
+
+class RedactTokens(logging.Filter):
+    """Replace the value of ``token=`` in a URL's query with ``[redacted]``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _TOKEN_IN_QUERY.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        if isinstance(record.msg, str):
+            record.msg = _TOKEN_IN_QUERY.sub(r"\1[redacted]", record.msg)
+        return True
+
+
+# uvicorn logs each WebSocket handshake ("uvicorn.error") and HTTP request
+# ("uvicorn.access") with its query; it has configured these loggers by the
+# time it imports the application, so the filter stays on them.
+for _name in ("uvicorn.access", "uvicorn.error"):
+    logging.getLogger(_name).addFilter(RedactTokens())
 
 
 @database_sync_to_async

@@ -64,6 +64,8 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
 # Bidirectional controls reorder what a terminal or a page shows, so that a
 # path reads as another (the "Trojan Source" trick).
+# In a .json value, where any other text is fine, it cannot be written as UTF-8 either.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 #: Top-level folders a working copy keeps its own metadata in; never state.
 RESERVED = frozenset({".trail", ".pvr"})
@@ -338,7 +340,8 @@ def _check_layout(state: dict[str, Any]) -> None:
 
 
 def _check_json_value(key: str, value: Any) -> None:
-    """Raise unless ``value`` is plain JSON at most :data:`MAX_JSON_DEPTH` deep.
+    """Raise unless ``value`` is plain JSON at most :data:`MAX_JSON_DEPTH` deep,
+    without lone surrogates (``"\\ud800"`` parses, but is no UTF-8 text to store).
 
     Iterative, so that a hostile nesting cannot exhaust the Python stack.
     """
@@ -353,13 +356,19 @@ def _check_json_value(key: str, value: Any) -> None:
                     raise StateError(
                         "bad-value", f"object member names must be strings, not {_show(name)}", key
                     )
+                if _SURROGATE.search(name):
+                    raise StateError("bad-value", "a member name has a lone surrogate", key)
         elif isinstance(item, (list, tuple)):
             children = item
         elif isinstance(item, float):
             if not math.isfinite(item):
                 raise StateError("bad-value", f"{item!r} is not a JSON number", key)
             continue
-        elif item is None or isinstance(item, (str, int)):  # bool is an int
+        elif isinstance(item, str):
+            if _SURROGATE.search(item):
+                raise StateError("bad-value", "a string has a lone surrogate", key)
+            continue
+        elif item is None or isinstance(item, int):  # bool is an int
             continue
         else:
             raise StateError("bad-value", f"{type(item).__name__} is not a JSON value", key)

@@ -17,7 +17,9 @@ class FailedLoginThrottle(SimpleRateThrottle):
     def get_cache_key(self, request, view):
         data = request.data if isinstance(request.data, dict) else {}
         # Hashed: a username may hold anything, and a cache key must not.
-        username = hashlib.sha256(str(data.get("username", "")).encode()).hexdigest()
+        # surrogatepass: a lone surrogate is refused by the parser, but must not 500 here.
+        name = str(data.get("username", "")).encode("utf-8", "surrogatepass")
+        username = hashlib.sha256(name).hexdigest()
         return self.cache_format % {
             "scope": self.scope,
             "ident": f"{self.get_ident(request)}:{username}",

@@ -181,6 +181,23 @@ def test_it_refuses_json_nested_too_deep():
 
 
 @pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("\ud800", "a string has a lone surrogate"),
+        ({"a": ["ok", "x\udfffy"]}, "a string has a lone surrogate"),
+        ({"\udbff": 1}, "a member name has a lone surrogate"),
+    ],
+)
+def test_it_refuses_lone_surrogates_in_json_values(value, words):
+    """``"\\ud800"`` parses, but no UTF-8 file or database column can hold it."""
+    assert_refused(make_state(**{"a.json": value}), "bad-value", "a.json", words)
+
+
+def test_it_accepts_surrogate_pairs_in_json_values():
+    validate_state(make_state(**{"a.json": json.loads('"\\ud83d\\ude00"')}))
+
+
+@pytest.mark.parametrize(
     ("value", "words"), [({"a": {1, 2}}, "set is not a JSON value"), ([float("nan")], "nan")]
 )
 def test_it_refuses_what_json_cannot_hold_under_a_json_key(value, words):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterator
 from contextlib import closing
 
@@ -17,6 +16,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 
 from portal.errors import APIError
+from portal.parsers import loads
 from revisions.api.serializers import ObjectWithAccessSerializer
 from revisions.services import ObjectView
 from revisions.storage import get_store
@@ -62,7 +62,7 @@ def status_filter(raw: str) -> list[str]:
     raw = raw.strip()
     if raw.startswith("{"):
         try:
-            query = json.loads(raw)
+            query = loads(raw)
         except ValueError:
             query = None
         if not (isinstance(query, dict) and len(query) == 1):

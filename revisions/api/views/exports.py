@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django.http import Http404, StreamingHttpResponse
+from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
-from portal.errors import Conflict
+from portal.errors import APIError, Conflict
 from revisions.api.lookups import parse_rev
 from revisions.api.views.common import streamed
 from revisions.exports import export_members, missing_blobs, tarball
@@ -35,6 +36,8 @@ class ExportView(APIView):
     def get(self, request, owner, nick, rev, filename):
         if not filename.endswith(".tar.gz") or "/" in filename or '"' in filename:
             raise Http404("exports are named <name>.tar.gz")
+        if any(ord(char) < 0x20 or ord(char) == 0x7F for char in filename):
+            raise APIError("an export's name has no control characters", "bad-filename")
         step = (
             Step.objects.visible_to(request.user)
             .filter(trail__device__owner__username=owner, trail__device__nick=nick)
@@ -53,5 +56,6 @@ class ExportView(APIView):
         response = StreamingHttpResponse(
             streamed(request, tarball(export_members(step))), content_type="application/gzip"
         )
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        # filename*=UTF-8''… for a name that is not ASCII (RFC 6266), which browsers read.
+        response["Content-Disposition"] = content_disposition_header(True, filename)
         return response
