@@ -128,6 +128,22 @@ def test_it_refuses_to_delete_an_object_a_revision_uses(api, owner, device, trai
     assert OwnerObject.objects.filter(owner=owner).exists()
 
 
+def test_another_owners_revision_does_not_keep_my_object_in_use(
+    api, owner, outsider, make_device, trail_of, upload
+):
+    """Only the owner's own revisions make an object "in use" for them. Kills the mutant
+    that counts every owner's revisions (tests.md M11)."""
+    data = random_bytes(100)
+    upload(owner, data)
+    upload(outsider, data)
+    theirs = trail_of(make_device(outsider), {"#spec": SPEC})
+    services.post_step(theirs, {"#spec": SPEC, "k.img": sha(data)})
+    answer = api.as_(owner).delete(f"/objects/{sha(data)}")
+    assert answer.status_code == 200, answer.content
+    assert not OwnerObject.objects.filter(owner=owner).exists()
+    assert OwnerObject.objects.filter(owner=outsider, sha256=sha(data)).exists()
+
+
 def test_it_lets_anyone_read_content_of_a_public_revision(api, outsider, public_revision):
     answer = api.as_(None).get(f"/objects/{sha(public_revision)}")
     assert answer.status_code == 200

@@ -8,6 +8,7 @@ import pytest
 
 from revisions.models import Step, Trail
 from revisions.storage.base import SHA256_RE as SHA_RE
+from revisions.tests.conftest import sha
 from trail.state import is_object_key, load_state, state_sha
 from trail.tests.testdata import STATES, read_state
 
@@ -159,6 +160,21 @@ def test_it_lists_the_missing_objects(api, owner, device, trail_of, give_objects
     assert body["code"] == "missing-objects"
     assert body["missing"] == [missing_a, missing_b]
     assert "bsp/modules.squashfs" in body["error"] and "app/copy.squashfs" in body["error"]
+    assert Trail.objects.get(pk=device.id).head_rev == 0
+
+
+def test_an_object_announced_but_never_uploaded_is_missing(api, owner, device, trail_of):
+    """A grant (POST /objects/ answered with a signed-puturl) is not an object: only
+    bytes that arrived count. Kills the mutant that drops ``.present()`` from
+    missing_objects (tests.md M10), which only the S3 tests noticed before."""
+    trail_of(device, {"#spec": SPEC})
+    data = b"announced, never uploaded"
+    body = {"objectname": "bsp/kernel.img", "size": str(len(data)), "sha256sum": sha(data)}
+    assert api.as_(owner).post("/objects/", body, format="json").status_code == 200
+    state = {"#spec": SPEC, "bsp/kernel.img": sha(data)}
+    answer = api.as_(owner).post(f"/trails/{device.id}/steps", {"state": state}, format="json")
+    assert answer.status_code == 409, answer.content
+    assert answer.json()["missing"] == [sha(data)]
     assert Trail.objects.get(pk=device.id).head_rev == 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from revisions import services
-from revisions.models import Step, Trail
+from revisions.models import Step, StepObject, Trail
 from revisions.signals import step_created
 from trail import status as st
 
@@ -219,6 +219,21 @@ def test_it_replaces_the_state_of_a_new_step_only(api, owner, device, trail):
     assert refused.json()["code"] == "not-new"
     step.refresh_from_db()
     assert step.state == state(2)
+
+
+def test_replacing_a_state_reindexes_its_objects(api, owner, device, trail, give_objects):
+    """The object index is what garbage collection, the "in use" check and public
+    linking read. Kills the mutant that keeps the old index (tests.md M5)."""
+    old, new = "a" * 64, "b" * 64
+    give_objects(owner, [old, new])
+    step = services.post_step(trail, {"#spec": SPEC, "k.img": old}, author=owner)
+    answer = api.as_(owner).put(
+        f"/trails/{device.id}/steps/{step.rev}/state", {"#spec": SPEC, "k.img": new}, format="json"
+    )
+    assert answer.status_code == 200, answer.content
+    assert list(StepObject.objects.filter(step=step).values_list("sha256", flat=True)) == [new]
+    assert api.as_(owner).delete(f"/objects/{new}").status_code == 409  # in use
+    assert api.as_(owner).delete(f"/objects/{old}").status_code == 200  # no longer
 
 
 def test_it_checks_objects_when_replacing_a_state(api, owner, device, trail):

@@ -68,6 +68,11 @@ def test_it_hashes_the_canonical_bytes():
         (5e-324, "5.0E-324"),
         (2.5e15 + 0.5, "2.5000000000000005E15"),
         (2**53 + 0.0, "9007199254740992"),
+        # Between 2^53 and 2^64 a float's exact value and its shortest digits differ; the
+        # spec (and the reference server) write the shortest digits. Kills the mutant that
+        # moves the exact-integer limit to 2^64 (tests.md M3).
+        (1.2345678901234567e18, "1234567890123456800"),
+        (2.0**60, "1152921504606847000"),
         (12345678901234567890, "12345678901234567890"),  # ints stay exact
         (-0.0, "0"),
     ],

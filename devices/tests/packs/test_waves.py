@@ -160,6 +160,35 @@ def test_revert_posts_the_previous_state_back_to_the_wave_that_took_it(
         committed(services.revert, rollout, 3)
 
 
+def test_a_newer_leader_revision_supersedes_a_paused_rollout(fleet, post, report):
+    """A paused rollout must not block the leader's next revision: the fix usually comes
+    as one. Kills the mutant that takes "supersede" from PAUSED (tests.md M17)."""
+    pack, followers = fleet
+    post(pack.leader, 2)
+    report(head(followers[0]), st.ERROR)
+    paused = current(pack)
+    assert paused.status == ro.PAUSED
+
+    newer = post(pack.leader, 3)
+    paused.refresh_from_db()
+    assert paused.status == ro.SUPERSEDED
+    assert current(pack).leader_step_id == newer.id
+    assert current(pack).status == ro.RUNNING
+    assert head(followers[0]).state_sha == newer.state_sha  # the canary gets the fix
+
+
+def test_wave_tallies_count_releases_not_reverts(fleet, post, report, committed):
+    """After a revert, the wave's counts are still its release's outcomes. Kills the
+    mutant that lets revert deliveries into the tallies (tests.md M18)."""
+    pack, followers = fleet
+    post(pack.leader, 2)
+    finish(report, followers[:2])
+    rollout = committed(services.revert, current(pack), 1)
+    finish(report, followers[:2])  # the canary runs the reverted state now
+    canary = rollout.waves.get(number=1)
+    assert services.wave_tally(canary) == ro.Tally(2, 0, 0, 0)
+
+
 def test_revert_posts_nothing_twice(fleet, post, report, committed):
     pack, followers = fleet
     post(pack.leader, 2)
