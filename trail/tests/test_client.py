@@ -62,18 +62,27 @@ async def test_it_logs_in_again_through_the_aeps_the_401_names():
 
 
 async def test_it_gives_up_after_one_new_login():
+    paths = []
+
     def handler(request):
+        paths.append(request.url.path)
         if request.url.path == "/auth/login":
             return httpx.Response(200, json={"token": "also-refused"})
         return httpx.Response(401, json={"error": "no", "code": "token-invalid"})
 
+    asked = []
+
     async def credentials(aeps):
+        asked.append(aeps)
         return "alice", "pw"
 
     hub = make_hub(handler, token="t", credentials=credentials)
     with pytest.raises(HubError) as info:
         await hub.get_json("/devices/")
     assert info.value.status == 401
+    # Exactly one new login between the two refusals: not none, not a loop.
+    assert len(asked) == 1
+    assert paths == ["/devices/", "/auth/login", "/devices/"]
 
 
 async def test_it_retries_server_errors_on_reads():
