@@ -277,9 +277,9 @@ def test_it_refuses_unknown_shas(api, world):
             None,
             (404,),
         ),
-        "announcing one the step does not name": Case(
-            "device", "POST", "/trails/{ref}/steps/{rev}/objects", OBJECT, None, (404,)
-        ),
+        # Announcing a sha the step does not name is pvr's post (it announces the next
+        # revision's objects at the head step's objects-endpoint: libpvr/repolib.go
+        # postObjects), so it is not a bad input: test_pvr_wire.py covers it.
         "a revision that does not exist": Case(
             "owner", "GET", "/trails/{ref}/steps/99", None, None, (404,)
         ),
