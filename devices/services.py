@@ -31,6 +31,7 @@ from devices.models import (
     new_secret,
 )
 from devices.signals import logs_posted
+from portal import queue
 from portal.auth import DEVICE_PRN_PREFIX, device_of, person_of
 from portal.errors import APIError, Conflict
 from portal.ids import is_id
@@ -418,7 +419,7 @@ def post_logs(device: Device, entries: list[dict]) -> list[DeviceLog]:
         if logs_over_retention(device.id):
             from devices.tasks import trim_logs
 
-            transaction.on_commit(lambda: trim_logs.delay(device.id))
+            queue.enqueue_on_commit(trim_logs, device.id)
     return created
 
 
