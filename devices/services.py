@@ -35,7 +35,7 @@ from portal import queue
 from portal.auth import DEVICE_PRN_PREFIX, device_of, person_of
 from portal.errors import APIError, Conflict
 from portal.ids import is_id
-from portal.parsers import nul_message, nul_path
+from portal.parsers import unstorable
 
 MetaField = Literal["user_meta", "device_meta"]
 
@@ -162,9 +162,10 @@ def _require_object(value, what: str) -> dict:
 def check_meta(value, what: str) -> dict:
     """``value`` if it is a JSON object within DEVICE_META_MAX_BYTES; else a 400/413."""
     _require_object(value, what)
-    where = nul_path(value)  # the API's parser refuses these already; the forms parse JSON too
-    if where is not None:
-        raise APIError(f"{what}: {nul_message(where)}", "nul-character", 400)
+    found = unstorable(value)  # the API's parser refuses these already; the forms parse JSON too
+    if found is not None:
+        code, message = found
+        raise APIError(f"{what}: {message}", code, 400)
     size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
     limit = settings.DEVICE_META_MAX_BYTES
     if size > limit:

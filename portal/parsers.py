@@ -158,12 +158,6 @@ def unstorable(value: Any) -> tuple[str, str] | None:
     return None
 
 
-def nul_path(value: Any) -> str | None:
-    """Where the first NUL character or lone surrogate in ``value`` is, or None."""
-    found = unstorable(value)
-    return found[1].split(": ", 1)[0] if found else None
-
-
 def nul_message(where: str) -> str:
     return f"{where}: NUL characters (\\u0000) cannot be stored; remove them"
 
