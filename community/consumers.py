@@ -12,6 +12,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from community import events
 from devices.models import Device
+from portal.metrics import WEBSOCKETS
 from revisions.models import Step
 
 # Close codes: 4401 not logged in as what the socket needs; 4404 no such device
@@ -34,8 +35,12 @@ class _Forwarding(AsyncJsonWebsocketConsumer):
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+        WEBSOCKETS.labels(type(self).__name__).inc()
+        self.counted = True
 
     async def disconnect(self, code) -> None:
+        if getattr(self, "counted", False):
+            WEBSOCKETS.labels(type(self).__name__).dec()
         for group in getattr(self, "joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
 

@@ -1,7 +1,11 @@
 """Who may see which device: decided here, and only here."""
 
+import datetime as dt
+
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class DeviceQuerySet(models.QuerySet):
@@ -24,6 +28,11 @@ class DeviceQuerySet(models.QuerySet):
 
     def public(self):
         return self.filter(public=True)
+
+    def online(self, now: dt.datetime | None = None):
+        """Devices seen within ``DEVICE_ONLINE_WINDOW`` (:attr:`Device.online`, as a filter)."""
+        since = (now or timezone.now()) - dt.timedelta(seconds=settings.DEVICE_ONLINE_WINDOW)
+        return self.filter(last_seen__gte=since)
 
     def nick_matching(self, pattern: str):
         """Devices whose nick is ``pattern``, or starts with it (any case) when it

@@ -6,4 +6,9 @@ class PortalConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self):
+        from celery.signals import task_failure
+
         from portal import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        from portal.metrics import count_task_failure
+
+        task_failure.connect(count_task_failure, weak=False, dispatch_uid="trailhub-metrics")

@@ -16,6 +16,8 @@ import logging
 
 from django.db import transaction
 
+from portal import metrics
+
 log = logging.getLogger(__name__)
 
 
@@ -24,6 +26,10 @@ def enqueue(task, *args) -> bool:
     try:
         task.delay(*args)
     except Exception:
+        if task.app.conf.task_always_eager:
+            # The task itself failed; an eager task that propagates its error does so
+            # before Celery sends task_failure, which counts a worker's failures.
+            metrics.count_task_failure()
         log.error(
             "could not queue %s%r; the periodic sweep will pick the work up again",
             task.name,

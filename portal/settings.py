@@ -6,6 +6,7 @@ With nothing set, the site runs embedded: SQLite (WAL) and objects under
 to its production engine. docs/configuration.md lists every variable.
 """
 
+import ipaddress
 import os
 import secrets
 import tempfile
@@ -80,6 +81,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that every response counts, the other middleware's refusals too.
+    "portal.metrics.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "portal.middleware.ContentSecurityPolicyMiddleware",
     "portal.middleware.NulInURLMiddleware",
@@ -340,6 +343,19 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# --- Metrics --------------------------------------------------------------
+# GET /metrics is off (a 404) unless one of these is set; with both, a scrape
+# needs both (portal/metrics/views.py, docs/operations.md).
+METRICS_TOKEN = env("METRICS_TOKEN")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 16 characters long")
+try:
+    METRICS_ALLOW = [
+        ipaddress.ip_network(item, strict=False) for item in envlist("METRICS_ALLOW")
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOW must list addresses or networks: {exc}") from None
 
 # --- Misc -----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

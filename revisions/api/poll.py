@@ -33,6 +33,7 @@ from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 
 from devices import presence
+from portal import metrics
 from portal.auth import DEVICE_PRN_PREFIX, decode_token
 from revisions.api import poll_memo
 
@@ -123,10 +124,13 @@ def from_cache(request, ref: str) -> HttpResponse | None:
         found = cache.get_many(keys)
         current, stored = found.get(keys[0]), found.get(keys[1])
         if current is None or stored is None or stored[0] != current:
-            return None
+            return None  # the view answers, and counts the poll
         kept = stored[1:]
         if memo is not None:
             memo.keep(device_id, generation, *kept)
+        metrics.POLLS_FROM_CACHE.inc()
+    else:
+        metrics.POLLS_FROM_MEMORY.inc()
     presence.note(device_id)
     return _respond(request, *kept)
 

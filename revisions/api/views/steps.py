@@ -13,6 +13,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal import metrics
 from portal.auth import DEVICE_PRN_PREFIX, device_of, person_of
 from revisions import services
 from revisions.api import poll
@@ -61,6 +62,7 @@ class StepListView(APIView):
         device = device_of(request.user)
         if device is not None and ref in (device.id, DEVICE_PRN_PREFIX + device.id):
             # The device polling its own trail: no lookup, and only what it must do next.
+            metrics.POLLS_FROM_DATABASE.inc()
             current = poll.version(device.id)  # before the steps are read (see poll.py)
             steps = Step.objects.filter(trail_id=device.id).select_related("author")
             steps = steps.filter(status__in=statuses) if statuses else steps.pending()

@@ -24,6 +24,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal import metrics
 from portal.errors import APIError
 from revisions import services
 from revisions.api.views.common import file_response
@@ -105,6 +106,7 @@ class LocalS3View(APIView):
         )
         if start is not None:
             response["Content-Range"] = f"bytes {first}-{last}/{blob.size}"
+        metrics.BYTES_OUT.inc(last - first + 1)
         response["Accept-Ranges"] = "bytes"
         response["Cache-Control"] = "private, max-age=3600, immutable"
         return response
@@ -135,4 +137,5 @@ class LocalS3View(APIView):
             raise APIError(
                 "the upload took too long; ask for a new URL", "upload-expired", 408
             ) from None
+        metrics.BYTES_IN.inc(obj.size)
         return Response({"sha256sum": obj.sha256, "size": str(obj.size), "status": "stored"})
