@@ -8,7 +8,7 @@ class PortalConfig(AppConfig):
     def ready(self):
         from celery.signals import task_failure
 
-        from portal import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        from portal import checks, schema  # noqa: F401  (register checks, the OpenAPI auth extension)
         from portal.metrics import count_task_failure
 
         task_failure.connect(count_task_failure, weak=False, dispatch_uid="trailhub-metrics")

@@ -211,6 +211,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 600, minimum=30)
 }
 PACK_ROLLOUT_SWEEP_INTERVAL = envint("PACK_ROLLOUT_SWEEP_INTERVAL", 30, minimum=5)
+# Each Celery worker writes a heartbeat to the cache this often; with a broker
+# and no heartbeat younger than WORKER_HEARTBEAT_TIMEOUT, the dashboard, the
+# pack pages, the admin, /readyz and `check --deploy` say so (portal/workers.py).
+WORKER_HEARTBEAT_INTERVAL = envint("WORKER_HEARTBEAT_INTERVAL", 10, minimum=1)
+WORKER_HEARTBEAT_TIMEOUT = envint("WORKER_HEARTBEAT_TIMEOUT", 60, minimum=2)
+if WORKER_HEARTBEAT_TIMEOUT <= WORKER_HEARTBEAT_INTERVAL:
+    raise ImproperlyConfigured(
+        "WORKER_HEARTBEAT_TIMEOUT must be longer than WORKER_HEARTBEAT_INTERVAL"
+    )
+# Longest each /readyz check may take (portal/health.py).
+READYZ_CHECK_TIMEOUT = envint("READYZ_CHECK_TIMEOUT", 2, minimum=1)
 
 # --- Objects storage ------------------------------------------------------
 OBJECTS_BACKEND = envchoice(

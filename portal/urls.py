@@ -20,6 +20,9 @@ urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("dashboard/", include("devices.urls")),
     path("admin/", admin.site.urls),
+    # Probes for load balancers and orchestrators (docs/deployment.md), no login.
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its setup script as a file: the CSP allows no inline script.

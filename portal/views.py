@@ -3,11 +3,15 @@
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 from community.views.lists import dashboard_context, home_context
 from portal.errors import json_error
 from portal.forms import ProfileForm, SignupForm
+from portal.health import readiness
 
 # Paths under these prefixes are the API; their errors are JSON.
 API_PREFIXES = ("/auth", "/devices", "/trails", "/objects", "/logs", "/exports", "/packs")
@@ -42,6 +46,30 @@ def profile(request):
 @login_required
 def dashboard(request):
     return render(request, "portal/dashboard.html", dashboard_context(request))
+
+
+@never_cache
+@require_safe
+def healthz(request):
+    """Liveness: the process answers. Nothing else is checked (see readyz)."""
+    return HttpResponse("ok\n", content_type="text/plain")
+
+
+@never_cache
+@require_safe
+def readyz(request):
+    """Readiness: 200 when every dependency answers, 503 naming those that do not."""
+    results = readiness()
+    checks = {result.name: result.as_json() for result in results}
+    failing = [result.name for result in results if not result.ok]
+    if not failing:
+        return JsonResponse({"ready": True, "checks": checks})
+    problems = "; ".join(f"{result.name}: {result.detail}" for result in results if not result.ok)
+    body = {"ready": False, "error": f"not ready: {problems}", "code": "not-ready", "checks": checks}
+    response = JsonResponse(body, status=503)
+    # A probe polls every few seconds: Django's error line for every 503 would bury the log.
+    response._has_been_logged = True
+    return response
 
 
 def _is_api(request) -> bool:
