@@ -11,7 +11,8 @@ PYTEST_ARGS ?=
 .PHONY: run test check-reliability lint format migrate worker check clean help
 
 help:
-	@echo "make run     start Trailhub on http://$(HOST):$(PORT) (creates the venv, migrates, adds demo users)"
+	@echo "make run     start Trailhub on http://$(HOST):$(PORT) (creates the venv, migrates, adds demo users;"
+	@echo "             with REDIS_URL set, a Celery worker and beat too)"
 	@echo "make test    run the whole test suite"
 	@echo "make check-reliability  the reliability suite (authorisation matrix, bad input, fuzzing, races, faults; minutes)"
 	@echo "make lint    ruff check and format check"
@@ -33,11 +34,13 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 migrate: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --no-input
 
+# Embedded: one uvicorn. With REDIS_URL or CELERY_BROKER_URL: uvicorn, a Celery
+# worker and beat (the Procfile, run by honcho). One Ctrl-C stops them all.
 run: migrate
 	@echo "Trailhub accounts:"
 	@$(BIN)/python manage.py demo
-	@echo "Serving pages, API and WebSockets on http://$(HOST):$(PORT)/  (API docs: /api/docs/, admin: /admin/)"
-	$(BIN)/uvicorn portal.asgi:application --host $(HOST) --port $(PORT) --lifespan off
+	@echo "API docs: /api/docs/, admin: /admin/, readiness: /readyz"
+	@$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 worker: $(VENV)/.installed
 	$(BIN)/celery -A portal worker --beat --loglevel INFO

@@ -17,12 +17,13 @@ demo account is done over HTTP and WebSocket, as a user and devices would:
 4. the Celery worker delivers it: both followers have revision 1 and the
    one on the WebSocket is told so;
 5. beat queues its periodic sweep, and the worker runs it.
+
+Steps 1 to 4 are portal/tests/rollout_flow.py, which the test of `make run`
+with a broker (portal/tests/test_run.py) drives as well.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 import secrets
 import signal
@@ -35,17 +36,14 @@ from pathlib import Path
 
 import httpx
 import psycopg
-import websockets
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from portal.tests.rollout_flow import deliver_rollout  # noqa: E402  (the driver portal/tests/test_run.py uses too)
+
 BIN = Path(sys.executable).parent
 PG = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 REDIS_DB = 11
-STATE = {
-    "#spec": "pantavisor-service-system@1",
-    "bsp/run.json": {"addons": [], "initrd": "pantavisor"},
-    "app/config.json": {"version": 0},
-}
 
 
 def free_port() -> int:
@@ -112,42 +110,6 @@ def manage(env: dict, *args: str) -> str:
     return done.stdout
 
 
-def ok(response: httpx.Response) -> dict:
-    if response.status_code >= 400:
-        raise SystemExit(
-            f"FAILED: {response.request.method} {response.request.url} answered "
-            f"{response.status_code}: {response.text[:2000]}"
-        )
-    return response.json() if response.content else {}
-
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def new_device(api: httpx.Client, owner: str) -> dict:
-    """Register anonymously, be claimed by the owner, log in as the device."""
-    device = ok(api.post("/devices/", json={}))
-    ok(api.put(f"/devices/{device['id']}", params={"challenge": device["challenge"]},
-               headers=bearer(owner)))  # fmt: skip
-    login = ok(
-        api.post("/auth/login", json={"username": device["prn"], "password": device["secret"]})
-    )
-    device["token"] = login["token"]
-    ok(api.post("/trails/", json=STATE, headers=bearer(device["token"])))
-    return device
-
-
-async def hear_revision(ws_url: str, token: str, rev: int, timeout: float) -> None:
-    """Hold the device WebSocket until it announces revision ``rev``."""
-    async with websockets.connect(f"{ws_url}/ws/device/", additional_headers=bearer(token)) as ws:
-        async with asyncio.timeout(timeout):
-            while True:
-                message = json.loads(await ws.recv())
-                if message.get("type") == "revision" and message.get("rev") == rev:
-                    return
-
-
 def main() -> int:
     run = f"deployed-{secrets.token_hex(4)}"
     database = f"trailhub_{run.replace('-', '_')}"
@@ -189,36 +151,9 @@ def main() -> int:
             wait_for(
                 "the Celery worker to be ready", lambda: "ready." in processes[2].text(), timeout=90
             )
-            owner = ok(
-                api.post(
-                    "/auth/login",
-                    json={"username": "demo", "password": env["TRAILHUB_DEMO_PASSWORD"]},
-                )
-            )["token"]
-            leader, *followers = (new_device(api, owner) for _ in range(3))
-            ok(api.post("/packs/", json={"nick": "fleet", "leader": leader["id"]},
-                        headers=bearer(owner)))  # fmt: skip
-            for follower in followers:
-                ok(api.put(f"/packs/fleet/followers/{follower['id']}", headers=bearer(owner)))
-
-            async def release() -> None:
-                listener = asyncio.create_task(
-                    hear_revision(f"ws://127.0.0.1:{ws_port}", followers[0]["token"], 1, 90)
-                )
-                await asyncio.sleep(1)  # the socket is open before the revision is posted
-                await asyncio.to_thread(post_and_finish_on_leader, api, owner, leader)
-                await listener
-
-            asyncio.run(release())
-
-            def followers_have_rev_1() -> bool:
-                return all(
-                    max(step["rev"] for step in ok(api.get(
-                        f"/trails/{f['id']}/steps", headers=bearer(owner)))) == 1
-                    for f in followers
-                )  # fmt: skip
-
-            wait_for("both followers to get revision 1", followers_have_rev_1, timeout=90)
+            deliver_rollout(
+                api, f"ws://127.0.0.1:{ws_port}", env["TRAILHUB_DEMO_PASSWORD"], wait_for
+            )
         wait_for(
             "beat to queue the rollout sweep",
             lambda: "devices.packs.tasks.sweep_rollouts" in processes[3].text(),
@@ -240,18 +175,6 @@ def main() -> int:
             process.stop()
         with psycopg.connect(PG, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-
-
-def post_and_finish_on_leader(api: httpx.Client, owner: str, leader: dict) -> None:
-    state = {**STATE, "app/config.json": {"version": 1}}
-    step = ok(api.post(f"/trails/{leader['id']}/steps",
-                       json={"rev": -1, "commit-msg": "release 1", "state": state},
-                       headers=bearer(owner)))  # fmt: skip
-    for status in ("QUEUED", "DOWNLOADING", "INPROGRESS", "TESTING", "DONE"):
-        ok(api.put(f"/trails/{leader['id']}/steps/{step['rev']}/progress",
-                   json={"status": status, "progress": 100 if status == "DONE" else 50,
-                         "status-msg": status.lower()},
-                   headers=bearer(leader["token"])))  # fmt: skip
 
 
 if __name__ == "__main__":
