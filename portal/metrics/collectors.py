@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import math
+import time
 
 import redis
 from django.conf import settings
@@ -20,6 +22,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from devices.models import Delivery, Device, Rollout
 from devices.packs import rollout as ro
+from portal import workers
 from portal.metrics import TASK_FAILURES_KEY
 from revisions.models import Step
 from trail import status as st
@@ -105,9 +108,19 @@ class HubCollector:
         )
         try:
             failures, length = cache.get(TASK_FAILURES_KEY, 0), queue_length()
+            heartbeat = workers.last_heartbeat() if workers.expected() else None
         except redis.RedisError:  # the database's metrics still go out
             log.warning("could not read the task metrics from Redis", exc_info=True)
         else:
+            if workers.expected():
+                # +Inf when no worker ever beat: "older than any timeout".
+                age = time.time() - heartbeat["at"] if heartbeat else math.inf
+                yield GaugeMetricFamily(
+                    "trailhub_worker_heartbeat_age_seconds",
+                    "Seconds since a Celery worker last wrote its heartbeat (portal/workers.py);"
+                    " only with a broker.",
+                    value=max(age, 0.0),
+                )
             yield CounterMetricFamily(
                 "trailhub_task_failures",
                 "Celery tasks that raised (task_failure), on every worker.",

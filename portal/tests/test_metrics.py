@@ -241,3 +241,20 @@ def test_the_queue_length_is_the_brokers(settings, client, token, db):
         assert value(scrape(client), "trailhub_task_queue_length") == 3
     finally:
         redis.Redis.from_url(url).delete(queue, f"{queue}\x06\x166")
+
+
+def test_the_worker_heartbeat_age_is_exposed_with_a_broker(client, token, db):
+    from portal import workers
+
+    before = celery_app.conf.task_always_eager
+    try:
+        celery_app.conf.task_always_eager = True  # tasks inline: no worker to expect
+        inline = scrape(client)
+        celery_app.conf.task_always_eager = False  # a broker: a worker is expected
+        never = value(scrape(client), "trailhub_worker_heartbeat_age_seconds")
+        workers.beat("worker@test")
+        fresh = value(scrape(client), "trailhub_worker_heartbeat_age_seconds")
+    finally:
+        celery_app.conf.task_always_eager = before
+    assert not any(name == "trailhub_worker_heartbeat_age_seconds" for name, _ in inline)
+    assert never == float("inf") and 0 <= fresh < 5
