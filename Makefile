@@ -39,7 +39,6 @@ migrate: $(VENV)/.installed
 run: migrate
 	@echo "Trailhub accounts:"
 	@$(BIN)/python manage.py demo
-	@echo "API docs: /api/docs/, admin: /admin/, readiness: /readyz"
 	@$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 worker: $(VENV)/.installed

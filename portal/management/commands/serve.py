@@ -38,20 +38,17 @@ class Command(BaseCommand):
             # thread would pile up (docs/deployment.md).
             "DATABASE_CONN_MAX_AGE": os.environ.get("DATABASE_CONN_MAX_AGE", "0"),
         }
-        url = f"http://{host}:{port}/"
+        self.stdout.write(
+            f"Serving pages, API and WebSockets on http://{host}:{port}/"
+            "  (API docs: /api/docs/, admin: /admin/)"
+        )
         if settings.CELERY_TASK_ALWAYS_EAGER:
-            self.stdout.write(
-                f"Serving pages, API and WebSockets on {url}  (Celery tasks run inline)"
-            )
+            self.stdout.write("Celery tasks run inline (no broker configured)")
             argv = [str(BIN / "uvicorn"), "portal.asgi:application", "--host", host,
                     "--port", str(port), "--lifespan", "off"]  # fmt: skip
         else:
-            self.stdout.write(
-                f"Serving pages, API and WebSockets on {url}, with a Celery worker and beat"
-                " (Procfile, run by honcho)"
-            )
+            self.stdout.write("With a Celery worker and beat: the Procfile, run by honcho")
             argv = [str(BIN / "honcho"), "--procfile", str(settings.BASE_DIR / "Procfile"),
-                    "--app-root", str(settings.BASE_DIR), "start",
-                    "--port", str(port)]  # fmt: skip
+                    "--app-root", str(settings.BASE_DIR), "start", "--port", str(port)]  # fmt: skip
         self.stdout.flush()
         os.execve(argv[0], argv, env)
