@@ -65,7 +65,12 @@ def readyz(request):
     if not failing:
         return JsonResponse({"ready": True, "checks": checks})
     problems = "; ".join(f"{result.name}: {result.detail}" for result in results if not result.ok)
-    body = {"ready": False, "error": f"not ready: {problems}", "code": "not-ready", "checks": checks}
+    body = {
+        "ready": False,
+        "error": f"not ready: {problems}",
+        "code": "not-ready",
+        "checks": checks,
+    }
     response = JsonResponse(body, status=503)
     # A probe polls every few seconds: Django's error line for every 503 would bury the log.
     response._has_been_logged = True
