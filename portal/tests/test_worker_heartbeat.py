@@ -21,6 +21,7 @@ import pytest
 from django.core.management import call_command
 
 from portal import workers
+from portal.cache import RedisCache
 from trail.tests.e2e.live import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -30,11 +31,12 @@ REDIS = "redis://127.0.0.1:6379/14"  # the operations tests' own Redis database
 
 
 @pytest.fixture
-def run(settings, tmp_path, broker_configured) -> Iterator[dict]:
+def run(settings, tmp_path, broker_configured, monkeypatch) -> Iterator[dict]:
     prefix = f"ops-heartbeat-{secrets.token_hex(4)}"
-    settings.CACHES = {
-        "default": {"BACKEND": "portal.cache.RedisCache", "LOCATION": REDIS, "KEY_PREFIX": prefix}
-    }
+    # The heartbeat is read from the worker's cache. Only portal.workers is pointed
+    # at it: the suite's cache.clear() (a FLUSHDB) must not reach database 14,
+    # where test_run.py may be running at the same time.
+    monkeypatch.setattr(workers, "cache", RedisCache(REDIS, {"KEY_PREFIX": prefix}))
     settings.WORKER_HEARTBEAT_TIMEOUT = 3
     env = {
         **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "S3_BUCKET")},
