@@ -362,9 +362,7 @@ METRICS_TOKEN = env("METRICS_TOKEN")
 if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
     raise ImproperlyConfigured("METRICS_TOKEN must be at least 16 characters long")
 try:
-    METRICS_ALLOW = [
-        ipaddress.ip_network(item, strict=False) for item in envlist("METRICS_ALLOW")
-    ]
+    METRICS_ALLOW = [ipaddress.ip_network(item, strict=False) for item in envlist("METRICS_ALLOW")]
 except ValueError as exc:
     raise ImproperlyConfigured(f"METRICS_ALLOW must list addresses or networks: {exc}") from None
 
