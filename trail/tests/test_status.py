@@ -232,3 +232,52 @@ def test_it_refuses_an_unknown_status_when_asked_for_finality():
 def test_it_refuses_an_unknown_actor():
     with pytest.raises(ValueError, match="unknown actor 'admin'"):
         check_transition(NEW, CANCEL, "admin")  # type: ignore[arg-type]
+
+
+def _built(name: str) -> str:
+    """``name`` as a string made at run time, as one read from JSON or a config is:
+    not the interned literal, so an ``is`` where ``==`` belongs fails."""
+    return "".join(list(name))
+
+
+def test_it_exports_the_pending_statuses():
+    # kills: status.py:138 "-" -> "|" and "-" -> "&"
+    import trail.status
+
+    assert frozenset(PENDING) == trail.status.PENDING
+
+
+def test_it_tells_the_owner_a_finished_revision_is_final():
+    # kills: status.py:211 "==" -> ">" and "==" -> "is" (code not-allowed instead of final)
+    for actor in ["owner", _built("owner")]:
+        with pytest.raises(
+            TransitionError, match="^cannot go from DONE to CANCEL: DONE is final$"
+        ) as caught:
+            check_transition(DONE, CANCEL, actor)  # type: ignore[arg-type]
+        assert caught.value.code == "final"
+
+
+def test_it_explains_the_owner_moves_to_an_owner_read_from_json():
+    # kills: status.py:213 "==" -> "is" (the device's "only the owner cancels" message)
+    with pytest.raises(TransitionError, match="the owner may only cancel a NEW revision"):
+        check_transition(QUEUED, CANCEL, _built("owner"))  # type: ignore[arg-type]
+
+
+def test_it_refuses_cancel_and_new_from_a_device_whatever_the_string():
+    # kills: status.py:220 "==" -> "is" and status.py:226 "==" -> "is" (code final)
+    with pytest.raises(TransitionError, match="only the owner cancels") as caught:
+        check_transition(QUEUED, _built(CANCEL), "device")
+    assert caught.value.code == "not-allowed"
+    with pytest.raises(TransitionError, match="NEW is a revision no device") as caught:
+        check_transition(QUEUED, _built(NEW), "device")
+    assert caught.value.code == "not-allowed"
+
+
+def test_it_lists_only_the_moves_left_after_a_cancel():
+    # kills: status.py:232 "-" -> "^" (CANCEL itself listed as a next report)
+    with pytest.raises(TransitionError) as caught:
+        check_transition(CANCEL, QUEUED, "device")
+    assert str(caught.value) == (
+        "cannot go from CANCEL to QUEUED: CANCEL is final"
+        " (after it a device may only report DONE or UPDATED or ERROR)"
+    )
