@@ -8,13 +8,14 @@ PORT   ?= 8000
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test check-reliability lint format migrate worker check clean help
+.PHONY: run test check-reliability mutate lint format migrate worker check clean help
 
 help:
 	@echo "make run     start Trailhub on http://$(HOST):$(PORT) (creates the venv, migrates, adds demo users;"
 	@echo "             with REDIS_URL set, a Celery worker and beat too)"
 	@echo "make test    run the whole test suite"
 	@echo "make check-reliability  the reliability suite (authorisation matrix, bad input, fuzzing, races, faults; minutes)"
+	@echo "make mutate  mutation testing of the core with cosmic-ray, in a copy of the tree (MODULE=trail/status.py for one; minutes per module)"
 	@echo "make lint    ruff check and format check"
 	@echo "make worker  start a Celery worker (only with REDIS_URL set)"
 
@@ -49,6 +50,10 @@ test: $(VENV)/.installed-dev
 
 check-reliability: $(VENV)/.installed-dev
 	$(BIN)/pytest -m reliability portal/tests/reliability $(PYTEST_ARGS)
+
+# Not part of `make test` nor CI: docs/testing.md has the modules, the scores and the equivalent mutants.
+mutate: $(VENV)/.installed-dev
+	$(BIN)/python mutation/run.py $(MODULE)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

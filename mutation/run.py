@@ -1,0 +1,202 @@
+"""Mutation testing of Trailhub's core with cosmic-ray: ``make mutate [MODULE=path]``.
+
+Each module is mutated in a copy of the working tree (``var/mutation/tree``), never in
+place, and each mutant is judged by the tests that concern that module only, so a
+module takes minutes. A module with more mutants than its cap is sampled: the
+mutants are sorted by (operator, line, column, occurrence) and ``SAMPLE_SEED`` picks
+the same ones on every run of the same source. Results go to
+``var/mutation/<module>.txt``: the counts, then each survivor with its diff.
+Not part of ``make test`` nor of CI; docs/testing.md records the scores.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "var" / "mutation"
+TREE = OUT / "tree"
+SAMPLE_SEED = 19
+#: A mutant whose tests run past this has hung: cosmic-ray counts it as a timeout (detected).
+TIMEOUT_SECONDS = 120
+
+#: module -> (the tests that concern it, the most mutants to run; None: all of them).
+MODULES: dict[str, tuple[list[str], int | None]] = {
+    "trail/status.py": (["trail/tests/test_status.py", "revisions/tests/test_progress.py"], None),
+    "trail/canonical.py": (["trail/tests/test_canonical.py", "trail/tests/test_state.py"], 40),
+    "trail/state.py": (["trail/tests/test_state.py", "trail/tests/test_workcopy.py"], 40),
+    "revisions/services": (
+        [
+            "revisions/tests/test_steps.py",
+            "revisions/tests/test_state_posting.py",
+            "revisions/tests/test_progress.py",
+            "revisions/tests/test_dedupe_and_links.py",
+            "revisions/tests/test_objects_fs.py",
+            "revisions/tests/test_gc.py",
+        ],
+        12,
+    ),
+    "devices/packs/rollout.py": (
+        [
+            "devices/tests/packs/test_rollout_machine.py",
+            "devices/tests/packs/test_waves.py",
+            "devices/tests/packs/test_propagation.py",
+            "devices/tests/packs/test_api.py",
+        ],
+        12,
+    ),
+    "devices/packs/services/rollouts.py": (
+        [
+            "devices/tests/packs/test_waves.py",
+            "devices/tests/packs/test_propagation.py",
+            "devices/tests/packs/test_api.py",
+        ],
+        12,
+    ),
+    "revisions/storage/base.py": (
+        ["revisions/tests/test_objects_fs.py", "revisions/tests/test_local_s3.py"],
+        12,
+    ),
+    "revisions/storage/signing.py": (
+        ["revisions/tests/test_local_s3.py", "revisions/tests/test_objects_fs.py"],
+        12,
+    ),
+    "devices/querysets.py": (
+        ["devices/tests/test_authz_matrix.py", "devices/tests/test_device_list.py"],
+        12,
+    ),
+    "revisions/querysets.py": (
+        ["revisions/tests/test_authz.py", "revisions/tests/test_progress.py"],
+        12,
+    ),
+}
+
+_SKIP = {".git", ".venv", "var", "__pycache__", ".pytest_cache", ".ruff_cache", "test-output"}
+
+
+def copy_tree() -> None:
+    """A fresh copy of the working tree: cosmic-ray rewrites the files it mutates."""
+    shutil.rmtree(TREE, ignore_errors=True)
+    shutil.copytree(
+        ROOT,
+        TREE,
+        ignore=lambda _dir, names: [n for n in names if n in _SKIP or n.endswith(".egg-info")],
+    )
+
+
+def config(module: str, tests: list[str]) -> str:
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+    return "\n".join(
+        [
+            "[cosmic-ray]",
+            f'module-path = "{module}"',
+            f"timeout = {TIMEOUT_SECONDS}",
+            "excluded-modules = []",
+            f"test-command = {command_toml(command)}",
+            "[cosmic-ray.distributor]",
+            'name = "local"',
+            "",
+        ]
+    )
+
+
+def command_toml(command: list[str]) -> str:
+    return '"' + " ".join(command).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def sample(session: Path, cap: int | None) -> tuple[int, int]:
+    """Mark all but ``cap`` mutants skipped, chosen by ``SAMPLE_SEED``; (total, kept)."""
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        items = sorted(
+            db.pending_work_items,
+            key=lambda item: [
+                (str(m.module_path), m.operator_name, m.start_pos, m.occurrence)
+                for m in item.mutations
+            ],
+        )
+        if cap is None or len(items) <= cap:
+            return len(items), len(items)
+        kept = {item.job_id for item in random.Random(SAMPLE_SEED).sample(items, cap)}
+        skipped = [item.job_id for item in items if item.job_id not in kept]
+        db.set_multiple_results(
+            skipped, WorkResult(output="not sampled", worker_outcome=WorkerOutcome.SKIPPED)
+        )
+        return len(items), cap
+
+
+def report(module: str, session: Path, total: int, kept: int) -> str:
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome
+
+    counts: Counter[str] = Counter()
+    survivors = []
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        for item, result in db.completed_work_items:
+            if result.worker_outcome == WorkerOutcome.SKIPPED:
+                continue
+            if result.worker_outcome != WorkerOutcome.NORMAL:
+                counts[str(result.worker_outcome.value)] += 1
+            elif result.output == "timeout":  # cosmic-ray counts a hang as killed
+                counts["timeout"] += 1
+            else:
+                counts[str(result.test_outcome.value)] += 1
+                if not result.is_killed:
+                    survivors.append((item, result))
+    lines = [
+        f"{module}: {total} mutants, {kept} run (seed {SAMPLE_SEED}): "
+        + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    ]
+    survivors.sort(
+        key=lambda pair: (str(pair[0].mutations[0].module_path), pair[0].mutations[0].start_pos)
+    )
+    for item, result in survivors:
+        m = item.mutations[0]
+        lines.append(
+            f"\nSURVIVED {m.module_path}:{m.start_pos[0]} {m.operator_name} #{m.occurrence}"
+        )
+        lines.append(result.diff or "")
+    return "\n".join(lines)
+
+
+def run(module: str) -> None:
+    tests, cap = MODULES[module]
+    slug = module.replace("/", "_")
+    session = OUT / f"{slug}.sqlite"
+    cfg = OUT / f"{slug}.toml"
+    cfg.write_text(config(module, tests))
+    session.unlink(missing_ok=True)
+    env = {**os.environ, "PYTHONPATH": str(TREE)}
+    bin_ = Path(sys.executable).parent
+    subprocess.run([bin_ / "cosmic-ray", "init", cfg, session], cwd=TREE, env=env, check=True)
+    total, kept = sample(session, cap)
+    print(f"{module}: {total} mutants, running {kept}", flush=True)
+    subprocess.run([bin_ / "cosmic-ray", "exec", cfg, session], cwd=TREE, env=env, check=True)
+    text = report(module, session, total, kept)
+    (OUT / f"{slug}.txt").write_text(text + "\n")
+    print(text.splitlines()[0], flush=True)
+
+
+def main(argv: list[str]) -> int:
+    modules = argv or list(MODULES)
+    unknown = [m for m in modules if m not in MODULES]
+    if unknown:
+        print(f"not configured: {', '.join(unknown)}; one of {', '.join(MODULES)}")
+        return 2
+    OUT.mkdir(parents=True, exist_ok=True)
+    copy_tree()
+    for module in modules:  # one at a time: the machine is shared
+        run(module)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
