@@ -7,6 +7,7 @@ import json
 import pytest
 
 from trail import state as state_module
+from trail.canonical import canonical_json
 from trail.state import (
     MAX_JSON_DEPTH,
     MAX_KEY_LENGTH,
@@ -373,3 +374,33 @@ def test_it_refuses_bidirectional_controls_in_keys(mark):
 def test_it_refuses_states_that_cannot_be_one_tree(keys, bad, words):
     """What no client could install is refused where states are validated: on the hub too."""
     assert_refused(make_state(**dict.fromkeys(keys, SHA_A)), "bad-key", bad, words)
+
+
+def test_it_takes_keys_up_to_1024_bytes():
+    # The documented limit spelt out: a test computed from MAX_KEY_LENGTH follows a mutant.
+    # kills: state.py:52 MAX_KEY_LENGTH 1024 -> 1025
+    validate_state(make_state(**{"k" * 1024: SHA_A}))
+    assert_refused(make_state(**{"k" * 1025: SHA_A}), "bad-key", "k" * 1025, "longer than")
+
+
+def test_it_takes_a_state_of_up_to_16_mib_of_canonical_json():
+    # kills: state.py:54 MAX_STATE_BYTES 16 * 1024 * 1024 -> 15 * …, 16 | …, 16 * 1024 * 1025
+    limit = 16 * 1024 * 1024
+    state = make_state(**{"big.json": ""})
+    state["big.json"] = "x" * (limit - len(canonical_json(state)))
+    assert len(canonical_json(state)) == limit
+    validate_state(state)
+    state["big.json"] += "x"
+    assert_refused(state, "too-large", None, f"{limit + 1} bytes of canonical JSON")
+
+
+def test_it_does_not_count_the_spec_as_a_file_of_the_tree():
+    """``#spec`` is written to no file (trail.tree.file_keys), so a folder may bear its name."""
+    # kills: state.py:324 "or" -> "and" (the spec key taken for a file, "#spec/x" inside it)
+    validate_state(make_state(**{"#spec/x": SHA_A}))
+
+
+def test_it_shortens_a_long_value_in_its_message():
+    # kills: state.py:418 "+" -> ">>" (a TypeError instead of the message)
+    error = assert_refused(make_state(**{"k.img": "z" * 100}), "bad-sha", "k.img", "not ")
+    assert str(error).endswith(f'not "{"z" * 76}...')
