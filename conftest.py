@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from devices import presence
 from portal.auth import issue_token
-from revisions.api import poll_memo
+from revisions import poll_memo
 
 PASSWORD = "correct horse battery staple"
 

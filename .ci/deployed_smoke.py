@@ -156,12 +156,12 @@ def main() -> int:
             )
         wait_for(
             "beat to queue the rollout sweep",
-            lambda: "devices.packs.tasks.sweep_rollouts" in processes[3].text(),
+            lambda: "packs.tasks.sweep_rollouts" in processes[3].text(),
             timeout=30,
         )
         wait_for(
             "the worker to run the sweep",
-            lambda: "Task devices.packs.tasks.sweep_rollouts" in processes[2].text(),
+            lambda: "Task packs.tasks.sweep_rollouts" in processes[2].text(),
             timeout=30,
         )
         for process in processes:

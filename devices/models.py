@@ -226,7 +226,3 @@ class DeviceLog(models.Model):
     @staticmethod
     def time_of(tsec: int, tnano: int) -> datetime:
         return datetime.fromtimestamp(tsec, tz=UTC).replace(microsecond=tnano // 1000)
-
-
-# Packs live in their own module; importing them here registers them with the app.
-from devices.packs.models import Delivery, Pack, PackMember, Rollout, Wave  # noqa: E402, F401

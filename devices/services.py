@@ -33,18 +33,11 @@ from devices.models import (
 from devices.signals import logs_posted
 from portal import queue
 from portal.auth import DEVICE_PRN_PREFIX, device_of, person_of
-from portal.errors import APIError, Conflict
+from portal.errors import APIError, Conflict, Forbidden
 from portal.ids import is_id
 from portal.parsers import unstorable
 
 MetaField = Literal["user_meta", "device_meta"]
-
-
-class Forbidden(APIError):
-    """403: the caller may see the thing but not do this to it."""
-
-    def __init__(self, message: str, code: str = "forbidden"):
-        super().__init__(message, code=code, status_code=403)
 
 
 # --- Finding devices: visibility first, then the right to act ----------------

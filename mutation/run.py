@@ -11,6 +11,7 @@ Not part of ``make test`` nor of CI; docs/testing.md records the scores.
 
 from __future__ import annotations
 
+import ast
 import os
 import random
 import shutil
@@ -25,6 +26,7 @@ TREE = OUT / "tree"
 SAMPLE_SEED = 19
 #: A mutant whose tests run past this has hung: cosmic-ray counts it as a timeout (detected).
 TIMEOUT_SECONDS = 120
+ANNOTATION = "in an annotation, never evaluated"
 
 #: module -> (the tests that concern it, the most mutants to run; None: all of them).
 MODULES: dict[str, tuple[list[str], int | None]] = {
@@ -110,12 +112,55 @@ def command_toml(command: list[str]) -> str:
     return '"' + " ".join(command).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def annotation_spans(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Where the annotations of a module are, if it never evaluates them."""
+    tree = ast.parse(path.read_text())
+    postponed = any(
+        isinstance(node, ast.ImportFrom)
+        and node.module == "__future__"
+        and any(alias.name == "annotations" for alias in node.names)
+        for node in tree.body
+    )
+    if not postponed:
+        return []
+    found: list[ast.expr] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg | ast.AnnAssign) and node.annotation is not None:
+            found.append(node.annotation)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns:
+            found.append(node.returns)
+    return [
+        ((a.lineno, a.col_offset), (a.end_lineno or a.lineno, a.end_col_offset or 0)) for a in found
+    ]
+
+
+def in_annotation(mutation, spans_of: dict[str, list]) -> bool:
+    path = str(mutation.module_path)
+    if path not in spans_of:
+        spans_of[path] = annotation_spans(TREE / path)
+    return any(start <= tuple(mutation.start_pos) < end for start, end in spans_of[path])
+
+
 def sample(session: Path, cap: int | None) -> tuple[int, int]:
-    """Mark all but ``cap`` mutants skipped, chosen by ``SAMPLE_SEED``; (total, kept)."""
+    """Mark all but ``cap`` mutants skipped, chosen by ``SAMPLE_SEED``; (total, kept).
+
+    Mutants inside annotations are set aside first: with ``from __future__ import
+    annotations`` nothing evaluates them, so they are equivalent by construction.
+    """
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
     with use_db(str(session), WorkDB.Mode.open) as db:
+        spans_of: dict[str, list] = {}
+        annotated = [
+            item.job_id
+            for item in db.pending_work_items
+            if all(in_annotation(m, spans_of) for m in item.mutations)
+        ]
+        if annotated:
+            db.set_multiple_results(
+                annotated, WorkResult(output=ANNOTATION, worker_outcome=WorkerOutcome.SKIPPED)
+            )
         items = sorted(
             db.pending_work_items,
             key=lambda item: [
@@ -124,13 +169,13 @@ def sample(session: Path, cap: int | None) -> tuple[int, int]:
             ],
         )
         if cap is None or len(items) <= cap:
-            return len(items), len(items)
+            return db.num_work_items, len(items)
         kept = {item.job_id for item in random.Random(SAMPLE_SEED).sample(items, cap)}
         skipped = [item.job_id for item in items if item.job_id not in kept]
         db.set_multiple_results(
             skipped, WorkResult(output="not sampled", worker_outcome=WorkerOutcome.SKIPPED)
         )
-        return len(items), cap
+        return db.num_work_items, cap
 
 
 def report(module: str, session: Path, total: int, kept: int) -> str:
@@ -142,6 +187,8 @@ def report(module: str, session: Path, total: int, kept: int) -> str:
     with use_db(str(session), WorkDB.Mode.open) as db:
         for item, result in db.completed_work_items:
             if result.worker_outcome == WorkerOutcome.SKIPPED:
+                if result.output == ANNOTATION:
+                    counts["equivalent (annotation, not run)"] += 1
                 continue
             if result.worker_outcome != WorkerOutcome.NORMAL:
                 counts[str(result.worker_outcome.value)] += 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from devices.models import Device
-from devices.packs.models import Pack, PackMember
+from packs.models import Pack, PackMember
 from portal.models import nick_validator
 
 

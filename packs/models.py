@@ -1,7 +1,8 @@
 """Packs, their followers, and the rollouts that post a leader's revisions to them.
 
-Imported by ``devices/models.py`` so that Django registers them in the
-``devices`` app.
+The tables keep the names they had when packs lived inside the ``devices`` app
+(``devices_pack``, …): moving the models to their own app moved no data
+(migrations/0001_initial.py).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from devices.packs import rollout as ro
-from devices.packs.querysets import PackQuerySet, RolloutQuerySet
+from packs import rollout as ro
+from packs.querysets import PackQuerySet, RolloutQuerySet
 from portal.ids import HexIdField
 
 #: Bounds of the rollout settings (validated by the API and enforced by the database).
@@ -67,6 +68,7 @@ class Pack(models.Model):
     objects = PackQuerySet.as_manager()
 
     class Meta:
+        db_table = "devices_pack"
         constraints = [
             models.UniqueConstraint(fields=["owner", "nick"], name="pack_nick_unique_per_owner"),
             models.CheckConstraint(
@@ -110,6 +112,7 @@ class PackMember(models.Model):
     time_joined = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        db_table = "devices_packmember"
         ordering = ["time_joined", "device_id"]
         indexes = [models.Index(fields=["pack", "time_joined"])]
 
@@ -142,6 +145,7 @@ class Rollout(models.Model):
     objects = RolloutQuerySet.as_manager()
 
     class Meta:
+        db_table = "devices_rollout"
         constraints = [
             # One rollout per leader revision: a repeated signal or task finds it.
             models.UniqueConstraint(fields=["pack", "leader_step"], name="rollout_once_per_step")
@@ -172,6 +176,7 @@ class Wave(models.Model):
     time_decided = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        db_table = "devices_wave"
         constraints = [
             models.UniqueConstraint(fields=["rollout", "number"], name="wave_number_unique")
         ]
@@ -228,6 +233,7 @@ class Delivery(models.Model):
     time_posted = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        db_table = "devices_delivery"
         verbose_name_plural = "deliveries"
         constraints = [
             models.UniqueConstraint(

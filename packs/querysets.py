@@ -6,7 +6,7 @@ from django.apps import apps
 from django.db import models
 from django.db.models import Count, OuterRef, Subquery
 
-from devices.packs import rollout as ro
+from packs import rollout as ro
 from trail import status as st
 
 
@@ -19,7 +19,7 @@ class PackQuerySet(models.QuerySet):
 
     def with_summary(self):
         """Annotate ``follower_count`` and the newest rollout's ``rollout_status``."""
-        Rollout = apps.get_model("devices", "Rollout")
+        Rollout = apps.get_model("packs", "Rollout")
         newest = Rollout.objects.filter(pack=OuterRef("pk")).order_by("-time_created", "-id")
         return self.select_related("leader").annotate(
             follower_count=Count("members", distinct=True),

@@ -1,6 +1,6 @@
 """The rollout and wave state machines, written once, as data.
 
-No Django here: :mod:`devices.packs.services` applies these tables under the
+No Django here: :mod:`packs.services` applies these tables under the
 rollout's row lock, and the pages and the API read the names from here.
 
 A rollout posts one leader revision to a pack's followers, wave after wave::

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from devices.packs import services
+from packs import services
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)

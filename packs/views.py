@@ -14,9 +14,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from devices.models import Device
-from devices.packs import services
-from devices.packs.forms import FollowerForm, PackForm
-from devices.packs.models import Pack
+from packs import services
+from packs.forms import FollowerForm, PackForm
+from packs.models import Pack
 from portal.errors import APIError
 
 ACTIONS = {"resume": services.resume, "abort": services.abort, "revert": services.revert}
@@ -52,9 +52,9 @@ def pack_list(request):
             _error(request, exc)
         else:
             messages.success(request, f"Pack {pack.nick} created. Add its followers.")
-            return redirect("devices:pack", pack.id)
+            return redirect("packs:detail", pack.id)
     packs = Pack.objects.filter(owner=request.user).with_summary()
-    return render(request, "devices/packs/list.html", {"packs": packs, "form": form})
+    return render(request, "packs/list.html", {"packs": packs, "form": form})
 
 
 @login_required
@@ -67,7 +67,7 @@ def pack_detail(request, pack_id: str):
         "settings_form": PackForm(instance=pack, owner=request.user),
         "online_window": settings.DEVICE_ONLINE_WINDOW,
     }
-    return render(request, "devices/packs/detail.html", context)
+    return render(request, "packs/detail.html", context)
 
 
 @login_required
@@ -78,7 +78,7 @@ def pack_settings(request, pack_id: str):
     if not form.is_valid():
         for field, errors in form.errors.items():
             messages.error(request, f"{field}: {' '.join(errors)}")
-        return redirect("devices:pack", pack.id)
+        return redirect("packs:detail", pack.id)
     changes = {name: form.cleaned_data[name] for name in ("nick", "leader", "description")}
     try:
         services.update_pack(pack, **changes, **_settings_of(form))
@@ -86,7 +86,7 @@ def pack_settings(request, pack_id: str):
         _error(request, exc)
     else:
         messages.success(request, "Pack settings saved.")
-    return redirect("devices:pack", pack.id)
+    return redirect("packs:detail", pack.id)
 
 
 @login_required
@@ -95,7 +95,7 @@ def pack_delete(request, pack_id: str):
     pack = services.get_pack(request.user, pack_id)
     services.delete_pack(pack)
     messages.success(request, f"Pack {pack.nick} deleted; its devices keep their revisions.")
-    return redirect("devices:packs")
+    return redirect("packs:list")
 
 
 @login_required
@@ -105,7 +105,7 @@ def follower_add(request, pack_id: str):
     form = FollowerForm(request.POST, pack=pack)
     if not form.is_valid():
         messages.error(request, "Choose one of your devices that follows no pack yet.")
-        return redirect("devices:pack", pack.id)
+        return redirect("packs:detail", pack.id)
     device = form.cleaned_data["device"]
     try:
         services.add_follower(pack, device)
@@ -113,7 +113,7 @@ def follower_add(request, pack_id: str):
         _error(request, exc)
     else:
         messages.success(request, f"{device.nick} follows {pack.nick} now.")
-    return redirect("devices:pack", pack.id)
+    return redirect("packs:detail", pack.id)
 
 
 @login_required
@@ -125,7 +125,7 @@ def follower_remove(request, pack_id: str, device_id: str):
         raise Http404("no such device")
     services.remove_follower(pack, device)
     messages.success(request, f"{device.nick} no longer follows {pack.nick}.")
-    return redirect("devices:pack", pack.id)
+    return redirect("packs:detail", pack.id)
 
 
 @login_required
@@ -145,4 +145,4 @@ def rollout_action(request, pack_id: str, rollout_id: str, action: str):
         _error(request, exc)
     else:
         messages.success(request, DONE[action])
-    return redirect("devices:pack", pack.id)
+    return redirect("packs:detail", pack.id)

@@ -229,9 +229,9 @@ def _after_restore(missing: list[str]) -> None:
     """Drop the rows of bytes garbage collection took during the backup, and make every
     device's next poll read the restored database instead of an answer cached before."""
     from devices.models import Device
-    from revisions.api import poll
+    from revisions import pollcache
     from revisions.models import Blob
 
     Blob.objects.filter(sha256__in=missing).delete()
     for device_id in Device.objects.values_list("id", flat=True).iterator():
-        poll.changed(device_id)
+        pollcache.changed(device_id)

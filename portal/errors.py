@@ -17,6 +17,13 @@ class APIError(exceptions.APIException):
         self.extra = extra
 
 
+class Forbidden(APIError):
+    """403: the caller may see the thing but not do this to it."""
+
+    def __init__(self, message: str, code: str = "forbidden"):
+        super().__init__(message, code=code, status_code=status.HTTP_403_FORBIDDEN)
+
+
 class Conflict(APIError):
     def __init__(self, message: str, code: str = "conflict", **extra):
         super().__init__(message, code=code, status_code=status.HTTP_409_CONFLICT, **extra)

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "portal",
     "devices",
     "revisions",
+    "packs",
     "community",
 ]
 

@@ -11,6 +11,7 @@ urlpatterns = [
     # The API first: a device's poll (GET /trails/<id>/steps) is the commonest request.
     path("", include("revisions.api.urls")),
     path("", include("devices.api.urls")),
+    path("", include("packs.api.urls")),
     path("", include("portal.api.urls")),
     # Pages
     path("", views.home, name="home"),
@@ -19,6 +20,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("dashboard/", include("devices.urls")),
+    path("dashboard/packs/", include("packs.urls")),
     path("admin/", admin.site.urls),
     # Probes for load balancers and orchestrators (docs/deployment.md), no login.
     path("healthz", views.healthz, name="healthz"),

@@ -5,15 +5,15 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from devices.models import Device
-from revisions.api import poll
+from revisions import pollcache
 from revisions.models import Step
 
 
 @receiver([post_save, post_delete], sender=Step, dispatch_uid="revisions.poll.step")
 def _step_changed(sender, instance, **kwargs) -> None:
-    poll.changed(instance.trail_id)
+    pollcache.changed(instance.trail_id)
 
 
 @receiver([post_save, post_delete], sender=Device, dispatch_uid="revisions.poll.device")
 def _device_changed(sender, instance, **kwargs) -> None:
-    poll.changed(instance.id)
+    pollcache.changed(instance.id)

@@ -1,7 +1,5 @@
 """Device API routes. Fixed paths (``tokens``, ``np``) come before ``<ref>``."""
 
-from django.urls import include, path
-
 from devices.api import views
 from portal.urlhelpers import api_path
 
@@ -32,6 +30,3 @@ urlpatterns = [
     ),
     *api_path("logs", views.LogsView.as_view(), name="api-logs"),
 ]
-
-# Packs: /packs/…
-urlpatterns += [path("", include("devices.packs.api.urls"))]

@@ -10,7 +10,6 @@ from django.conf import settings
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -33,34 +32,11 @@ from devices.api.serializers import (
 )
 from devices.api.throttles import AUTO_TOKEN_HEADER, AnonymousRegistrationThrottle
 from devices.models import AutoToken, Device
+from portal.api.guards import require_device, require_login, require_person
 from portal.auth import device_of, person_of
+from portal.errors import Forbidden
 
 REF = OpenApiParameter("ref", str, OpenApiParameter.PATH, description="device id, prn or nick")
-
-
-def require_person(request):
-    """The account calling, or 401 (anonymous) / 403 (a device)."""
-    if not request.user.is_authenticated:
-        raise exceptions.NotAuthenticated("log in first: send a bearer token")
-    person = person_of(request.user)
-    if person is None:
-        raise services.Forbidden("devices cannot do this; log in as a user", "person-only")
-    return person
-
-
-def require_device(request):
-    """The device calling, or 401 (anonymous) / 403 (a person)."""
-    if not request.user.is_authenticated:
-        raise exceptions.NotAuthenticated("log in first: send a device's bearer token")
-    device = device_of(request.user)
-    if device is None:
-        raise services.Forbidden("only a device can do this; log in as the device", "device-only")
-    return device
-
-
-def require_login(request) -> None:
-    if not request.user.is_authenticated:
-        raise exceptions.NotAuthenticated("log in first: send a bearer token")
 
 
 def device_answer(request, device: Device) -> Response:
@@ -114,7 +90,7 @@ class DeviceListView(APIView):
     )
     def post(self, request):
         if device_of(request.user) is not None:
-            raise services.Forbidden("a device cannot register other devices", "person-only")
+            raise Forbidden("a device cannot register other devices", "person-only")
         form = DeviceCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         raw_token = request.headers.get(AUTO_TOKEN_HEADER)

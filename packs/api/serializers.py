@@ -6,8 +6,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from devices.api.serializers import HyphenatedFieldsMixin
-from devices.packs import rollout as ro
-from devices.packs.models import WAVE_SIZE_MAX, WAVE_TIMEOUT_MAX, WAVE_TIMEOUT_MIN, Pack
+from packs import rollout as ro
+from packs.models import WAVE_SIZE_MAX, WAVE_TIMEOUT_MAX, WAVE_TIMEOUT_MIN, Pack
 from portal.models import nick_validator
 from trail import status as st
 
@@ -115,7 +115,7 @@ class TallySerializer(serializers.Serializer):
 class MemberSerializer(WireSerializer):
     """A pack's member: the leader or a follower, with its revisions' status.
 
-    Expects the annotations of ``devices.packs.services.members``.
+    Expects the annotations of ``packs.services.members``.
     """
 
     id = serializers.CharField()

@@ -1,6 +1,6 @@
 """Pack API routes (included from ``devices/api/urls.py``)."""
 
-from devices.packs.api import views
+from packs.api import views
 from portal.urlhelpers import api_path
 
 PACK = "packs/<str:pack>"

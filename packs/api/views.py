@@ -11,9 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from devices import services as device_services
-from devices.api.views import require_person
-from devices.packs import services
-from devices.packs.api.serializers import (
+from packs import services
+from packs.api.serializers import (
     MemberSerializer,
     PackCreateSerializer,
     PackDetailSerializer,
@@ -23,8 +22,9 @@ from devices.packs.api.serializers import (
     RolloutDetailSerializer,
     RolloutSerializer,
 )
-from devices.packs.models import Delivery, Pack, Rollout
-from revisions.api.views.common import limit_param
+from packs.models import Delivery, Pack, Rollout
+from portal.api.guards import require_person
+from portal.api.params import limit_param
 
 PACK = OpenApiParameter("pack", str, OpenApiParameter.PATH, description="pack id or nick")
 DEVICE = OpenApiParameter(

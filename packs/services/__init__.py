@@ -17,8 +17,8 @@ Locks are taken in one order, so that nothing deadlocks: the owner's account
 deliveries.
 """
 
-from devices.packs.services.actions import abort, resume, revert
-from devices.packs.services.membership import (
+from packs.services.actions import abort, resume, revert
+from packs.services.membership import (
     ROLLOUT_SETTINGS,
     add_follower,
     create_pack,
@@ -30,8 +30,8 @@ from devices.packs.services.membership import (
     remove_follower,
     update_pack,
 )
-from devices.packs.services.reading import detail, members, status_counts, with_tallies
-from devices.packs.services.rollouts import (
+from packs.services.reading import detail, members, status_counts, with_tallies
+from packs.services.rollouts import (
     STALE_DELIVERY,
     catch_up,
     deliver,
@@ -43,7 +43,7 @@ from devices.packs.services.rollouts import (
     tallies,
     wave_tally,
 )
-from devices.packs.services.upkeep import refresh, refresh_rollout, sweep, unrolled
+from packs.services.upkeep import refresh, refresh_rollout, sweep, unrolled
 
 __all__ = [
     "ROLLOUT_SETTINGS",

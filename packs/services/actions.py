@@ -10,9 +10,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from devices.packs import rollout as ro
-from devices.packs.models import Delivery, Rollout
-from devices.packs.services.rollouts import GAVE_UP, advance, end, kick, move, move_wave
+from packs import rollout as ro
+from packs.models import Delivery, Rollout
+from packs.services.rollouts import GAVE_UP, advance, end, kick, move, move_wave
 from portal.errors import APIError, Conflict
 from revisions.models import Step
 from revisions.services import cancel_step

@@ -8,15 +8,14 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from devices.models import Device
-from devices.packs import rollout as ro
-from devices.packs.models import Delivery, Pack, PackMember, Rollout
-from devices.packs.services.rollouts import (
+from packs import rollout as ro
+from packs.models import Delivery, Pack, PackMember, Rollout
+from packs.services.rollouts import (
     catch_up,
     evaluate_after_commit,
     follow_leader_after_commit,
 )
-from devices.services import Forbidden
-from portal.errors import APIError, Conflict
+from portal.errors import APIError, Conflict, Forbidden
 from portal.ids import is_id
 
 # --- Finding packs ------------------------------------------------------------

@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from django.db.models import F
 
 from devices.models import Device
-from devices.packs import rollout as ro
-from devices.packs.models import Delivery, Pack, Rollout, Wave
-from devices.packs.querysets import with_revisions
-from devices.packs.services.rollouts import tallies
-from devices.packs.services.upkeep import refresh
+from packs import rollout as ro
+from packs.models import Delivery, Pack, Rollout, Wave
+from packs.querysets import with_revisions
+from packs.services.rollouts import tallies
+from packs.services.upkeep import refresh
 
 # --- Reading ------------------------------------------------------------------
 

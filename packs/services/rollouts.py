@@ -1,6 +1,6 @@
 """Propagation: a leader's revision becomes a rollout, waves are judged, deliveries posted.
 
-The rollout state machine (``devices.packs.rollout``) is applied here, under the
+The rollout state machine (``packs.rollout``) is applied here, under the
 rollout's row lock; each follower's post is a delivery, posted exactly once.
 """
 
@@ -15,8 +15,8 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from devices.models import Device
-from devices.packs import rollout as ro
-from devices.packs.models import Delivery, Pack, PackMember, Rollout, Wave
+from packs import rollout as ro
+from packs.models import Delivery, Pack, PackMember, Rollout, Wave
 from portal import queue
 from portal.errors import APIError
 from revisions.models import Step, Trail
@@ -383,7 +383,7 @@ def enqueue(name: str, *args) -> None:
     which find the work still to do; it never fails the request that reported
     a device's progress or the owner's action, whose changes are already saved.
     """
-    from devices.packs import tasks  # the tasks call back into this module
+    from packs import tasks  # the tasks call back into this module
 
     queue.enqueue(getattr(tasks, name), *args)
 

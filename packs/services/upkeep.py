@@ -8,9 +8,9 @@ from django.core.cache import cache
 from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Subquery, When
 from django.utils import timezone
 
-from devices.packs import rollout as ro
-from devices.packs.models import Delivery, Pack, Rollout
-from devices.packs.services.rollouts import GAVE_UP, STALE_DELIVERY, enqueue, evaluate
+from packs import rollout as ro
+from packs.models import Delivery, Pack, Rollout
+from packs.services.rollouts import GAVE_UP, STALE_DELIVERY, enqueue, evaluate
 from revisions.models import Step
 from trail import status as st
 

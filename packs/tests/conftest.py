@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from devices.packs import services
-from devices.tests.packs.helpers import state
+from packs import services
+from packs.tests.helpers import state
 from revisions import services as revisions
 from revisions.models import Step
 from trail import status as st
@@ -39,8 +39,7 @@ def _no_swallowed_errors(caplog):
     errors = [
         record
         for record in caplog.get_records("call")
-        if record.name.startswith(("devices.packs", "portal.queue"))
-        and record.levelno >= logging.ERROR
+        if record.name.startswith(("packs", "portal.queue")) and record.levelno >= logging.ERROR
     ]
     assert not errors, "\n".join(record.getMessage() for record in errors)
 

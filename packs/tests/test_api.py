@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from devices.packs import rollout as ro
-from devices.packs.models import Pack, PackMember, Rollout
-from devices.tests.packs.helpers import head, revs
+from packs import rollout as ro
+from packs.models import Pack, PackMember, Rollout
+from packs.tests.helpers import head, revs
 from trail import status as st
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from devices.models import Rollout, Wave
-from devices.packs import rollout as ro
+from packs import rollout as ro
+from packs.models import Rollout, Wave
 from portal.metrics.collectors import overdue_deliveries
 from portal.tests.metrics_helpers import TOKEN, scrape, value
 from trail import status as st

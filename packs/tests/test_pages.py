@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from devices.packs import rollout as ro
-from devices.packs.models import Pack, PackMember, Rollout
-from devices.tests.packs.helpers import head, revs
+from packs import rollout as ro
+from packs.models import Pack, PackMember, Rollout
+from packs.tests.helpers import head, revs
 from trail import status as st
 
 
@@ -105,7 +105,7 @@ def test_the_pack_page_shows_members_counts_and_the_rollout(
 def test_the_page_takes_the_same_queries_for_more_members(
     browser, pack, make_member, committed, django_assert_num_queries
 ):
-    from devices.packs import services
+    from packs import services
 
     with django_assert_num_queries(12):  # session, account, pack, members, rollouts, forms
         browser.get(f"/dashboard/packs/{pack.id}/")
@@ -202,11 +202,11 @@ def test_the_admin_lists_packs_rollouts_and_deliveries(admin_client, pack, post)
     post(pack.leader, 2)
     rollout = Rollout.objects.filter(pack=pack).first()
     for url in (
-        "/admin/devices/pack/",
-        f"/admin/devices/pack/{pack.id}/change/",
-        "/admin/devices/rollout/",
-        f"/admin/devices/rollout/{rollout.id}/change/",
-        "/admin/devices/delivery/",
+        "/admin/packs/pack/",
+        f"/admin/packs/pack/{pack.id}/change/",
+        "/admin/packs/rollout/",
+        f"/admin/packs/rollout/{rollout.id}/change/",
+        "/admin/packs/delivery/",
     ):
         assert admin_client.get(url).status_code == 200, url
 

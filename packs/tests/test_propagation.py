@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from devices.packs import rollout as ro
-from devices.packs import services
-from devices.packs.models import Delivery, PackMember, Rollout
-from devices.packs.services import rollouts
-from devices.tests.packs.helpers import head, revs, state
+from packs import rollout as ro
+from packs import services
+from packs.models import Delivery, PackMember, Rollout
+from packs.services import rollouts
+from packs.tests.helpers import head, revs, state
 from revisions import services as revisions
 from revisions.models import Blob, OwnerObject, Step
 from trail import status as st
@@ -285,7 +285,7 @@ def test_a_broker_away_does_not_fail_the_leaders_report_and_the_sweep_delivers(
     )
     assert answer.status_code == 200, answer.json()
     [error] = [r for r in caplog.records if r.name == "portal.queue"]
-    assert "could not queue devices.packs.tasks.start_rollout" in error.getMessage()
+    assert "could not queue packs.tasks.start_rollout" in error.getMessage()
     assert f"({pack.id!r}, {step.id})" in error.getMessage()
     caplog.clear()
     assert revs(follower) == [0]

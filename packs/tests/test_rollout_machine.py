@@ -2,7 +2,7 @@
 
 import pytest
 
-from devices.packs import rollout as ro
+from packs import rollout as ro
 from trail import status as st
 
 

@@ -6,11 +6,11 @@ import datetime as dt
 
 import pytest
 
-from devices.packs import rollout as ro
-from devices.packs import services
-from devices.packs.models import Delivery, Pack, Rollout, Wave
-from devices.packs.services import rollouts
-from devices.tests.packs.helpers import head, revs, state
+from packs import rollout as ro
+from packs import services
+from packs.models import Delivery, Pack, Rollout, Wave
+from packs.services import rollouts
+from packs.tests.helpers import head, revs, state
 from portal.errors import Conflict
 from trail import status as st
 
@@ -237,7 +237,7 @@ def test_a_wave_past_its_timeout_is_judged_when_the_pack_is_read(
 
 
 def test_the_periodic_sweep_judges_waves_past_their_timeout(fleet, post, committed):
-    from devices.packs import tasks
+    from packs import tasks
 
     pack, _ = fleet
     post(pack.leader, 2)
@@ -251,10 +251,10 @@ def test_the_sweep_is_a_registered_periodic_task():
 
     from portal.celery import app
 
-    entry = settings.CELERY_BEAT_SCHEDULE["devices.packs.sweep-rollouts"]
+    entry = settings.CELERY_BEAT_SCHEDULE["packs.sweep-rollouts"]
     assert entry["task"] in app.tasks and entry["schedule"] == 30
     for name in ("start_rollout", "deliver", "evaluate_rollout"):
-        task = app.tasks[f"devices.packs.tasks.{name}"]
+        task = app.tasks[f"packs.tasks.{name}"]
         assert task.acks_late and task.reject_on_worker_lost
 
 

@@ -25,7 +25,7 @@ import redis
 
 from trail.tests.e2e.live import wait_for
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 CELERY = Path(sys.executable).parent / "celery"
 PG = "host=127.0.0.1 port=5432 user=postgres"
 REDIS_DB = 13  # the packs tests' own Redis database
@@ -52,7 +52,7 @@ def run(database, tmp_path) -> Iterator[dict]:
     run_id = f"packs-kill-{secrets.token_hex(4)}"
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "devices.tests.packs.worker_settings",
+        "DJANGO_SETTINGS_MODULE": "packs.tests.worker_settings",
         "PACKS_KILL_RUN": run_id,
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
         "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
@@ -132,9 +132,7 @@ def new_revisions(db: str, followers: list[str]) -> dict[str, int]:
 def test_a_killed_worker_loses_and_duplicates_no_follower_post(run):
     env, db, broker = run["env"], run["db"], run["redis"]
     manage(env, "manage.py", "migrate", "--no-input", "-v", "0")
-    ids = json.loads(
-        manage(env, "-m", "devices.tests.packs.worker_driver", "setup", str(FOLLOWERS))
-    )
+    ids = json.loads(manage(env, "-m", "packs.tests.worker_driver", "setup", str(FOLLOWERS)))
     followers = ids["followers"]
     unacked = f"{run['id']}:unacked"
     queue = f"{run['id']}:trailhub"
@@ -149,7 +147,7 @@ def test_a_killed_worker_loses_and_duplicates_no_follower_post(run):
             lambda: query(db, "SELECT status FROM devices_rollout") == [("completed",)],
             timeout=60,
         )
-        posted = json.loads(manage(env, "-m", "devices.tests.packs.worker_driver", "post"))
+        posted = json.loads(manage(env, "-m", "packs.tests.worker_driver", "post"))
         wait_for(
             f"{KILL_AFTER} followers to get the new revision",
             lambda: len(new_revisions(db, followers)) >= KILL_AFTER,

@@ -1,4 +1,4 @@
-"""Sets up and drives the worker-kill test's database: ``python -m devices.tests.packs.worker_driver``.
+"""Sets up and drives the worker-kill test's database: ``python -m packs.tests.worker_driver``.
 
 ``setup N``  an owner, a leader without hardware and N followers in one pack (JSON ids out)
 ``post``     post a new revision to the leader (its rollout is queued for the workers)
@@ -16,8 +16,8 @@ import django
 
 def setup(count: int) -> dict:
     from devices.models import Device
-    from devices.packs import services
-    from devices.tests.packs.helpers import state
+    from packs import services
+    from packs.tests.helpers import state
     from portal.models import User
     from revisions import services as revisions
 
@@ -37,8 +37,8 @@ def setup(count: int) -> dict:
 
 
 def post() -> dict:
-    from devices.packs.models import Pack
-    from devices.tests.packs.helpers import state
+    from packs.models import Pack
+    from packs.tests.helpers import state
     from revisions import services as revisions
     from revisions.models import Trail
 

@@ -20,8 +20,9 @@ from django.utils import timezone
 from kombu.transport.redis import PRIORITY_STEPS, Channel
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from devices.models import Delivery, Device, Rollout
-from devices.packs import rollout as ro
+from devices.models import Device
+from packs import rollout as ro
+from packs.models import Delivery, Rollout
 from portal import workers
 from portal.metrics import TASK_FAILURES_KEY
 from revisions.models import Step

@@ -8,7 +8,7 @@ pytestmark = pytest.mark.django_db
 
 # Parts of another row: pack members and waves show inline on their pack and rollout;
 # StepObject is the index of the objects a revision names, derived from its state.
-INLINE_ONLY = {"devices.PackMember", "devices.Wave", "revisions.StepObject"}
+INLINE_ONLY = {"packs.PackMember", "packs.Wave", "revisions.StepObject"}
 
 
 def test_every_project_model_has_an_admin_page(admin_client):

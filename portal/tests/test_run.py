@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[2]
 PG = "host=127.0.0.1 port=5432 user=postgres"
 REDIS = "redis://127.0.0.1:6379/14"  # the operations tests' own Redis database
 PASSWORD = "make-run-test-password"
-SWEPT = re.compile(r"Task devices\.packs\.tasks\.sweep_rollouts\[[^]]+\] succeeded")
+SWEPT = re.compile(r"Task packs\.tasks\.sweep_rollouts\[[^]]+\] succeeded")
 
 
 @pytest.fixture

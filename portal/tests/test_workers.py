@@ -12,8 +12,8 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 
-from devices.packs import services as packs
-from devices.tests.packs.helpers import state
+from packs import services as packs
+from packs.tests.helpers import state
 from portal import workers
 from revisions import services as revisions
 from trail.tests.e2e.live import free_port

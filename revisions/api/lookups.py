@@ -7,7 +7,8 @@ from django.http import Http404
 from rest_framework import exceptions
 
 from devices.models import Device
-from devices.services import Forbidden, get_visible_device
+from devices.services import get_visible_device
+from portal.errors import Forbidden
 from revisions.models import Step, Trail
 
 

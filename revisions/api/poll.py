@@ -4,7 +4,7 @@
 is: every device, every few seconds, and nearly always the same answer. The
 answer is cached per device (its body, its ETag) together with the trail's
 *version*, a token replaced after every commit that changes one of the
-trail's revisions or the device (:func:`changed`). A poll is answered from
+trail's revisions or the device (:func:`revisions.pollcache.changed`). A poll is answered from
 the cache alone, without the database, when
 
 * its token is a valid device token for this very trail, and
@@ -23,10 +23,8 @@ change commits is stored under the old version and never served.
 from __future__ import annotations
 
 import hashlib
-import secrets
 
 from django.core.cache import cache
-from django.db import transaction
 from django.http import HttpResponse, HttpResponseNotModified
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
@@ -35,40 +33,8 @@ from rest_framework.renderers import JSONRenderer
 from devices import presence
 from portal import metrics
 from portal.auth import DEVICE_PRN_PREFIX, decode_token
-from revisions.api import poll_memo
-
-ANSWER_TTL = 24 * 3600
-
-
-def _version_key(device_id: str) -> str:
-    return f"trail-version:{device_id}"
-
-
-def _answer_key(device_id: str) -> str:
-    return f"poll:{device_id}"
-
-
-def changed(device_id: str) -> None:
-    """The device's poll answer may have changed: a new version now, and another once the
-    transaction commits (an answer read from the database before the commit is stored
-    under the first, which the second replaces)."""
-    key = _version_key(device_id)
-    memo = poll_memo.memo()
-
-    def renew() -> None:
-        cache.set(key, secrets.token_hex(8), None)
-        if memo is not None:
-            memo.announce(device_id)
-
-    renew()
-    transaction.on_commit(renew)
-
-
-def version(device_id: str) -> str:
-    """The trail's current version (made when there is none, e.g. evicted from the cache)."""
-    key = _version_key(device_id)
-    cache.add(key, secrets.token_hex(8), None)
-    return cache.get(key)
+from revisions import poll_memo
+from revisions.pollcache import ANSWER_TTL, answer_key, version_key
 
 
 def etag_of(body: bytes) -> str:
@@ -79,7 +45,7 @@ def answer(request, device_id: str, data, current: str) -> HttpResponse:
     """The full view's answer for the device, stored for the polls to come."""
     body = JSONRenderer().render(data)
     etag = etag_of(body)
-    cache.set(_answer_key(device_id), (current, etag, body), ANSWER_TTL)
+    cache.set(answer_key(device_id), (current, etag, body), ANSWER_TTL)
     return _respond(request, etag, body)
 
 
@@ -120,7 +86,7 @@ def from_cache(request, ref: str) -> HttpResponse | None:
     kept = memo.get(device_id) if memo is not None else None
     if kept is None:
         generation = memo.generation(device_id) if memo is not None else 0
-        keys = [_version_key(device_id), _answer_key(device_id)]
+        keys = [version_key(device_id), answer_key(device_id)]
         found = cache.get_many(keys)
         current, stored = found.get(keys[0]), found.get(keys[1])
         if current is None or stored is None or stored[0] != current:

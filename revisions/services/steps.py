@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from portal.errors import APIError, Conflict
-from revisions.api import poll
+from revisions import pollcache
 from revisions.models import ProgressReport, Step, StepObject, Trail
 from revisions.services.objects import ensure_present, link_public_objects, missing_objects
 from revisions.signals import step_created, step_progressed
@@ -194,7 +194,7 @@ def set_meta(step: Step, meta: dict) -> Step:
     """Replace a revision's free-form meta (any status)."""
     with transaction.atomic():
         Step.objects.filter(pk=step.pk).update(meta=meta, time_modified=timezone.now())
-        poll.changed(step.trail_id)  # an update() sends no post_save
+        pollcache.changed(step.trail_id)  # an update() sends no post_save
     step.meta = meta
     return step
 

@@ -7,7 +7,7 @@ from django.core.cache import cache
 
 from devices import presence
 from devices.models import Device
-from revisions import services
+from revisions import pollcache, services
 from revisions.api import poll
 from revisions.models import Step
 
@@ -90,8 +90,8 @@ def test_it_refuses_a_deleted_devices_poll(api, device, trail):
 
 def test_it_never_serves_an_answer_read_before_a_change_committed(api, owner, device, trail):
     assert polled(api, device).status_code == 200
-    current = poll.version(device.id)  # a poll reads the version, then the database…
-    poll.changed(device.id)  # …while a revision is posted and commits…
+    current = pollcache.version(device.id)  # a poll reads the version, then the database…
+    pollcache.changed(device.id)  # …while a revision is posted and commits…
     # …and then stores what it read, under the old version.
     poll.answer(_request(device), device.id, [], current)
     assert poll.from_cache(_request(device), device.id) is None  # the next poll reads the database

@@ -13,8 +13,7 @@ import pytest
 import redis
 from django.core.cache import cache
 
-from revisions import services
-from revisions.api import poll, poll_memo
+from revisions import poll_memo, pollcache, services
 
 REDIS = "redis://127.0.0.1:6379/14"
 SPEC = "pantavisor-service-system@1"
@@ -106,7 +105,7 @@ def test_the_poll_is_answered_from_the_memo_and_afresh_after_a_change(
     services.post_step(trail, {"#spec": SPEC, "a.json": 1}, author=owner)
     after = client.get(f"/trails/{device.id}/steps")
     assert [step["rev"] for step in after.json()] == [1]
-    poll.changed(device.id)  # announced, and dropped in this process at once
+    pollcache.changed(device.id)  # announced, and dropped in this process at once
     assert poll_memo.memo().get(device.id) is None
 
 

@@ -22,8 +22,8 @@ from django.conf import settings
 from django.db import transaction
 
 from devices.models import Device
-from devices.packs import services as packs
 from devices.services import create_auto_token, post_logs
+from packs import services as packs
 from revisions import services as revisions
 
 SPEC = "pantavisor-service-system@1"

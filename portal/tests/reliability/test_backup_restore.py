@@ -22,7 +22,7 @@ import pytest
 from django.db import connection
 
 from devices.models import Device
-from devices.packs import services as packs
+from packs import services as packs
 from portal.backups import BackupError, backup, read_manifest
 from revisions import services as revisions
 from trail import status as st
@@ -78,7 +78,8 @@ def manage(hub: LiveHub, *args: str) -> str:
 
 RESTORED_FACTS = """
 import hashlib, json
-from devices.models import Device, Pack
+from devices.models import Device
+from packs.models import Pack
 from revisions.models import Blob, Step
 from revisions.storage import get_store
 store = get_store()

@@ -24,10 +24,10 @@ from celery import Celery
 from django.db import connection
 
 from conftest import PASSWORD
-from devices.packs import rollout as ro
-from devices.packs import services as packs
-from devices.packs import tasks as pack_tasks
-from devices.packs.models import Delivery
+from packs import rollout as ro
+from packs import services as packs
+from packs import tasks as pack_tasks
+from packs.models import Delivery
 from revisions import services as revisions
 from revisions.models import Step
 from trail.tests.e2e.live import REPO, LiveHub, wait_for
@@ -210,7 +210,7 @@ def test_a_worker_killed_mid_task_does_the_work_once(
     worker = Worker(tmp_path, pool, hang_at, settings)
     worker.start()
     try:
-        worker.send("devices.packs.tasks.deliver", delivery.id)
+        worker.send("packs.tasks.deliver", delivery.id)
         pid = int(wait_for("the task to hang", worker.marker.read_text, 60, every=0.1))
         os.kill(pid, signal.SIGKILL)
         if pool == "solo":  # nobody left to run it: a new worker gets the unacknowledged message
@@ -219,7 +219,7 @@ def test_a_worker_killed_mid_task_does_the_work_once(
         expected = 1 if hang_at == "transaction" else 2  # the first run finished its work or not
         wait_for(
             f"the task to run again ({worker.tail()})",
-            lambda: worker.finished().count("devices.packs.tasks.deliver") == expected,
+            lambda: worker.finished().count("packs.tasks.deliver") == expected,
             60,
         )
     finally:
@@ -229,4 +229,4 @@ def test_a_worker_killed_mid_task_does_the_work_once(
     assert delivery.status == ro.D_POSTED, delivery.error
     posted = Step.objects.filter(trail_id=delivery.device_id, rev__gt=0)
     assert [step.pk for step in posted] == [delivery.step_id]
-    assert worker.finished().count("devices.packs.tasks.deliver") == expected
+    assert worker.finished().count("packs.tasks.deliver") == expected

@@ -12,7 +12,6 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
-from rest_framework import exceptions
 from rest_framework.response import Response
 
 from portal.errors import APIError
@@ -26,32 +25,6 @@ from trail import status as st
 REF = OpenApiParameter("ref", str, OpenApiParameter.PATH, description="device id, prn or nick")
 REV = OpenApiParameter("rev", int, OpenApiParameter.PATH, description="revision number")
 SHA = OpenApiParameter("sha", str, OpenApiParameter.PATH, description="the object's sha256")
-LIMIT = OpenApiParameter("limit", int, description="at most this many (default 100, at most 1000)")
-MAX_LIMIT = 1000
-
-
-def require_login(request) -> None:
-    if not request.user.is_authenticated:
-        raise exceptions.NotAuthenticated("log in first: send a bearer token")
-
-
-def limit_param(request, default: int = 100) -> int:
-    raw = request.query_params.get("limit", "")
-    if not raw:
-        return default
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise APIError(f"limit must be a number from 1 to {MAX_LIMIT}", code="bad-limit")
-    return int(raw)
-
-
-def int_param(request, name: str) -> int | None:
-    raw = request.query_params.get(name, "")
-    if not raw:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise APIError(f"{name} must be a whole number", code=f"bad-{name}") from None
 
 
 def status_filter(raw: str) -> list[str]:

@@ -15,7 +15,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from devices.services import Forbidden
+from portal.api.guards import require_login
+from portal.api.params import LIMIT, limit_param
+from portal.errors import Forbidden
 from revisions import services
 from revisions.api.lookups import get_step
 from revisions.api.parsers import StrictJSONParser
@@ -24,16 +26,7 @@ from revisions.api.serializers import (
     ObjectSerializer,
     ObjectWithAccessSerializer,
 )
-from revisions.api.views.common import (
-    LIMIT,
-    REF,
-    REV,
-    SHA,
-    limit_param,
-    object_answer,
-    object_context,
-    require_login,
-)
+from revisions.api.views.common import REF, REV, SHA, object_answer, object_context
 from revisions.models import OwnerObject
 from revisions.services import ObjectView
 

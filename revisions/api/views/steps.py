@@ -14,8 +14,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal import metrics
+from portal.api.params import LIMIT, int_param, limit_param
 from portal.auth import DEVICE_PRN_PREFIX, device_of, person_of
-from revisions import services
+from revisions import pollcache, services
 from revisions.api import poll
 from revisions.api.lookups import (
     get_step,
@@ -26,7 +27,7 @@ from revisions.api.lookups import (
 )
 from revisions.api.parsers import StrictJSONParser
 from revisions.api.serializers import ProgressSerializer, StepPostSerializer, StepSerializer
-from revisions.api.views.common import LIMIT, REF, REV, int_param, limit_param, status_filter
+from revisions.api.views.common import REF, REV, status_filter
 from revisions.models import Step
 
 STATUS_PARAM = OpenApiParameter(
@@ -63,7 +64,7 @@ class StepListView(APIView):
         if device is not None and ref in (device.id, DEVICE_PRN_PREFIX + device.id):
             # The device polling its own trail: no lookup, and only what it must do next.
             metrics.POLLS_FROM_DATABASE.inc()
-            current = poll.version(device.id)  # before the steps are read (see poll.py)
+            current = pollcache.version(device.id)  # before the steps are read (see poll.py)
             steps = Step.objects.filter(trail_id=device.id).select_related("author")
             steps = steps.filter(status__in=statuses) if statuses else steps.pending()
             if statuses:

@@ -11,13 +11,15 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from devices.services import Forbidden
+from portal.api.guards import require_login
+from portal.api.params import LIMIT, limit_param
 from portal.auth import device_of, person_of
+from portal.errors import Forbidden
 from revisions import services
 from revisions.api.lookups import get_step, get_trail
 from revisions.api.parsers import StrictJSONParser
 from revisions.api.serializers import PvrRemoteSerializer, TrailSerializer, TrailSummarySerializer
-from revisions.api.views.common import LIMIT, REF, REV, limit_param, require_login
+from revisions.api.views.common import REF, REV
 from revisions.models import Step, Trail
 
 AFTER_ID = OpenApiParameter("after", str, description="only trails whose id sorts after this one")

@@ -4,7 +4,7 @@ The cached poll (poll.py) costs one round trip to Redis, for the trail's
 version and the stored answer: more than the rest of a poll put together.
 With Redis configured, each process therefore also keeps in memory the
 answers it served, and listens on a Redis channel on which every
-:func:`poll.changed` announces the device whose answer may have changed;
+:func:`revisions.pollcache.changed` announces the device whose answer may have changed;
 the listener drops that device's copy. So that a copy is never served stale
 for longer than an announcement takes to arrive:
 
