@@ -17,6 +17,7 @@ from trail.state import (
     StateError,
     diff_states,
     is_object_key,
+    load_json,
     load_state,
     object_shas,
     required_shas,
@@ -404,3 +405,26 @@ def test_it_shortens_a_long_value_in_its_message():
     # kills: state.py:418 "+" -> ">>" (a TypeError instead of the message)
     error = assert_refused(make_state(**{"k.img": "z" * 100}), "bad-sha", "k.img", "not ")
     assert str(error).endswith(f'not "{"z" * 76}...')
+
+
+def test_it_checks_the_layout_of_keys_that_sort_before_the_spec():
+    # kills: state.py:324 "==" -> "<=" ("!a" sorts before "#spec" and went unchecked)
+    assert_refused(
+        make_state(**{"!a": SHA_A, "!a/b": SHA_A}), "bad-key", "!a/b", 'lies inside "!a"'
+    )
+
+
+def test_it_shows_a_key_json_cannot_write():
+    # kills: state.py:416 TypeError no longer caught (json.dumps refuses bytes)
+    state = make_state()
+    state[b"k"] = SHA_A
+    assert_refused(state, "bad-key", None, "keys must be strings, not b'k'")
+
+
+def test_it_says_which_document_is_too_large(monkeypatch):
+    # kills: state.py:125 "is" -> "is not" (a .json file called a state)
+    monkeypatch.setattr(state_module, "MAX_DOCUMENT_BYTES", 10)
+    with pytest.raises(StateError, match="^state is larger than 10 bytes$"):
+        load_state(b'{"#spec": "pantavisor-service-system@1"}')
+    with pytest.raises(StateError, match='^key "a.json": larger than 10 bytes$'):
+        load_json(b"[1, 2, 3, 4, 5, 6]", key="a.json")
