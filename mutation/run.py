@@ -44,20 +44,20 @@ MODULES: dict[str, tuple[list[str], int | None]] = {
         ],
         12,
     ),
-    "devices/packs/rollout.py": (
+    "packs/rollout.py": (
         [
-            "devices/tests/packs/test_rollout_machine.py",
-            "devices/tests/packs/test_waves.py",
-            "devices/tests/packs/test_propagation.py",
-            "devices/tests/packs/test_api.py",
+            "packs/tests/test_rollout_machine.py",
+            "packs/tests/test_waves.py",
+            "packs/tests/test_propagation.py",
+            "packs/tests/test_api.py",
         ],
         12,
     ),
-    "devices/packs/services/rollouts.py": (
+    "packs/services/rollouts.py": (
         [
-            "devices/tests/packs/test_waves.py",
-            "devices/tests/packs/test_propagation.py",
-            "devices/tests/packs/test_api.py",
+            "packs/tests/test_waves.py",
+            "packs/tests/test_propagation.py",
+            "packs/tests/test_api.py",
         ],
         12,
     ),
