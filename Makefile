@@ -8,7 +8,7 @@ PORT   ?= 8000
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test check-reliability mutate lint format migrate worker check clean help
+.PHONY: run test system-packages check-reliability mutate lint format migrate worker check clean help
 
 help:
 	@echo "make run     start Trailhub on http://$(HOST):$(PORT) (creates the venv, migrates, adds demo users;"
@@ -45,10 +45,15 @@ run: migrate
 worker: $(VENV)/.installed
 	$(BIN)/celery -A portal worker --beat --loglevel INFO
 
-test: $(VENV)/.installed-dev
+# The Debian packages the tests use (Swift, a registry, skopeo, Chromium, …): silent when
+# present, installed when possible, otherwise a list of exactly what to install.
+system-packages:
+	@.ci/system-packages.sh
+
+test: $(VENV)/.installed-dev system-packages
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-check-reliability: $(VENV)/.installed-dev
+check-reliability: $(VENV)/.installed-dev system-packages
 	$(BIN)/pytest -m reliability portal/tests/reliability $(PYTEST_ARGS)
 
 # Not part of `make test` nor CI: docs/testing.md has the modules, the scores and the equivalent mutants.
