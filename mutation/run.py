@@ -92,8 +92,12 @@ def copy_tree() -> None:
     )
 
 
+def test_command(tests: list[str]) -> list[str]:
+    return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+
+
 def config(module: str, tests: list[str]) -> str:
-    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+    command = test_command(tests)
     return "\n".join(
         [
             "[cosmic-ray]",
@@ -223,6 +227,12 @@ def run(module: str) -> None:
     session.unlink(missing_ok=True)
     env = {**os.environ, "PYTHONPATH": str(TREE)}
     bin_ = Path(sys.executable).parent
+    # Unmutated, the tests must pass, or every mutant would count as killed.
+    baseline = subprocess.run(test_command(tests), cwd=TREE, env=env, capture_output=True)
+    if baseline.returncode != 0:
+        sys.exit(
+            f"{module}: its tests fail before any mutation:\n{baseline.stdout.decode()[-3000:]}"
+        )
     subprocess.run([bin_ / "cosmic-ray", "init", cfg, session], cwd=TREE, env=env, check=True)
     total, kept = sample(session, cap)
     print(f"{module}: {total} mutants, running {kept}", flush=True)
