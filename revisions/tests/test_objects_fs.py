@@ -273,3 +273,21 @@ def test_it_lets_a_device_upload_its_factory_objects(api, owner, device, trail_o
     assert listed[0]["signed-geturl"]
     one = api.as_(device).get(f"/trails/{device.id}/steps/0/objects/{sha(data)}")
     assert one.status_code == 200 and one.json()["size"] == "100"
+
+
+def test_it_gives_no_download_url_before_the_upload(api, owner):
+    # kills: services/objects.py:60 "!=" -> "<=" (a PENDING object called stored, its get URL signed)
+    data = random_bytes(100)
+    body = announce(api, owner, data).json()
+    assert body["signed-puturl"]
+    assert body["signed-geturl"] == ""
+    assert api.as_(owner).get(f"/objects/{sha(data)}").json()["signed-geturl"] == ""
+
+
+def test_it_names_the_owner_of_a_revisions_objects(api, owner, device, trail_of, give_objects):
+    # kills: services/objects.py:303 "is not" -> "is" (an owned device's objects shown ownerless)
+    data = random_bytes(100)
+    give_objects(owner, [sha(data)])
+    trail_of(device, {"#spec": "pantavisor-service-system@1", "bsp/kernel.img": sha(data)})
+    listed = api.as_(owner).get(f"/trails/{device.id}/steps/0/objects").json()
+    assert [(o["objectname"], o["owner"]) for o in listed] == [("bsp/kernel.img", owner.prn)]
