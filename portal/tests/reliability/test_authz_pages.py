@@ -57,6 +57,11 @@ PAGES: dict[str, tuple] = {
     "dashboard/packs/<str:pack_id>/rollouts/<str:rollout_id>/<str:action>/": OWNER,
     "api/schema/": ANYONE,
     "api/docs/": ANYONE,
+    # Probes for the load balancer and the orchestrator: no login, nothing private.
+    "healthz": ANYONE,
+    "readyz": ANYONE,
+    # Off unless METRICS_TOKEN or METRICS_ALLOW is set (portal/tests/test_metrics.py): a 404.
+    "metrics": ((), None),
     "explore/": ANYONE,
     "u/<str:nick>/": ANYONE,
     "u/<str:nick>/<str:device>/": CONTENT,
