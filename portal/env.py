@@ -57,3 +57,14 @@ def required(name: str, why: str) -> str:
     if not value:
         raise ImproperlyConfigured(f"{name} is required {why}")
     return value
+
+
+def envrate(name: str, default: str) -> str:
+    """A DRF throttle rate: a count per second, minute, hour or day (``10/min``)."""
+    value = os.environ.get(name, default).strip()
+    count, _, period = value.partition("/")
+    if not (count.isdigit() and int(count) > 0 and period[:1] in ("s", "m", "h", "d")):
+        raise ImproperlyConfigured(
+            f"{name} must be a count per period, like 10/min, 20/hour or 100/day, got {value!r}"
+        )
+    return value

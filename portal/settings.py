@@ -15,7 +15,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env, envbool, envchoice, envint, envlist, required
+from portal.env import env, envbool, envchoice, envint, envlist, envrate, required
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env("TRAILHUB_VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -300,6 +300,10 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "trailhub@localhost")
 # --- API ------------------------------------------------------------------
 JWT_TTL = envint("JWT_TTL", 3600, minimum=60)
 JWT_REFRESH_WINDOW = envint("JWT_REFRESH_WINDOW", 7 * 24 * 3600, minimum=60)
+# Proxies in front of the workers that append the address they saw to
+# X-Forwarded-For. 0: the connection's address (REMOTE_ADDR) is the client's,
+# and the header, which anyone can send, is ignored (portal/limits.py).
+TRUSTED_PROXIES = envint("TRUSTED_PROXIES", 0, minimum=0)
 DEVICE_ONLINE_WINDOW = envint("DEVICE_ONLINE_WINDOW", 120, minimum=5)
 PRESENCE_WRITE_INTERVAL = envint("PRESENCE_WRITE_INTERVAL", 30, minimum=1)
 PRESENCE_FLUSH_INTERVAL = envint("PRESENCE_FLUSH_INTERVAL", 2, minimum=0)
@@ -337,10 +341,17 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "portal.errors.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # DRF's throttles (and portal/limits.py) read the client address through it.
+    "NUM_PROXIES": TRUSTED_PROXIES,
+    # Failed logins are counted per client address and account, per address
+    # (people only) and per account (docs/security.md); the rest per address.
     "DEFAULT_THROTTLE_RATES": {
-        "login": env("LOGIN_THROTTLE_RATE", "10/min"),
-        "signup": env("SIGNUP_THROTTLE_RATE", "20/hour"),
-        "device-register": env("DEVICE_REGISTER_THROTTLE_RATE", "1000/hour"),
+        "login": envrate("LOGIN_THROTTLE_RATE", "10/min"),
+        "login-address": envrate("LOGIN_ADDRESS_THROTTLE_RATE", "50/hour"),
+        "login-account": envrate("LOGIN_ACCOUNT_THROTTLE_RATE", "100/hour"),
+        "signup": envrate("SIGNUP_THROTTLE_RATE", "20/hour"),
+        "password-reset": envrate("PASSWORD_RESET_THROTTLE_RATE", "5/hour"),
+        "device-register": envrate("DEVICE_REGISTER_THROTTLE_RATE", "1000/hour"),
     },
 }
 SPECTACULAR_SETTINGS = {

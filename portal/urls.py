@@ -1,10 +1,12 @@
 """URLs: API paths at the root (the Pantahub wire), pages elsewhere (DESIGN.md)."""
 
 from django.contrib import admin
+from django.contrib.auth.views import LoginView
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from portal import views
+from portal.forms import LoginForm
 from portal.metrics.views import metrics
 
 urlpatterns = [
@@ -17,6 +19,10 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/profile/", views.profile, name="profile"),
+    # Django's own, with the limits of portal/limits.py; the rest of its set follows.
+    path("accounts/login/", LoginView.as_view(authentication_form=LoginForm), name="login"),
+    path("accounts/password_reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path("accounts/logout-everywhere/", views.logout_everywhere, name="logout-everywhere"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("dashboard/", include("devices.urls")),

@@ -1,17 +1,19 @@
 """Portal pages that belong to no app: home, sign-up, the account page, error pages."""
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from community.views.lists import dashboard_context, home_context
 from portal.errors import json_error
 from portal.forms import ProfileForm, SignupForm
 from portal.health import readiness
+from portal.limits import RateLimit, wait_text
 
 # Paths under these prefixes are the API; their errors are JSON.
 API_PREFIXES = ("/auth", "/devices", "/trails", "/objects", "/logs", "/exports", "/packs")
@@ -25,7 +27,11 @@ def signup(request):
     if request.user.is_authenticated:
         return redirect("dashboard")
     form = SignupForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    # One count with POST /auth/accounts (SIGNUP_THROTTLE_RATE), per client address.
+    wait = RateLimit.take(request, "signup") if request.method == "POST" else None
+    if wait is not None:
+        form.add_error(None, f"Too many sign-ups from your address; try again {wait_text(wait)}.")
+    elif request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome to Trailhub, {user.username}.")
@@ -41,6 +47,27 @@ def profile(request):
         messages.success(request, "Profile saved.")
         return redirect("profile")
     return render(request, "portal/profile.html", {"form": form})
+
+
+@require_POST
+@login_required
+def logout_everywhere(request):
+    """End every API token and web session of the account, this browser's too."""
+    request.user.log_out_everywhere()
+    logout(request)
+    messages.success(request, "Logged out everywhere: every session and API token has ended.")
+    return redirect("login")
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's, with the mails it sends limited per client address (PASSWORD_RESET_THROTTLE_RATE)."""
+
+    def form_valid(self, form):
+        wait = RateLimit.take(self.request, "password-reset")
+        if wait is not None:
+            form.add_error(None, f"Too many password resets asked; try again {wait_text(wait)}.")
+            return self.form_invalid(form)
+        return super().form_valid(form)
 
 
 @login_required

@@ -1,11 +1,11 @@
 """A limit on anonymous device registrations, per client address."""
 
-from rest_framework.throttling import SimpleRateThrottle
+from portal.limits import RateLimit
 
 AUTO_TOKEN_HEADER = "Pantahub-Devices-Auto-Token-V1"
 
 
-class AnonymousRegistrationThrottle(SimpleRateThrottle):
+class AnonymousRegistrationThrottle(RateLimit):
     """Counts ``POST /devices/`` without a person or a factory token, per client address.
 
     Anyone may register a device anonymously (it then waits to be claimed), so
@@ -20,4 +20,4 @@ class AnonymousRegistrationThrottle(SimpleRateThrottle):
         anonymous = not request.user.is_authenticated
         if request.method != "POST" or not anonymous or request.headers.get(AUTO_TOKEN_HEADER):
             return None  # not counted
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        return super().get_cache_key(request, view)  # the client address (portal/limits.py)

@@ -1,4 +1,4 @@
-"""``/auth/…``: log in (users and devices), refresh, claims, sign up."""
+"""``/auth/…``: log in (users and devices), refresh, claims, sign up, log out everywhere."""
 
 import time
 
@@ -11,6 +11,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.api.guards import require_person
 from portal.api.serializers import (
     AccountCreationSerializer,
     AccountSerializer,
@@ -18,7 +19,7 @@ from portal.api.serializers import (
     LoginSerializer,
     TokenSerializer,
 )
-from portal.api.throttles import FailedLoginThrottle, SignupThrottle
+from portal.api.throttles import SignupThrottle, TooManyTries
 from portal.auth import (
     ANON_PRN,
     DEVICE_PRN_PREFIX,
@@ -27,6 +28,7 @@ from portal.auth import (
     issue_token,
 )
 from portal.ids import is_id
+from portal.limits import LoginLimits
 
 
 def check_credentials(request, username: str, password: str):
@@ -68,16 +70,15 @@ class LoginView(APIView):
         if is_anon_login(request.data):
             # Not a failed login: pvr tries this first, then asks for credentials.
             return Response({"token": issue_anon_token(), "token_type": "bearer"})
-        throttle = FailedLoginThrottle()
-        if not throttle.allow_request(request, self):
-            raise exceptions.Throttled(
-                wait=throttle.wait(), detail="too many failed logins; try again later"
-            )
         form = LoginSerializer(data=request.data)
         form.is_valid(raise_exception=True)
+        limits = LoginLimits(request, form.validated_data["username"])
+        wait = limits.wait()
+        if wait is not None:
+            raise TooManyTries("failed logins", wait)
         subject = check_credentials(request._request, **form.validated_data)
         if subject is None:
-            throttle.record_failure()
+            limits.record_failure()
             raise exceptions.AuthenticationFailed(
                 "wrong username or password", code="bad-credentials"
             )
@@ -104,6 +105,20 @@ class AuthStatusView(APIView):
     @extend_schema(responses=ClaimsSerializer)
     def get(self, request):
         return Response(request.auth.claims)
+
+
+class LogoutEverywhereView(APIView):
+    """``POST /auth/logout-everywhere``: end every token and web session of the caller's account.
+
+    The token that asks is ended too; the account's devices keep theirs.
+    """
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request):
+        require_person(request).log_out_everywhere()
+        return Response(status=204)
 
 
 class AccountsView(APIView):

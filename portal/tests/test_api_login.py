@@ -67,7 +67,13 @@ def test_it_refuses_refresh_without_a_token(api):
 
 def test_it_refuses_refresh_past_the_refresh_window(api, owner, settings):
     old = int(time.time()) - settings.JWT_REFRESH_WINDOW - 10
-    claims = {"prn": owner.prn, "type": "USER", "orig_iat": old, "exp": int(time.time()) + 60}
+    claims = {
+        "prn": owner.prn,
+        "type": "USER",
+        "ver": owner.token_stamp(),
+        "orig_iat": old,
+        "exp": int(time.time()) + 60,
+    }
     api.credentials(HTTP_AUTHORIZATION="Bearer " + jwt.encode(claims, settings.SECRET_KEY))
     response = api.get("/auth/login")
     assert response.status_code == 401

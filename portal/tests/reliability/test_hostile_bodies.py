@@ -246,14 +246,15 @@ def test_a_lone_surrogate_is_a_400_before_anything_is_stored(
     assert Step.objects.get(trail=trail, rev=0).meta == {}
 
 
-def test_the_login_throttle_keys_any_username():
-    from rest_framework.test import APIRequestFactory
+def test_the_login_limits_key_any_username():
+    from django.test import RequestFactory
 
-    from portal.api.throttles import FailedLoginThrottle
+    from portal.limits import LoginLimits
 
-    request = APIRequestFactory().post("/auth/login")
-    request.data = {"username": "\ud800"}
-    assert FailedLoginThrottle().get_cache_key(request, None)
+    limits = LoginLimits(RequestFactory().post("/auth/login"), "\ud800")
+    assert limits.wait() is None
+    limits.record_failure()
+    assert all(counter.key for counter in limits.counters)
 
 
 # --- 9: chunked bodies --------------------------------------------------------------
