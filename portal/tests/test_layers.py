@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 
 import pytest
 
@@ -21,7 +22,13 @@ def configured_layer(**host):
 
     probe = "import json, django; from django.conf import settings; django.setup(); "
     probe += "print(json.dumps(settings.CHANNEL_LAYERS['default']))"
-    env = {"REDIS_URL": "redis://127.0.0.1:6379/14", "DATABASE_URL": "postgres://x@h/db"}
+    env = {
+        "REDIS_URL": "redis://127.0.0.1:6379/14",
+        "DATABASE_URL": "postgres://x@h/db",
+        # A prefix of this run's own: flush() then empties this run's keys, never those
+        # of another run sharing the Redis.
+        "REDIS_PREFIX": f"test-layers-{uuid.uuid4().hex[:12]}",
+    }
     clean = {k: v for k, v in os.environ.items() if k not in _ALL_VARS}
     clean.update(DJANGO_SETTINGS_MODULE="portal.settings", SECRET_KEY="x" * 40, **env)
     result = subprocess.run(

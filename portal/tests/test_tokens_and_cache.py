@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 
 import jwt
 import pytest
@@ -44,7 +45,8 @@ def test_a_token_whose_expiry_is_not_a_number_is_invalid(settings):
 
 
 def test_the_redis_cache_reuses_its_client_and_works():
-    cache = RedisCache("redis://127.0.0.1:6379/15", {"KEY_PREFIX": "cache-test"})
+    prefix = f"cache-test-{uuid.uuid4().hex[:12]}"  # this run's own keys
+    cache = RedisCache("redis://127.0.0.1:6379/15", {"KEY_PREFIX": prefix})
     client = cache._cache.get_client(write=True)
     assert cache._cache.get_client() is client
     cache.set("answer", {"body": b"[]"}, 10)
