@@ -30,7 +30,8 @@ def run_settings(tmp_path, **env):
 
 _ALL_VARS = {
     "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "OBJECTS_BACKEND", "S3_BUCKET",
-    "CELERY_BROKER_URL", "JWT_TTL",
+    "CELERY_BROKER_URL", "JWT_TTL", "TRUSTED_PROXIES", "LOGIN_THROTTLE_RATE",
+    "LOGIN_ACCOUNT_THROTTLE_RATE",
 }  # fmt: skip
 
 
@@ -79,6 +80,9 @@ def test_it_uses_postgres_redis_and_s3_when_configured(tmp_path):
         ({"OBJECTS_BACKEND": "s3"}, "S3_BUCKET"),
         ({"OBJECTS_BACKEND": "ftp"}, "OBJECTS_BACKEND"),
         ({"SECRET_KEY": "short"}, "SECRET_KEY"),
+        ({"TRUSTED_PROXIES": "-1"}, "TRUSTED_PROXIES"),
+        ({"LOGIN_THROTTLE_RATE": "ten/min"}, "LOGIN_THROTTLE_RATE"),
+        ({"LOGIN_ACCOUNT_THROTTLE_RATE": "100/fortnight"}, "LOGIN_ACCOUNT_THROTTLE_RATE"),
     ],
 )
 def test_a_wrong_setting_stops_the_start_naming_the_variable(tmp_path, env, named):
