@@ -295,3 +295,28 @@ def test_a_broker_away_does_not_fail_the_leaders_report_and_the_sweep_delivers(
     committed(services.sweep)
     assert newest_rollout(pack).leader_step_id == step.id
     assert head(follower).state_sha == step.state_sha
+
+
+def test_it_cuts_a_followers_commit_message_to_what_a_revision_holds(
+    make_member, make_pack, post, report
+):
+    """Step.commit_msg holds 10,000 characters; the pack's origin is appended to the leader's."""
+    # kills: services/rollouts.py:263 [:10_000] -> [:9999]
+    leader = make_member("kiosk-leader")
+    follower = make_member()
+    make_pack(leader, [follower])
+    report(post(leader, 2, "x" * 10_000), st.DONE)
+    assert head(follower).commit_msg == "x" * 10_000
+
+
+def test_a_follower_running_the_leaders_state_has_no_previous_revision(
+    leader, make_member, make_pack, committed, report
+):
+    # kills: services/rollouts.py:236 "!=" -> "<=" (the running revision named its own previous)
+    pack = make_pack(leader)
+    follower = make_member()  # same factory state as the leader
+    report(head(follower), st.DONE)
+    committed(services.add_follower, pack, follower)
+    delivery = Delivery.objects.get(device=follower)
+    assert delivery.status == ro.D_CURRENT and delivery.step.rev == 0
+    assert delivery.previous is None

@@ -14,6 +14,7 @@ import pytest
 from revisions import services
 from revisions.models import Blob, OwnerObject
 from revisions.storage import UploadRejected, signing
+from revisions.storage.base import spool_verified
 from revisions.tests.conftest import random_bytes, sha
 
 
@@ -291,3 +292,39 @@ def test_it_names_the_owner_of_a_revisions_objects(api, owner, device, trail_of,
     trail_of(device, {"#spec": "pantavisor-service-system@1", "bsp/kernel.img": sha(data)})
     listed = api.as_(owner).get(f"/trails/{device.id}/steps/0/objects").json()
     assert [(o["objectname"], o["owner"]) for o in listed] == [("bsp/kernel.img", owner.prn)]
+
+
+class TrickleStream:
+    """A request body that hands over at most ``per_read`` bytes a read, as a socket
+    does, and counts what was taken from it."""
+
+    def __init__(self, data: bytes, per_read: int) -> None:
+        self.body = io.BytesIO(data)
+        self.per_read = per_read
+        self.taken = 0
+
+    def read(self, size: int) -> bytes:
+        chunk = self.body.read(min(size, self.per_read))
+        self.taken += len(chunk)
+        return chunk
+
+
+@pytest.mark.parametrize("per_read", [4, 1 << 20])
+def test_it_reads_one_byte_past_the_announced_size_and_no_more(tmp_path, per_read):
+    # kills: storage/base.py:56 "size + 1 - received" -> "size + 2 - …", "… + received", "… << received"
+    data = random_bytes(100)
+    stream = TrickleStream(data, per_read)
+    with pytest.raises(UploadRejected) as caught:
+        spool_verified(stream, 10, sha(data[:10]), tmp_path)
+    assert caught.value.code == "size-mismatch"
+    assert stream.taken == 11
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("announced", ["0" * 64, "f" * 64])
+def test_it_refuses_bytes_whose_sha_sorts_either_side_of_the_announced_one(tmp_path, announced):
+    # kills: storage/base.py:70 "!=" -> ">" (a digest below the announced sha passed)
+    with pytest.raises(UploadRejected) as caught:
+        spool_verified(io.BytesIO(b"kernel"), 6, announced, tmp_path)
+    assert caught.value.code == "sha-mismatch"
+    assert list(tmp_path.iterdir()) == []
