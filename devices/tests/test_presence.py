@@ -211,3 +211,14 @@ def test_the_flusher_closes_its_database_connection_when_it_ends(device, setting
     thread.join(5)
     assert not thread.is_alive()
     assert thread in closed_by
+
+
+def test_online_devices_are_those_seen_within_the_window(make_device, owner, settings):
+    # kills: devices/querysets.py:34 "-" -> ">>" (Device.objects.online, read by the metrics)
+    now = timezone.now()
+    window = timedelta(seconds=settings.DEVICE_ONLINE_WINDOW)
+    recent = make_device(owner, nick="recent")
+    stale = make_device(owner, nick="stale")
+    Device.objects.filter(id=recent.id).update(last_seen=now - window + timedelta(seconds=5))
+    Device.objects.filter(id=stale.id).update(last_seen=now - window - timedelta(seconds=5))
+    assert list(Device.objects.online(now).values_list("nick", flat=True)) == ["recent"]

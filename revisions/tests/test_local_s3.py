@@ -399,3 +399,10 @@ def test_urls_are_https_when_the_hub_is_reached_through_https(api, owner, device
     assert 'ph-aeps="https://hub.example.com/auth"' in anonymous["WWW-Authenticate"]
     plain = api.as_(device).get(f"/objects/{sha(data)}", HTTP_HOST="hub.example.com")
     assert plain.json()["signed-geturl"].startswith("http://"), "plain http stays http"
+
+
+@pytest.mark.parametrize(("grant", "size"), [("", 100), ("g-1", 100), ("g1", None), ("g1", -1)])
+def test_it_signs_no_upload_without_a_grant_and_a_size(grant, size):
+    # kills: storage/signing.py:60 "size < 0" -> "size < -1" (a token for -1 bytes)
+    with pytest.raises(ValueError, match="needs its grant and size"):
+        signing.sign("put", "a" * 64, int(time.time()) + 60, grant, size)
