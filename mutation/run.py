@@ -70,7 +70,12 @@ MODULES: dict[str, tuple[list[str], int | None]] = {
         12,
     ),
     "devices/querysets.py": (
-        ["devices/tests/test_authz_matrix.py", "devices/tests/test_device_list.py"],
+        [
+            "devices/tests/test_authz_matrix.py",
+            "devices/tests/test_device_list.py",
+            "devices/tests/test_presence.py",
+            "community/tests/test_explore.py",
+        ],
         12,
     ),
     "revisions/querysets.py": (
