@@ -27,7 +27,8 @@ class User(AbstractUser):
     )
     bio = models.CharField(max_length=280, blank=True)
     # Raised by "log out everywhere": every token and session made before ends.
-    token_generation = models.PositiveIntegerField(default=0, editable=False)
+    # The database default lets code from before it (a rolling deploy) insert users.
+    token_generation = models.PositiveIntegerField(default=0, db_default=0, editable=False)
 
     @property
     def nick(self) -> str:

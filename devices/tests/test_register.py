@@ -2,7 +2,6 @@ import re
 
 import pytest
 
-from devices.api.throttles import AnonymousRegistrationThrottle
 from devices.models import Device, DeviceLog
 from devices.services import create_auto_token
 from devices.tests.conftest import device_token, register
@@ -219,10 +218,10 @@ def test_a_device_login_with_wrong_credentials_is_refused(api, device, username)
 
 
 def test_anonymous_registrations_are_limited_per_address_and_the_refused_store_nothing(
-    api, owner, monkeypatch
+    api, owner, settings
 ):
-    rates = {"device-register": "2/hour"}
-    monkeypatch.setattr(AnonymousRegistrationThrottle, "THROTTLE_RATES", rates)
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "device-register": "2/hour"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     assert [register(api).status_code for _ in range(2)] == [200, 200]
     refused = register(api)
     assert refused.status_code == 429 and refused.json()["code"] == "throttled"

@@ -81,6 +81,7 @@ MATRIX: dict[str, Row] = {
     "GET /auth/auth_status": Row(codes(LOGGED_IN)),
     "GET /auth/login": Row(codes(LOGGED_IN)),
     "POST /auth/login": Row(codes(EVERYONE), body={"username": "alice", "password": PASSWORD}),
+    "POST /auth/logout-everywhere": Row(codes(PEOPLE, 204)),
     # --- devices ----------------------------------------------------------------------
     "GET /devices": Row(codes(LOGGED_IN)),
     "POST /devices": Row(codes(["anonymous", *PEOPLE]), body={}),

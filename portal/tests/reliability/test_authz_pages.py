@@ -36,6 +36,7 @@ PAGES: dict[str, tuple] = {
     "": ANYONE,
     "accounts/signup/": ANYONE,
     "accounts/profile/": SIGNED_IN,
+    "accounts/logout-everywhere/": SIGNED_IN,
     "accounts/login/": ANYONE,
     "accounts/logout/": ANYONE,
     "accounts/password_change/": SIGNED_IN,
