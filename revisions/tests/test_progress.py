@@ -524,3 +524,27 @@ def test_it_answers_the_progress_of_a_step_to_whoever_sees_it(
     device.public = True
     device.save()
     assert api.as_(None).get(path).json()["status"] == "QUEUED"
+
+
+def test_the_trail_summary_follows_the_newest_revision_the_device_reported_on(
+    api, owner, device, trail_of
+):
+    """``progress_revision``: the newest step that left NEW, else the newest step."""
+    # kills: querysets.py:35 reported[:1] -> [:0] and steps[:1] -> [:0]
+    trail = trail_of(device, {"#spec": "pantavisor-service-system@1", "a.json": 0})
+    services.post_step(trail, {"#spec": "pantavisor-service-system@1", "a.json": 1}, author=owner)
+
+    def progress_revision():
+        return api.as_(owner).get("/trails/summary").json()[0]["progress-revision"]
+
+    assert progress_revision() == 0  # the factory revision, reported; rev 1 is still NEW
+    Step.objects.filter(trail=trail, rev=0).update(status=st.NEW)
+    assert progress_revision() == 1  # nothing reported: the newest
+
+
+def test_public_steps_are_those_of_public_devices(owner, make_device, trail_of):
+    # kills: querysets.py:59 public=True -> False (StepQuerySet.public has no caller today)
+    shown = make_device(owner, nick="shown", public=True)
+    trail_of(shown)
+    trail_of(make_device(owner, nick="hidden"))
+    assert [s.trail.device.nick for s in Step.objects.public()] == ["shown"]
