@@ -43,7 +43,7 @@ run: migrate
 	@$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 worker: $(VENV)/.installed
-	$(BIN)/celery -A portal worker --beat --loglevel INFO
+	$(BIN)/celery -A portal worker --beat
 
 # The Debian packages the tests use (Swift, a registry, skopeo, Chromium, …): silent when
 # present, installed when possible, otherwise a list of exactly what to install.

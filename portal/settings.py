@@ -14,6 +14,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from pythonjsonlogger.core import RESERVED_ATTRS
 
 from portal.env import env, envbool, envchoice, envint, envlist, envrate, required
 
@@ -384,9 +385,42 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
+# One handler for Django's, uvicorn's and Celery's loggers (portal/celery.py hands
+# Celery this dict): quiet at INFO, each routine request at DEBUG (portal/logs.py);
+# LOG_FORMAT=json writes one JSON object per line for a log collector.
+LOG_LEVEL = envchoice(
+    "LOG_LEVEL", "INFO", ("debug", "info", "warning", "error", "critical")
+).upper()
+LOG_FORMAT = envchoice("LOG_FORMAT", "text", ("text", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO").upper()},
+    "formatters": {
+        "text": {"format": "%(levelname)s %(name)s: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s",
+            "timestamp": True,
+            # Django passes the request object along; its path is in the message.
+            "reserved_attrs": [*RESERVED_ATTRS, "request"],
+        },
+    },
+    "filters": {
+        "access": {"()": "portal.logs.AccessLog"},
+        "client-errors": {"()": "portal.logs.ClientErrors"},
+        "websocket-chatter": {"()": "portal.logs.WebSocketChatter"},
+        "one-line": {"()": "portal.logs.OneLine"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "level": LOG_LEVEL},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # uvicorn's own handlers go: its records reach the console above, in its format.
+        "uvicorn": {"handlers": [], "propagate": True},
+        "uvicorn.access": {"handlers": [], "propagate": True, "filters": ["access"]},
+        "uvicorn.error": {"filters": ["websocket-chatter"]},
+        "django.request": {"filters": ["client-errors"]},
+        "django.security.DisallowedHost": {"filters": ["one-line"]},
+    },
 }

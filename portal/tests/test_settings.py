@@ -31,7 +31,7 @@ def run_settings(tmp_path, **env):
 _ALL_VARS = {
     "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "OBJECTS_BACKEND", "S3_BUCKET",
     "CELERY_BROKER_URL", "JWT_TTL", "TRUSTED_PROXIES", "LOGIN_THROTTLE_RATE",
-    "LOGIN_ACCOUNT_THROTTLE_RATE",
+    "LOGIN_ACCOUNT_THROTTLE_RATE", "LOG_LEVEL", "LOG_FORMAT",
 }  # fmt: skip
 
 
@@ -83,6 +83,8 @@ def test_it_uses_postgres_redis_and_s3_when_configured(tmp_path):
         ({"TRUSTED_PROXIES": "-1"}, "TRUSTED_PROXIES"),
         ({"LOGIN_THROTTLE_RATE": "ten/min"}, "LOGIN_THROTTLE_RATE"),
         ({"LOGIN_ACCOUNT_THROTTLE_RATE": "100/fortnight"}, "LOGIN_ACCOUNT_THROTTLE_RATE"),
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT"),
     ],
 )
 def test_a_wrong_setting_stops_the_start_naming_the_variable(tmp_path, env, named):

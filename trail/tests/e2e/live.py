@@ -92,7 +92,7 @@ class LiveHub:
             [
                 sys.executable, "-m", "uvicorn", "portal.asgi:application",
                 "--host", "127.0.0.1", "--port", str(self.port),
-                "--lifespan", "off", "--log-level", "warning",
+                "--lifespan", "off", "--log-level", self.env.get("LOG_LEVEL", "info").lower(),
             ],
             cwd=REPO,
             env=self.env,
