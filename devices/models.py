@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from devices.querysets import DeviceLogQuerySet, DeviceQuerySet
 from portal.ids import HexIdField
+from trail import wire
 
 CHALLENGE_WORDS = (
     "amber", "birch", "cedar", "delta", "ember", "fjord", "grove", "harbor", "iris", "juniper",
@@ -109,7 +110,7 @@ class Device(models.Model):
 
     @property
     def prn(self) -> str:
-        return f"prn:::devices:/{self.id}"
+        return wire.device_prn(self.id)
 
     def is_owned_by(self, user) -> bool:
         """True when ``user`` is the person who owns this device (never for a device)."""

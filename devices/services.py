@@ -32,10 +32,11 @@ from devices.models import (
 )
 from devices.signals import logs_posted
 from portal import queue
-from portal.auth import DEVICE_PRN_PREFIX, device_of, person_of
+from portal.auth import device_of, person_of
 from portal.errors import APIError, Conflict, Forbidden
 from portal.ids import is_id
 from portal.parsers import unstorable
+from trail.wire import AUTO_TOKEN_HEADER, DEVICE_PRN_PREFIX
 
 MetaField = Literal["user_meta", "device_meta"]
 
@@ -358,7 +359,7 @@ def auto_token_for(raw: str) -> AutoToken:
     # The lookup is by an indexed hash; compare in constant time all the same.
     if token is None or not hmac.compare_digest(token.token_hash, digest):
         raise exceptions.AuthenticationFailed(
-            "unknown auto-assign token (Pantahub-Devices-Auto-Token-V1)", code="bad-auto-token"
+            f"unknown auto-assign token ({AUTO_TOKEN_HEADER})", code="bad-auto-token"
         )
     if token.disabled or not token.owner.is_active:
         raise Forbidden(

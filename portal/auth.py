@@ -21,12 +21,12 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from rest_framework import authentication, exceptions
 
+from trail import wire
+from trail.wire import ACCOUNT_PRN_PREFIX, ANON_PRN, DEVICE_PRN_PREFIX
+
 ALGORITHM = "HS256"
 USER_SCOPES = "prn:pantahub.com:apis:/base/all"
-DEVICE_PRN_PREFIX = "prn:::devices:/"
-#: The username and password pvr logs in with before it asks for credentials
-#: (pvr libpvr/authlib.go getNewAccessToken).
-ANON_PRN = "prn:pantahub.com:auth:/anon"
+
 ANON_TYPE = "ANON"
 
 
@@ -185,9 +185,9 @@ def principal_for(token: Token):
             raise exceptions.AuthenticationFailed("device no longer exists", code="token-invalid")
         device.mark_seen()
         return DevicePrincipal(device)
-    if token.type == "USER" and prn.startswith("prn:::accounts:/"):
+    if token.type == "USER" and prn.startswith(ACCOUNT_PRN_PREFIX):
         User = apps.get_model(settings.AUTH_USER_MODEL)
-        user = User.objects.filter(id=prn.removeprefix("prn:::accounts:/"), is_active=True).first()
+        user = User.objects.filter(id=prn.removeprefix(ACCOUNT_PRN_PREFIX), is_active=True).first()
         if user is None:
             raise exceptions.AuthenticationFailed("account disabled or gone", code="token-invalid")
         # The row is read anyway: checking the stamp costs no query.
@@ -219,7 +219,7 @@ def aeps_url(request) -> str:
 
 
 def www_authenticate(request) -> str:
-    header = f'JWT realm="pantahub services", ph-aeps="{aeps_url(request)}"'
+    header = wire.www_authenticate(aeps_url(request))
     if carries_anon_token(request):
         # The anonymous token was not enough. pvr reads an ``error`` here as "ask
         # for credentials"; without it, it would log in anonymously again, and

@@ -21,7 +21,7 @@ import math
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
-from portal.auth import DEVICE_PRN_PREFIX
+from trail.wire import DEVICE_PRN_PREFIX
 
 
 def client_address(request) -> str:

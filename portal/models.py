@@ -6,6 +6,7 @@ from django.db import models
 from django.utils.crypto import salted_hmac
 
 from portal.ids import HexIdField
+from trail import wire
 
 NICK_RE = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{1,62}$"
 nick_validator = RegexValidator(
@@ -36,7 +37,7 @@ class User(AbstractUser):
 
     @property
     def prn(self) -> str:
-        return f"prn:::accounts:/{self.id}"
+        return wire.account_prn(self.id)
 
     def token_stamp(self) -> str:
         """The ``ver`` claim of this account's tokens: it changes with the password

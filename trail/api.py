@@ -10,9 +10,9 @@ import copy
 from typing import Any
 from urllib.parse import quote
 
+from trail import wire
 from trail.client import Hub, HubError, json_of
 
-DEVICE_PRN_PREFIX = "prn:::devices:/"
 PAGE = 1000
 
 
@@ -32,7 +32,7 @@ async def register_device(
 ) -> dict[str, Any]:
     """``POST /devices/`` anonymously: the answer holds id, prn, secret and challenge
     (none when a factory ``auto_token`` made the device owned at birth)."""
-    headers = {"Pantahub-Devices-Auto-Token-V1": auto_token} if auto_token else None
+    headers = {wire.AUTO_TOKEN_HEADER: auto_token} if auto_token else None
     body: dict[str, Any] = {"secret": secret}
     if nick:
         body["nick"] = nick

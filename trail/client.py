@@ -22,7 +22,6 @@ import contextlib
 import json
 import logging
 import random
-import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -30,6 +29,8 @@ from typing import Any
 
 import httpcore
 import httpx
+
+from trail import wire
 
 log = logging.getLogger("trail.client")
 
@@ -51,7 +52,6 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Failures that happen before a request reaches the server: always safe to retry.
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
-_AEPS = re.compile(r'ph-aeps="([^"]+)"')
 
 
 class HubError(Exception):
@@ -273,8 +273,7 @@ def normalize_url(url: str) -> str:
 
 def aeps_of(response: httpx.Response) -> str | None:
     """The login endpoint a 401 answer names in ``WWW-Authenticate``."""
-    match = _AEPS.search(response.headers.get("WWW-Authenticate", ""))
-    return match.group(1) if match else None
+    return wire.aeps_of(response.headers.get("WWW-Authenticate", ""))
 
 
 def error_of(response: httpx.Response) -> HubError:

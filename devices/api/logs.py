@@ -16,8 +16,8 @@ from drf_spectacular.utils import OpenApiParameter
 
 from devices import services
 from devices.models import Device, DeviceLog
-from portal.auth import DEVICE_PRN_PREFIX
 from portal.errors import APIError
+from trail.wire import DEVICE_PRN_PREFIX
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from devices.models import AutoToken, Device, DeviceLog
 from portal.models import nick_validator
+from trail import wire
 
 
 class HyphenatedFieldsMixin:
@@ -136,7 +137,7 @@ class AutoTokenSerializer(HyphenatedFieldsMixin, serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_owner(self, token: AutoToken) -> str:
-        return f"prn:::accounts:/{token.owner_id}"
+        return wire.account_prn(token.owner_id)
 
 
 class NewAutoTokenSerializer(AutoTokenSerializer):
@@ -197,7 +198,7 @@ class LogEntrySerializer(HyphenatedFieldsMixin, serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_dev(self, entry: DeviceLog) -> str:
-        return f"prn:::devices:/{entry.device_id}"
+        return wire.device_prn(entry.device_id)
 
     def get_own(self, entry: DeviceLog) -> str:
         # Listed entries all belong to the caller's devices (DeviceLog.objects.visible_to).
@@ -205,7 +206,7 @@ class LogEntrySerializer(HyphenatedFieldsMixin, serializers.ModelSerializer):
         if owner_prn is not None:
             return owner_prn
         owner_id = entry.device.owner_id
-        return f"prn:::accounts:/{owner_id}" if owner_id else ""
+        return wire.account_prn(owner_id) if owner_id else ""
 
 
 class LogPageSerializer(HyphenatedFieldsMixin, serializers.Serializer):

@@ -1,8 +1,7 @@
 """A limit on anonymous device registrations, per client address."""
 
 from portal.limits import RateLimit
-
-AUTO_TOKEN_HEADER = "Pantahub-Devices-Auto-Token-V1"
+from trail.wire import AUTO_TOKEN_HEADER
 
 
 class AnonymousRegistrationThrottle(RateLimit):

@@ -20,15 +20,10 @@ from portal.api.serializers import (
     TokenSerializer,
 )
 from portal.api.throttles import SignupThrottle, TooManyTries
-from portal.auth import (
-    ANON_PRN,
-    DEVICE_PRN_PREFIX,
-    JWTAuthentication,
-    issue_anon_token,
-    issue_token,
-)
+from portal.auth import JWTAuthentication, issue_anon_token, issue_token
 from portal.ids import is_id
 from portal.limits import LoginLimits
+from trail.wire import ANON_PRN, DEVICE_PRN_PREFIX
 
 
 def check_credentials(request, username: str, password: str):

@@ -5,7 +5,7 @@ import pytest
 from django.conf import settings
 
 from conftest import PASSWORD
-from portal.auth import ANON_PRN
+from trail.wire import ANON_PRN
 
 pytestmark = pytest.mark.django_db
 

@@ -32,9 +32,10 @@ from rest_framework.renderers import JSONRenderer
 
 from devices import presence
 from portal import metrics
-from portal.auth import DEVICE_PRN_PREFIX, decode_token
+from portal.auth import decode_token
 from revisions import poll_memo
 from revisions.pollcache import ANSWER_TTL, answer_key, version_key
+from trail.wire import DEVICE_PRN_PREFIX
 
 
 def etag_of(body: bytes) -> str:

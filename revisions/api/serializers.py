@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from devices.api.serializers import HyphenatedFieldsMixin
 from revisions.storage.base import SHA256_RE
+from trail import wire
 from trail.state import required_shas
 
 
@@ -146,7 +147,7 @@ class StepSerializer(WireSerializer):
         return device.owner.prn if device.owner_id else ""
 
     def get_device(self, step) -> str:
-        return f"prn:::devices:/{step.trail_id}"
+        return wire.device_prn(step.trail_id)
 
     def get_committer(self, step) -> str:
         return step.author.prn if step.author_id else ""

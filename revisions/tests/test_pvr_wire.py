@@ -12,10 +12,10 @@ import re
 import pytest
 
 from conftest import PASSWORD
-from portal.auth import ANON_PRN
 from revisions import services
 from revisions.models import OwnerObject, Step
 from revisions.tests.conftest import random_bytes, sha
+from trail.wire import ANON_PRN
 
 SPEC = "pantavisor-service-system@1"
 

@@ -13,7 +13,7 @@ import pytest
 from django.core import mail
 
 from conftest import PASSWORD
-from portal.auth import ANON_PRN
+from trail.wire import ANON_PRN
 
 pytestmark = pytest.mark.reliability
 

@@ -29,8 +29,8 @@ from revisions.api.serializers import (
 from revisions.api.views.common import REF, REV, SHA, object_answer, object_context
 from revisions.models import OwnerObject
 from revisions.services import ObjectView
+from trail import wire
 
-TYPE_HEADER = "Pantahub-Object-Type"
 AFTER_SHA = OpenApiParameter("after", str, description="only objects whose sha256 sorts after this")
 ANNOUNCE_RESPONSES = {
     200: ObjectWithAccessSerializer,
@@ -56,7 +56,7 @@ def announce(request, owner, form_data: dict) -> Response:
             # (pvr libpvr/repolib.go, postObjects); the upload is verified and
             # changes nothing while the bytes are stored.
             view = replace(view, grant=obj.id)
-        return object_answer(request, view, status=409, headers={TYPE_HEADER: obj.kind})
+        return object_answer(request, view, status=409, headers={wire.OBJECT_TYPE_HEADER: obj.kind})
     return object_answer(request, view)
 
 

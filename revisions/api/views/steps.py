@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from portal import metrics
 from portal.api.params import LIMIT, int_param, limit_param
-from portal.auth import DEVICE_PRN_PREFIX, device_of, person_of
+from portal.auth import device_of, person_of
 from revisions import pollcache, services
 from revisions.api import poll
 from revisions.api.lookups import (
@@ -29,6 +29,7 @@ from revisions.api.parsers import StrictJSONParser
 from revisions.api.serializers import ProgressSerializer, StepPostSerializer, StepSerializer
 from revisions.api.views.common import REF, REV, status_filter
 from revisions.models import Step
+from trail.wire import DEVICE_PRN_PREFIX
 
 STATUS_PARAM = OpenApiParameter(
     "progress.status",

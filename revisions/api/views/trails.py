@@ -21,6 +21,7 @@ from revisions.api.parsers import StrictJSONParser
 from revisions.api.serializers import PvrRemoteSerializer, TrailSerializer, TrailSummarySerializer
 from revisions.api.views.common import REF, REV
 from revisions.models import Step, Trail
+from trail import wire
 
 AFTER_ID = OpenApiParameter("after", str, description="only trails whose id sorts after this one")
 
@@ -141,7 +142,7 @@ def pvr_remote(request, trail: Trail, rev: int) -> dict:
         return request.build_absolute_uri(reverse(name, kwargs=kwargs))
 
     return {
-        "pvr_spec": "pvr-pantahub-1",
+        "pvr_spec": wire.PVR_SPEC,
         "json_get_url": url("api-step-state", ref=trail.id, rev=rev),
         "json_key": "state",
         # Under the step, as the reference has it: pvr GETs <endpoint>/<sha> to clone
