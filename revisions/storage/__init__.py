@@ -23,12 +23,12 @@ from __future__ import annotations
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import FileSystemStorage, storages
 
-from revisions.storage.base import ObjectStore, UploadRejected, content_key
+from revisions.storage.base import BlobStore, UploadRejected, content_key
 
-__all__ = ["ObjectStore", "UploadRejected", "content_key", "get_store"]
+__all__ = ["BlobStore", "UploadRejected", "content_key", "get_store"]
 
 
-def get_store() -> ObjectStore:
+def get_store() -> BlobStore:
     """The store for the configured ``STORAGES["objects"]`` backend."""
     storage = storages["objects"]
     if isinstance(storage, FileSystemStorage):

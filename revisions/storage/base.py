@@ -78,8 +78,11 @@ def spool_verified(stream, size: int, sha: str, directory: Path | str | None = N
     return path
 
 
-class ObjectStore(Protocol):
-    """The operations the services need from a store."""
+class BlobStore(Protocol):
+    """Where the hub keeps the bytes of its Blobs: the operations the services need.
+
+    (The clients' local object cache is another thing: ``trail.objects.ObjectStore``.)
+    """
 
     #: Whether the upload URL goes to the store itself (so Trailhub must look
     #: for the bytes later) rather than through Trailhub (verified on arrival).
