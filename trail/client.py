@@ -148,8 +148,8 @@ class Hub:
         path: str,
         *,
         json: Any = None,
-        params: dict | None = None,
-        headers: dict | None = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
         auth: bool = True,
         ok: Iterable[int] = (),
         retry: Retry | None = None,
@@ -195,13 +195,13 @@ class Hub:
                 continue
             raise error_of(response)
 
-    async def get_json(self, path: str, **kwargs) -> Any:
+    async def get_json(self, path: str, **kwargs: Any) -> Any:
         return json_of(await self.request("GET", path, **kwargs))
 
-    async def send_json(self, method: str, path: str, body: Any, **kwargs) -> Any:
+    async def send_json(self, method: str, path: str, body: Any, **kwargs: Any) -> Any:
         return json_of(await self.request(method, path, json=body, **kwargs))
 
-    def _headers(self, extra: dict | None, auth: bool) -> dict:
+    def _headers(self, extra: dict[str, str] | None, auth: bool) -> dict[str, str]:
         headers = dict(extra or {})
         if auth and self.token:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -234,14 +234,15 @@ class Hub:
             json={"username": username, "password": password},
             auth=False,
         )
-        self._set_token(json_of(response)["token"])
-        return self.token
+        token: str = json_of(response)["token"]
+        self._set_token(token)
+        return token
 
     async def refresh(self) -> str:
         """Swap a still-valid token for a fresh one (``GET /auth/login``)."""
-        body = await self.get_json("/auth/login")
-        self._set_token(body["token"])
-        return self.token
+        token: str = (await self.get_json("/auth/login"))["token"]
+        self._set_token(token)
+        return token
 
     async def refresh_if_expiring(self, within: float = 600.0) -> None:
         """Refresh the token when it expires within ``within`` seconds; best effort."""

@@ -20,7 +20,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -259,7 +259,7 @@ async def upload(
         raise HubError(f"the hub gave no upload URL for object {job.sha}")
     meter.start(job.sha, job.name, size)
 
-    async def body():
+    async def body() -> AsyncIterator[bytes]:
         with open(path, "rb") as f:
             while chunk := f.read(CHUNK):
                 meter.advance(job.sha, len(chunk))
@@ -301,6 +301,7 @@ async def transfer_all(
 
     results = await asyncio.gather(*(one(job) for job in jobs), return_exceptions=True)
     errors = [r for r in results if isinstance(r, BaseException)]
+    moved = [r for r in results if not isinstance(r, BaseException)]
     for error in errors:
         if not isinstance(error, Exception):
             raise error  # cancellation and the like
@@ -309,7 +310,7 @@ async def transfer_all(
         if len(errors) > 1:
             first.args = (f"{first} (and {len(errors) - 1} more failed)",)
         raise first
-    return sum(results)
+    return sum(moved)
 
 
 def _int(value: Any, default: int | None) -> int | None:

@@ -13,6 +13,7 @@ import json
 import math
 import re
 import unicodedata
+from collections.abc import Iterable
 from typing import Any, Literal, NamedTuple
 
 from trail.canonical import canonical_json, state_sha
@@ -251,7 +252,7 @@ def diff_states(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
 
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, str) or isinstance(b, str):
-        return a == b  # the common case: two shas
+        return bool(a == b)  # the common case: two shas
     return canonical_json(a) == canonical_json(b)
 
 
@@ -349,6 +350,7 @@ def _check_json_value(key: str, value: Any) -> None:
     pending: list[tuple[Any, int]] = [(value, 2)]
     while pending:
         item, depth = pending.pop()
+        children: Iterable[Any]
         if isinstance(item, dict):
             children = item.values()
             for name in item:
