@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -208,6 +209,7 @@ async def cmd_post(ctx: Context, args) -> int:
     rev = args.rev if args.rev is not None else config["latest"] + 1
     url = ctx.hub_url()
     async with ctx.connect(url) as hub:
+        await refuse_a_device_not_yours(hub, url, config["trail-id"])
         await push(ctx, hub, ctx.store(url), head, wc.remote)
         try:
             step = await api.post_step(hub, config["trail-id"], rev, head, message)
@@ -228,6 +230,28 @@ async def cmd_post(ctx: Context, args) -> int:
         if args.wait:
             return await _wait(ctx, hub, config["trail-id"], new_rev, args.timeout)
     return 0
+
+
+async def refuse_a_device_not_yours(hub: Hub, url: str, trail_id: str) -> None:
+    """Only the device's owner, or the device itself, may post to its trail (the hub
+    answers 403 otherwise): say so before a single object is uploaded for nothing."""
+    me = await api.whoami(hub)
+    device = await api.get_device(hub, trail_id)
+    if me.get("prn") in (device.get("owner"), device.get("prn")):
+        return
+    owner, nick = device.get("owner-nick"), device.get("nick") or trail_id
+    if not owner:
+        raise CLIError(
+            f"device {nick} has no owner yet, and only its owner may post to it: claim it "
+            "first (`trail claim`); nothing was uploaded"
+        )
+    page = f"{url}/u/{quote(owner)}/{quote(nick)}/"
+    raise CLIError(
+        f"{owner}/{nick} is {owner}'s device: only {owner} (or the device itself) may post "
+        f"to it, so nothing was uploaded. To post your own version, fork it: log in on "
+        f"{page} and press Fork, which copies its newest revision into a device of yours; "
+        "then `trail clone` that device and post your changes there"
+    )
 
 
 async def _wait(ctx: Context, hub: Hub, trail_id: str, rev: int, timeout: float) -> int:
