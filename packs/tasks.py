@@ -8,32 +8,31 @@ and recorded in one transaction, under its row's lock).
 
 from __future__ import annotations
 
-from celery import shared_task
-
 from packs import services
+from portal import queue
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+@queue.task
 def start_rollout(pack_id: str, leader_step_id: int) -> str | None:
     """Plan and start the rollout of a leader revision (nothing if it exists already)."""
     rollout = services.start_rollout(pack_id, leader_step_id)
     return rollout.id if rollout else None
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+@queue.task
 def deliver(delivery_id: int) -> str | None:
     """Post one follower's revision, exactly once."""
     return services.deliver(delivery_id)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+@queue.task
 def evaluate_rollout(rollout_id: str) -> str | None:
     """Judge the rollout's running wave and move on."""
     rollout = services.evaluate(rollout_id)
     return rollout.status if rollout else None
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+@queue.task
 def sweep_rollouts() -> int:
     """Periodic (PACK_ROLLOUT_SWEEP_INTERVAL): judge waves past their timeout and queue
     again deliveries whose task message was lost."""

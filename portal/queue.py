@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 
+from celery import shared_task
 from django.db import transaction
 
 from portal import metrics
@@ -21,18 +22,26 @@ from portal import metrics
 log = logging.getLogger(__name__)
 
 
-def enqueue(task, *args) -> bool:
-    """Queue ``task(*args)`` now (run inline when Celery is eager); False if that failed."""
+def task(function):
+    """Declare a Celery task the way every task here is declared: acknowledged only
+    once it has run, and given back to the queue if its worker dies (so it must be
+    safe to run twice: tasks take ids and re-read the rows); no result kept. The
+    queue is CELERY_TASK_DEFAULT_QUEUE ("trailhub")."""
+    return shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)(function)
+
+
+def enqueue(job, *args) -> bool:
+    """Queue ``job(*args)`` now (run inline when Celery is eager); False if that failed."""
     try:
-        task.delay(*args)
+        job.delay(*args)
     except Exception:
-        if task.app.conf.task_always_eager:
+        if job.app.conf.task_always_eager:
             # The task itself failed; an eager task that propagates its error does so
             # before Celery sends task_failure, which counts a worker's failures.
             metrics.count_task_failure()
         log.error(
             "could not queue %s%r; the periodic sweep will pick the work up again",
-            task.name,
+            job.name,
             args,
             exc_info=True,
         )
@@ -40,6 +49,6 @@ def enqueue(task, *args) -> bool:
     return True
 
 
-def enqueue_on_commit(task, *args) -> None:
-    """Queue ``task(*args)`` once the current transaction commits (at once outside one)."""
-    transaction.on_commit(lambda: enqueue(task, *args))
+def enqueue_on_commit(job, *args) -> None:
+    """Queue ``job(*args)`` once the current transaction commits (at once outside one)."""
+    transaction.on_commit(lambda: enqueue(job, *args))

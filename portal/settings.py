@@ -205,7 +205,6 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "trailhub"
 CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}  # apps add their periodic housekeeping in their AppConfig
 # With a Redis broker, a message a killed worker held goes back to the queue
 # after this many seconds: longer than any task runs, short enough that the
 # work is redone soon (kombu's default is an hour).
@@ -324,9 +323,21 @@ DEVICE_LOG_BATCH_MAX_ENTRIES = envint("DEVICE_LOG_BATCH_MAX_ENTRIES", 1000, mini
 DEVICE_LOG_BATCH_MAX_BYTES = envint("DEVICE_LOG_BATCH_MAX_BYTES", 1024 * 1024, minimum=1024)
 DEVICE_LOG_SWEEP_INTERVAL = envint("DEVICE_LOG_SWEEP_INTERVAL", 3600, minimum=60)
 CLAIM_MAX_FAILURES = envint("CLAIM_MAX_FAILURES", 10, minimum=1)
-CELERY_BEAT_SCHEDULE["devices.trim-all-logs"] = {
-    "task": "devices.tasks.trim_all_logs",
-    "schedule": DEVICE_LOG_SWEEP_INTERVAL,
+# Every periodic task, in one place. Each also sweeps up the work that a lost task
+# message left undone (docs/architecture.md, "Tasks and their sweeps").
+CELERY_BEAT_SCHEDULE = {
+    "devices.trim-all-logs": {
+        "task": "devices.tasks.trim_all_logs",
+        "schedule": DEVICE_LOG_SWEEP_INTERVAL,
+    },
+    "revisions.collect-garbage": {
+        "task": "revisions.tasks.collect_garbage",
+        "schedule": OBJECTS_GC_INTERVAL,
+    },
+    "packs.sweep-rollouts": {
+        "task": "packs.tasks.sweep_rollouts",
+        "schedule": PACK_ROLLOUT_SWEEP_INTERVAL,
+    },
 }
 
 REST_FRAMEWORK = {

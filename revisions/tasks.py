@@ -1,17 +1,16 @@
 """Celery tasks for objects: garbage collection. Safe to run twice, and alongside uploads."""
 
-from celery import shared_task
-
+from portal import queue
 from revisions import gc
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@queue.task
 def collect_object(sha: str) -> bool:
     """Delete one object's rows and bytes if nothing references it past the grace period."""
     return gc.collect(sha, gc.cutoff())
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@queue.task
 def collect_garbage() -> int:
     """Periodic sweep (``OBJECTS_GC_INTERVAL``): expire old grants and unfinished
     uploads, then collect unreferenced objects, each in its own short transaction.
