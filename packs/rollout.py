@@ -25,9 +25,9 @@ the posted revision's progress status (:data:`OUTCOME_OF_STATUS`).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 from trail import status as st
 
@@ -122,10 +122,8 @@ OUTCOMES: Final = (OK, FAILURE, NEUTRAL, WAITING)
 
 OUTCOME_OF_STATUS: Final[Mapping[str, str]] = {
     **{status: WAITING for status in st.STATUSES},
-    st.DONE: OK,
-    st.UPDATED: OK,
-    st.ERROR: FAILURE,
-    st.WONTGO: FAILURE,
+    **{status: OK for status in st.RUNNING_OK},
+    **{status: FAILURE for status in st.FAILED},
     st.CANCEL: NEUTRAL,
 }
 
@@ -232,3 +230,106 @@ def judge(tally: Tally, threshold: float, timed_out: bool) -> str | None:
     if tally.waiting == 0 or timed_out:
         return "pass"
     return None
+
+
+# --- What a rollout came to ------------------------------------------------------
+
+
+class WaveFacts(Protocol):
+    """What :func:`summarize` reads of a wave (a ``Wave`` row with its ``tally``)."""
+
+    number: int
+    kind: str
+    status: str
+    tally: Tally
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A rollout's outcome in one line, and the badge tone that goes with it."""
+
+    text: str
+    tone: str  # ok, warn, bad or muted (the badge classes of the pages)
+
+
+def summarize(
+    status: str, waves: Sequence[WaveFacts], late: Tally = Tally(), threshold: float = 0.0
+) -> Summary:
+    """What a rollout came to, from its status and its waves' tallies as they are now.
+
+    The one place that words a rollout's outcome: the pack page, the API's
+    ``status-msg`` and the idle card all read it. It is judged from the
+    tallies, not from the message stored at the last move, so a wave that
+    failed and was resumed, or a follower whose revision failed after the
+    rollout completed, is never told as "every wave passed".
+    """
+    total = add_tallies([late, *(wave.tally for wave in waves)])
+    counts = _counts(total)
+    failed_waves = [wave.number for wave in waves if wave.status == FAILED]
+    resumed = (
+        f"; wave {_numbers(failed_waves)} failed and the owner resumed"
+        if failed_waves and status != PAUSED
+        else ""
+    )
+    if status == PAUSED:
+        wave = next((w for w in reversed(waves) if w.status == FAILED), None)
+        if wave is None:
+            return Summary(f"paused · {counts}; resume, abort or revert", "bad")
+        t = wave.tally
+        return Summary(
+            f"paused · wave {wave.number} ({wave.kind}): {t.failed} of {t.size} devices failed"
+            f" ({t.failure_share:.0%}), over the threshold of {threshold:.0%};"
+            " resume, abort or revert",
+            "bad",
+        )
+    if status == RUNNING:
+        wave = next((w for w in waves if w.status == WAVE_RUNNING), None)
+        where = f"wave {wave.number} of {len(waves)} ({wave.kind}) · " if wave else ""
+        return Summary(f"running · {where}{counts}{resumed}", "bad" if resumed else "warn")
+    if status == COMPLETED:
+        if not total.size:
+            return Summary("completed · no followers then; later ones catch up", "muted")
+        if total.failed or failed_waves:
+            return Summary(
+                f"completed with {_devices(total.failed)} failed · {counts}{resumed}", "bad"
+            )
+        if total.waiting:
+            return Summary(f"completed · every wave passed; {counts}", "warn")
+        return Summary(f"completed · every wave passed · {counts}", "ok")
+    tone = "bad" if total.failed else "muted"
+    if status == REVERTED:
+        reverted = [wave.number for wave in waves if wave.status == WAVE_REVERTED]
+        what = (
+            f"wave {_numbers(reverted)} went back to the previous revision · " if reverted else ""
+        )
+        return Summary(f"reverted · {what}{counts}{resumed}", tone)
+    if status == SUPERSEDED:
+        return Summary(f"superseded by a newer leader revision · {counts}{resumed}", tone)
+    return Summary(f"{status} · {counts}{resumed}", tone)  # aborted
+
+
+def add_tallies(parts: Sequence[Tally]) -> Tally:
+    """The tally of several waves (or a whole rollout)."""
+    return Tally(
+        sum(t.ok for t in parts),
+        sum(t.failed for t in parts),
+        sum(t.cancelled for t in parts),
+        sum(t.waiting for t in parts),
+    )
+
+
+def _devices(count: int) -> str:
+    return f"{count} device{'' if count == 1 else 's'}"
+
+
+def _numbers(numbers: Sequence[int]) -> str:
+    return ", ".join(str(n) for n in numbers)
+
+
+def _counts(tally: Tally) -> str:
+    parts = [f"{tally.ok} of {_devices(tally.size)} ok", f"{tally.failed} failed"]
+    if tally.waiting:
+        parts.append(f"{tally.waiting} waiting")
+    if tally.cancelled:
+        parts.append(f"{tally.cancelled} cancelled")
+    return ", ".join(parts)

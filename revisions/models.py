@@ -105,6 +105,17 @@ class Step(models.Model):
     def is_final(self) -> bool:
         return self.status in st.FINAL
 
+    def reached(self, has_hardware: bool) -> bool:
+        """Whether the device got to hold this state: it runs or ran it (DONE, UPDATED).
+
+        A device without hardware (a template) installs nothing, so it holds every
+        revision nobody gave up on (not failed, not cancelled). A pack's leader has
+        reached such a revision, and only such a revision is one to roll back to.
+        """
+        if has_hardware:
+            return self.status in st.RUNNING_OK
+        return self.status not in st.FAILED | {st.CANCEL}
+
 
 class ProgressReport(models.Model):
     """What happened to a step, report by report, for its page.

@@ -82,6 +82,7 @@ __all__ = [
     "DONE",
     "DOWNLOADING",
     "ERROR",
+    "FAILED",
     "FINAL",
     "INPROGRESS",
     "NEW",
@@ -127,6 +128,9 @@ STATUSES: Final = (
 FINAL: Final = frozenset({DONE, UPDATED, WONTGO, ERROR, CANCEL})
 #: A revision in one of these is one the device runs; its newest such is the running revision.
 RUNNING_OK: Final = frozenset({DONE, UPDATED})
+#: The device did not get to run it: it failed (ERROR) or would not install it (WONTGO).
+#: A rollout counts these as failures; a page shows them as such, never as progress.
+FAILED: Final = frozenset({ERROR, WONTGO})
 
 Actor = Literal["device", "owner"]
 

@@ -6,21 +6,28 @@ from trail import status as st
 
 register = template.Library()
 
-_OK = st.RUNNING_OK
-_BAD = {st.ERROR, st.WONTGO}
+#: What a device without hardware shows instead of NEW: nothing will ever install it.
+TEMPLATE = "template"
 
 
 @register.filter
-def status_class(status: str | None) -> str:
-    """The badge colour of a revision status: ok, bad, muted or warn (in flight)."""
-    if not status:
+def status_word(status: str | None, has_hardware: bool = True) -> str:
+    """The status as a page shows it: a template's NEW revision is no pending update."""
+    if status == st.NEW and has_hardware is False:
+        return TEMPLATE
+    return status or ""
+
+
+@register.filter
+def status_class(status: str | None, has_hardware: bool = True) -> str:
+    """The badge (and progress bar) colour of a revision status: ok, bad, muted or warn
+    (in flight). The groupings are trail.status's; a template's revision is muted."""
+    if not status or status == st.CANCEL or status_word(status, has_hardware) == TEMPLATE:
         return "muted"
-    if status in _OK:
+    if status in st.RUNNING_OK:
         return "ok"
-    if status in _BAD:
+    if status in st.FAILED:
         return "bad"
-    if status == st.CANCEL:
-        return "muted"
     return "warn"
 
 

@@ -165,7 +165,10 @@ class RolloutSerializer(WireSerializer):
     commit_msg = serializers.CharField(source="leader_step.commit_msg")
     state_sha = serializers.CharField(source="leader_step.state_sha")
     status = _status(ro.ROLLOUT_STATUSES)
-    status_msg = serializers.CharField()
+    status_msg = serializers.CharField(
+        source="summary.text",
+        help_text="what the rollout came to, worded from its waves' outcomes as they are now",
+    )
     failure_threshold = serializers.FloatField()
     wave_timeout = serializers.IntegerField()
     current_wave = serializers.SerializerMethodField()

@@ -12,6 +12,7 @@ from packs.models import Delivery, Pack, Rollout, Wave
 from packs.querysets import with_revisions
 from packs.services.rollouts import tallies
 from packs.services.upkeep import refresh
+from trail import status as st
 
 # --- Reading ------------------------------------------------------------------
 
@@ -21,7 +22,8 @@ def with_tallies(rollouts: Iterable[Rollout]) -> list[Rollout]:
 
     Sets ``rollout.wave_list`` (each wave with ``.tally`` and ``.deadline_at``), ``rollout.late``
     (the tally of followers that joined after every wave started) and
-    ``rollout.tally`` (all of them).
+    ``rollout.tally`` (all of them) and ``rollout.summary`` (``rollout.summarize``: what the
+    pages and the API say it came to).
     """
     rollouts = list(rollouts)
     by_id = {rollout.id: rollout for rollout in rollouts}
@@ -35,17 +37,11 @@ def with_tallies(rollouts: Iterable[Rollout]) -> list[Rollout]:
         wave.deadline_at = wave.deadline(rollout.wave_timeout)
         rollout.wave_list.append(wave)
     for rollout in rollouts:
-        rollout.tally = _sum([rollout.late, *(wave.tally for wave in rollout.wave_list)])
+        rollout.tally = ro.add_tallies([rollout.late, *(wave.tally for wave in rollout.wave_list)])
+        rollout.summary = ro.summarize(
+            rollout.status, rollout.wave_list, rollout.late, rollout.failure_threshold
+        )
     return rollouts
-
-
-def _sum(parts: list[ro.Tally]) -> ro.Tally:
-    return ro.Tally(
-        sum(t.ok for t in parts),
-        sum(t.failed for t in parts),
-        sum(t.cancelled for t in parts),
-        sum(t.waiting for t in parts),
-    )
 
 
 def members(pack: Pack) -> list[Device]:
@@ -78,7 +74,8 @@ def detail(pack: Pack, past: int = 10) -> Pack:
 
     Brings the running rollout up to date first (a wave past its deadline is
     judged now). Sets ``member_list`` (leader first), ``status_counts``,
-    ``follower_count``, ``active_rollout``, ``past_rollouts``, ``rollout_status`` and
+    ``follower_count``, ``failed_followers`` (followers whose newest revision is in
+    ``trail.status.FAILED``, or None), ``active_rollout``, ``past_rollouts``, ``rollout_status`` and
     ``newest_rollout_id`` (the one rollout that may be reverted).
     """
     refresh(pack)
@@ -86,6 +83,10 @@ def detail(pack: Pack, past: int = 10) -> Pack:
     followers = pack.member_list[1:]
     pack.follower_count = len(followers)
     pack.status_counts = status_counts(followers)
+    failed = [(status, n) for status, n in pack.status_counts.items() if status in st.FAILED]
+    pack.failed_followers = (
+        {"total": sum(n for _, n in failed), "statuses": failed} if failed else None
+    )
     rollouts = with_tallies(
         Rollout.objects.filter(pack=pack).select_related("leader_step")[: past + 1]
     )

@@ -26,7 +26,7 @@ from trail import status as st
 #: A pending delivery of a started wave older than this is queued again (a lost message).
 STALE_DELIVERY = dt.timedelta(minutes=2)
 #: Statuses after which a revision is no longer on its way to the device.
-GAVE_UP = frozenset({st.ERROR, st.WONTGO, st.CANCEL})
+GAVE_UP = st.FAILED | {st.CANCEL}
 
 
 # --- The leader's revision --------------------------------------------------------
@@ -39,12 +39,6 @@ def leader_revision(leader: Device) -> Step | None:
     if leader.has_hardware:
         return steps.running().first()
     return steps.exclude(status__in=GAVE_UP).order_by("-rev").first()
-
-
-def _reached(step: Step, has_hardware: bool) -> bool:
-    if has_hardware:
-        return step.status in st.RUNNING_OK
-    return step.status not in GAVE_UP
 
 
 def follow_leader_after_commit(pack: Pack) -> None:
@@ -65,7 +59,7 @@ def step_created(step: Step) -> None:
     """
     packs = Pack.objects.filter(leader_id=step.trail_id).values_list("id", "leader__has_hardware")
     for pack_id, has_hardware in packs:
-        if _reached(step, has_hardware):
+        if step.reached(has_hardware):
             enqueue("start_rollout", pack_id, step.id)
     if step.rev == 0:
         _catch_up_device(step.trail_id)
@@ -295,7 +289,11 @@ def advance(rollout: Rollout, now: dt.datetime) -> None:
         if current is None:
             upcoming = next((w for w in waves if w.status == ro.PENDING), None)
             if upcoming is None:
-                message = "every wave passed" if waves else "no followers then; later ones catch up"
+                # Not "every wave passed": a failed wave may have been resumed. What the
+                # rollout came to is worded from its tallies (rollout.summarize).
+                message = (
+                    "the last wave finished" if waves else "no followers then; later ones catch up"
+                )
                 move(rollout, "done", message, now)
                 break
             move_wave(upcoming, "start", "", now)
