@@ -25,7 +25,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from community.templatetags.community import status_class
+from community.templatetags.community import status_class, status_word
 from devices.models import Device
 from trail import status as st
 
@@ -104,7 +104,8 @@ def revision_posted(step) -> None:
         "type": "revision",
         "rev": step.rev,
         "status": step.status,
-        "status_class": status_class(step.status),
+        "status_word": status_word(step.status, device.has_hardware),
+        "status_class": status_class(step.status, device.has_hardware),
         "progress": step.progress,
         "commit_msg": step.commit_msg,
         "author": author,
@@ -123,7 +124,8 @@ def progress_changed(step) -> None:
         "type": "progress",
         "rev": step.rev,
         "status": step.status,
-        "status_class": status_class(step.status),
+        "status_word": status_word(step.status, device.has_hardware),
+        "status_class": status_class(step.status, device.has_hardware),
         "progress": step.progress,
         "status_msg": step.status_msg,
         "running": step.status in st.RUNNING_OK,

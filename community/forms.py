@@ -103,7 +103,6 @@ class ForkForm(forms.Form):
         label="New device's nick",
         max_length=63,
         required=False,
-        validators=[nick_validator],
         help_text="For a new device: a template no hardware runs yet, that devices can follow.",
     )
 
@@ -120,9 +119,18 @@ class ForkForm(forms.Form):
         ]
 
     def clean(self):
+        # One error, the right one: the nick only matters for a new device, so it is
+        # checked only then (not when the target is one of yours, nor when it is invalid).
         data = super().clean()
-        if data.get("target") == NEW_DEVICE and not data.get("nick"):
+        if data.get("target") != NEW_DEVICE or "nick" not in data:
+            return data
+        if not data["nick"]:
             self.add_error("nick", "Name the new device.")
+            return data
+        try:
+            nick_validator(data["nick"])
+        except forms.ValidationError as exc:
+            self.add_error("nick", exc)
         return data
 
     @property

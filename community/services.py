@@ -13,6 +13,7 @@ from django.db import transaction
 from community.models import Fork
 from devices import services as device_services
 from devices.models import Device
+from portal.errors import Conflict
 from revisions.models import Step, Trail
 from revisions.services.steps import post_step
 
@@ -25,7 +26,18 @@ def _trail_of(device: Device) -> Trail:
 
 
 def roll_back(user, device: Device, step: Step) -> Step:
-    """Post revision ``step``'s state again as the device's newest revision."""
+    """Post revision ``step``'s state again as the device's newest revision.
+
+    Only to a revision the device ran (:meth:`Step.reached`): posting a state
+    that failed (ERROR, WONTGO), was cancelled or never got installed would
+    not take the device back to anything that worked.
+    """
+    if not step.reached(device.has_hardware):
+        raise Conflict(
+            f"revision {step.rev} is {step.status}: only a revision the device ran"
+            " (DONE or UPDATED) can be rolled back to",
+            code="not-a-rollback-point",
+        )
     return post_step(
         _trail_of(device),
         step.state,

@@ -9,9 +9,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
 
 from devices.models import Device
 from packs import services
@@ -20,6 +21,8 @@ from packs.models import Pack
 from portal.errors import APIError
 
 ACTIONS = {"resume": services.resume, "abort": services.abort, "revert": services.revert}
+#: The actions that cannot be undone, which a confirmation page asks about first.
+CONFIRMED = frozenset({"abort", "revert"})
 DONE = {
     "resume": "Rollout resumed: the next wave is on its way.",
     "abort": "Rollout aborted: nothing more is posted.",
@@ -89,10 +92,34 @@ def pack_settings(request, pack_id: str):
     return redirect("packs:detail", pack.id)
 
 
+def _confirm(request, pack, title: str, what: list[str], button: str, **hidden):
+    """The page a destructive action shows on GET: what will happen, and the POST that does it."""
+    context = {
+        "title": title,
+        "what": what,
+        "button": button,
+        "cancel_url": reverse("packs:detail", args=[pack.id]),
+        "hidden": hidden,
+    }
+    return render(request, "confirm.html", context)
+
+
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def pack_delete(request, pack_id: str):
     pack = services.get_pack(request.user, pack_id)
+    if request.method == "GET":
+        return _confirm(
+            request,
+            pack,
+            f"Delete pack {pack.nick}?",
+            [
+                f"Its followers stop following {pack.leader.nick}; every device keeps the"
+                " revisions it has.",
+                "The pack's rollouts and their history are deleted with it.",
+            ],
+            f"Delete pack {pack.nick}",
+        )
     services.delete_pack(pack)
     messages.success(request, f"Pack {pack.nick} deleted; its devices keep their revisions.")
     return redirect("packs:list")
@@ -117,28 +144,74 @@ def follower_add(request, pack_id: str):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def follower_remove(request, pack_id: str, device_id: str):
     pack = services.get_pack(request.user, pack_id)
     device = Device.objects.owned_by(request.user).filter(id=device_id).first()
     if device is None:
         raise Http404("no such device")
+    if request.method == "GET":
+        return _confirm(
+            request,
+            pack,
+            f"Remove {device.nick} from {pack.nick}?",
+            [
+                f"{device.nick} gets nothing more from {pack.nick}; what it has stays.",
+                "A revision of a rollout not yet posted to it is not posted.",
+            ],
+            f"Remove {device.nick}",
+        )
     services.remove_follower(pack, device)
     messages.success(request, f"{device.nick} no longer follows {pack.nick}.")
     return redirect("packs:detail", pack.id)
 
 
+def _confirm_rollout(request, pack, rollout, action: str, wave: str):
+    leader = f"{pack.leader.nick} rev {rollout.leader_step.rev}"
+    if action == "abort":
+        return _confirm(
+            request,
+            pack,
+            f"Abort the rollout of {leader}?",
+            [
+                "Nothing more is posted: waves that have not started never will.",
+                "Devices that already got the revision keep it (revert a wave to undo that).",
+            ],
+            "Abort the rollout",
+        )
+    return _confirm(
+        request,
+        pack,
+        f"Revert wave {wave or '(the newest started)'} of {leader}?",
+        [
+            "Each device of the wave that took the revision gets the revision it ran before,"
+            " posted as a new revision; one that has not picked it up yet has it cancelled.",
+            "The rollout stops for good (reverted).",
+        ],
+        f"Revert wave {wave}" if wave else "Revert the wave",
+        wave=wave,
+    )
+
+
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def rollout_action(request, pack_id: str, rollout_id: str, action: str):
-    """Resume, abort or revert (one wave, from the form) a rollout."""
+    """Resume, abort or revert (one wave, from the form) a rollout.
+
+    Abort and revert cannot be undone: on GET they show what will happen, and the
+    page's POST does it. Resume is only ever a POST.
+    """
     pack = services.get_pack(request.user, pack_id)
     rollout = services.get_rollout(pack, rollout_id)
     if action not in ACTIONS:
         raise Http404(f"no such action: {action}")
-    args = []
-    if action == "revert" and request.POST.get("wave", "").isdigit():
-        args.append(int(request.POST["wave"]))
+    data = request.POST if request.method == "POST" else request.GET
+    wave = data.get("wave", "") if data.get("wave", "").isdigit() else ""
+    if request.method == "GET":
+        if action not in CONFIRMED:
+            return HttpResponseNotAllowed(["POST"])
+        return _confirm_rollout(request, pack, rollout, action, wave)
+    args = [int(wave)] if action == "revert" and wave else []
     try:
         ACTIONS[action](rollout, *args)
     except APIError as exc:

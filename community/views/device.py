@@ -97,6 +97,10 @@ def revision(request, nick: str, device: str, rev: int):
             "rows": rows,
             "platforms": platforms_of(step.state),
             "is_head": device.head_rev == step.rev,
+            # Only a revision that worked is offered to roll back to (never a failed one).
+            "can_roll_back": device.is_owner
+            and device.head_rev != step.rev
+            and step.reached(device.has_hardware),
         },
     )
 

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from community import services
 from community.forms import ForkForm
@@ -19,10 +19,34 @@ def _revision_url(device, rev: int) -> str:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def rollback(request, nick: str, device: str, rev: int):
+    """GET: what rolling back will do, to confirm; POST: do it."""
     device = device_for(request, nick, device, owner_only=True)
     step = step_for(device, rev)
+    if request.method == "GET":
+        if not step.reached(device.has_hardware):
+            messages.error(
+                request, f"Revision {rev} is {step.status}: it is not a revision to roll back to."
+            )
+            return redirect(_revision_url(device, rev))
+        what = [
+            f"{device.nick} gets the state of revision {rev} again, posted as a new revision"
+            f" (rev {device.head_rev + 1}).",
+            "The device installs it like any new revision; nothing is deleted.",
+        ]
+        if step.commit_msg:
+            what.insert(1, f"Revision {rev}: “{step.commit_msg[:140]}”")
+        return render(
+            request,
+            "confirm.html",
+            {
+                "title": f"Roll {device.nick} back to revision {rev}?",
+                "what": what,
+                "button": f"Roll back to revision {rev}",
+                "cancel_url": _revision_url(device, rev),
+            },
+        )
     try:
         new = services.roll_back(request.user, device, step)
     except APIError as exc:

@@ -19,6 +19,9 @@
     return node;
   }
 
+  /* The status as the page shows it ("template" for a revision no hardware will install). */
+  function word(event) { return event.status_word || event.status; }
+
   function setBadge(badge, status, cls) {
     if (!badge) { return; }
     badge.textContent = status;
@@ -98,7 +101,7 @@
     var status = el("td");
     var badge = el("span");
     badge.setAttribute("data-field", "status");
-    setBadge(badge, event.status, event.status_class);
+    setBadge(badge, word(event), event.status_class);
     var progress = el("span", "muted small", progressText(event));
     progress.setAttribute("data-field", "progress");
     status.appendChild(badge);
@@ -120,10 +123,13 @@
     if (empty) { empty.hidden = true; }
     text($(root, "head-rev"), event.rev);
     if (event.url) { $(root, "head-link").href = event.url; }
-    setBadge($(root, "head-status"), event.status, event.status_class);
+    setBadge($(root, "head-status"), word(event), event.status_class);
     var bar = $(root, "head-progress");
     if (bar) {
+      // A failed revision's bar is red and says so, never a full blue bar.
+      bar.className = "progress " + (event.status_class || "muted");
       bar.setAttribute("aria-valuenow", event.progress || 0);
+      bar.setAttribute("aria-valuetext", word(event) + " " + (event.progress || 0) + "%");
       bar.firstElementChild.style.width = (event.progress || 0) + "%";
     }
     text($(root, "head-status-msg"), event.status_msg || "");
@@ -159,11 +165,11 @@
       setHead(root, event);
     } else if (event.type === "progress") {
       root.querySelectorAll('tr[data-rev="' + event.rev + '"]').forEach(function (row) {
-        setBadge($(row, "status"), event.status, event.status_class);
+        setBadge($(row, "status"), word(event), event.status_class);
         text($(row, "progress"), progressText(event));
       });
       root.querySelectorAll('[data-live-rev="' + event.rev + '"]').forEach(function (badge) {
-        setBadge(badge, event.status, event.status_class);
+        setBadge(badge, word(event), event.status_class);
       });
       var headRev = $(root, "head-rev");
       if (headRev && String(event.rev) === headRev.textContent) { setHead(root, event); }
@@ -204,10 +210,10 @@
       $(row, "head").hidden = false;
       if ($(row, "head-empty")) { $(row, "head-empty").hidden = true; }
       text($(row, "head-rev"), event.rev);
-      setBadge($(row, "head-status"), event.status, event.status_class);
+      setBadge($(row, "head-status"), word(event), event.status_class);
     } else if (event.type === "progress") {
       if ($(row, "head-rev") && String(event.rev) === $(row, "head-rev").textContent) {
-        setBadge($(row, "head-status"), event.status, event.status_class);
+        setBadge($(row, "head-status"), word(event), event.status_class);
       }
       if (event.running) { text($(row, "running"), "rev " + event.rev); }
       if (event.last_seen) { markSeen(row, event.last_seen); }
