@@ -99,6 +99,8 @@ def test_a_person_claims_a_device_posts_a_revision_and_rolls_back(
     page.goto(f"{device_url}revisions/0/")
     wait_live(page)
     page.click("text=Roll back to this revision")
+    page.wait_for_url(f"{device_url}revisions/0/rollback/")  # it asks first
+    page.click("text=Roll back to revision 0")
     page.wait_for_url(f"{device_url}revisions/2/")
     wait_live(page)
     expect(page.locator('[data-live-rev="2"]')).to_have_text("DONE", timeout=LIVE)
