@@ -114,3 +114,18 @@ def report(committed):
         return committed(revisions.report_progress, step, status, progress=100)
 
     return do
+
+
+@pytest.fixture
+def pages(client, owner):
+    """The owner's web session, as the test client (``browser`` is Playwright's)."""
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture
+def pack(make_pack, leader, make_member):
+    """A pack of four followers: a canary of one, then waves of two."""
+    return make_pack(
+        leader, [make_member(f"f{i}") for i in range(4)], canary_share=0.25, wave_size=2
+    )

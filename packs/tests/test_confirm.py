@@ -14,19 +14,6 @@ from trail import status as st
 
 
 @pytest.fixture
-def browser(client, owner):
-    client.force_login(owner)
-    return client
-
-
-@pytest.fixture
-def pack(make_pack, leader, make_member):
-    return make_pack(
-        leader, [make_member(f"f{i}") for i in range(4)], canary_share=0.25, wave_size=2
-    )
-
-
-@pytest.fixture
 def paused(pack, post, report):
     followers = [m.device for m in PackMember.objects.filter(pack=pack).select_related("device")]
     post(pack.leader, 2)
@@ -40,8 +27,8 @@ def confirm_form(html: str) -> str:
     return form
 
 
-def test_the_pack_page_links_to_confirmations_not_to_posts(browser, pack, paused):
-    html = browser.get(f"/dashboard/packs/{pack.id}/").content.decode()
+def test_the_pack_page_links_to_confirmations_not_to_posts(pages, pack, paused):
+    html = pages.get(f"/dashboard/packs/{pack.id}/").content.decode()
     base = f"/dashboard/packs/{pack.id}"
     assert f'<a class="button danger" href="{base}/delete/">' in html
     assert f'href="{base}/rollouts/{paused.id}/abort/"' in html
@@ -50,56 +37,56 @@ def test_the_pack_page_links_to_confirmations_not_to_posts(browser, pack, paused
         assert not re.search(rf'<form method="post" action="[^"]*{re.escape(action)}"', html)
 
 
-def test_deleting_a_pack_asks_first(browser, pack, committed):
-    page = browser.get(f"/dashboard/packs/{pack.id}/delete/")
+def test_deleting_a_pack_asks_first(pages, pack, committed):
+    page = pages.get(f"/dashboard/packs/{pack.id}/delete/")
     html = page.content.decode()
     assert page.status_code == 200 and "Delete pack fleet?" in html
     assert "every device keeps the revisions it has" in html
     assert "Delete pack fleet</button>" in confirm_form(html)
     assert Pack.objects.filter(pk=pack.pk).exists()
-    committed(browser.post, f"/dashboard/packs/{pack.id}/delete/")
+    committed(pages.post, f"/dashboard/packs/{pack.id}/delete/")
     assert not Pack.objects.filter(pk=pack.pk).exists()
 
 
-def test_removing_a_follower_asks_first(browser, pack, committed):
+def test_removing_a_follower_asks_first(pages, pack, committed):
     member = PackMember.objects.filter(pack=pack).select_related("device").first()
     url = f"/dashboard/packs/{pack.id}/followers/{member.device_id}/remove/"
-    html = browser.get(url).content.decode()
+    html = pages.get(url).content.decode()
     assert f"Remove {member.device.nick} from fleet?" in html
     assert "what it has stays" in html
     assert PackMember.objects.filter(pk=member.pk).exists()
-    committed(browser.post, url)
+    committed(pages.post, url)
     assert not PackMember.objects.filter(pk=member.pk).exists()
 
 
-def test_aborting_a_rollout_asks_first(browser, pack, paused, committed):
+def test_aborting_a_rollout_asks_first(pages, pack, paused, committed):
     url = f"/dashboard/packs/{pack.id}/rollouts/{paused.id}/abort/"
-    html = browser.get(url).content.decode()
+    html = pages.get(url).content.decode()
     assert "Abort the rollout of leader rev 1?" in html
     assert "Abort the rollout</button>" in confirm_form(html)
     paused.refresh_from_db()
     assert paused.status == ro.PAUSED
-    committed(browser.post, url)
+    committed(pages.post, url)
     paused.refresh_from_db()
     assert paused.status == ro.ABORTED
 
 
-def test_reverting_a_wave_asks_first_and_keeps_the_wave(browser, pack, paused, committed):
+def test_reverting_a_wave_asks_first_and_keeps_the_wave(pages, pack, paused, committed):
     url = f"/dashboard/packs/{pack.id}/rollouts/{paused.id}/revert/"
-    html = browser.get(url, {"wave": "1"}).content.decode()
+    html = pages.get(url, {"wave": "1"}).content.decode()
     assert "Revert wave 1 of leader rev 1?" in html
     form = confirm_form(html)
     assert '<input type="hidden" name="wave" value="1">' in form
     paused.refresh_from_db()
     assert paused.status == ro.PAUSED
-    committed(browser.post, url, {"wave": "1"})
+    committed(pages.post, url, {"wave": "1"})
     paused.refresh_from_db()
     assert paused.status == ro.REVERTED
     assert paused.waves.get(number=1).status == ro.WAVE_REVERTED
 
 
-def test_resume_is_not_a_page(browser, pack, paused):
+def test_resume_is_not_a_page(pages, pack, paused):
     url = f"/dashboard/packs/{pack.id}/rollouts/{paused.id}/resume/"
-    assert browser.get(url).status_code == 405
+    assert pages.get(url).status_code == 405
     paused.refresh_from_db()
     assert paused.status == ro.PAUSED

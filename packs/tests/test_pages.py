@@ -4,25 +4,10 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from packs import rollout as ro
 from packs.models import Pack, PackMember, Rollout
 from packs.tests.helpers import head, revs
 from trail import status as st
-
-
-@pytest.fixture
-def browser(client, owner):
-    client.force_login(owner)
-    return client
-
-
-@pytest.fixture
-def pack(make_pack, leader, make_member):
-    return make_pack(
-        leader, [make_member(f"f{i}") for i in range(4)], canary_share=0.25, wave_size=2
-    )
 
 
 def form_settings(**changes) -> dict:
@@ -48,11 +33,11 @@ def test_the_pages_are_for_their_owner(client, outsider, pack):
     assert Pack.objects.filter(pk=pack.pk).exists()
 
 
-def test_it_creates_a_pack_from_the_list(browser, leader, committed):
-    page = browser.get("/dashboard/packs/")
+def test_it_creates_a_pack_from_the_list(pages, leader, committed):
+    page = pages.get("/dashboard/packs/")
     assert page.status_code == 200 and b"No packs yet" in page.content
     answer = committed(
-        browser.post,
+        pages.post,
         "/dashboard/packs/",
         form_settings(nick="lab", leader=leader.id),
         follow=True,
@@ -61,33 +46,33 @@ def test_it_creates_a_pack_from_the_list(browser, leader, committed):
     assert answer.redirect_chain[-1][0] == f"/dashboard/packs/{pack.id}/"
     assert "Pack lab created. Add its followers." in messages_of(answer)
     assert (pack.canary_share, pack.wave_size, pack.wave_timeout) == (0.1, 10, 600)
-    listing = browser.get("/dashboard/packs/").content.decode()
+    listing = pages.get("/dashboard/packs/").content.decode()
     assert f'data-pack="{pack.id}"' in listing and "canary 10%, 10 per wave" in listing
 
 
-def test_it_shows_form_errors_and_creates_nothing(browser, leader, committed, make_pack):
-    answer = browser.post(
+def test_it_shows_form_errors_and_creates_nothing(pages, leader, committed, make_pack):
+    answer = pages.post(
         "/dashboard/packs/", form_settings(nick="lab", leader=leader.id, failure_threshold=3)
     )
     assert answer.status_code == 200
     assert "Ensure this value is less than or equal to 1.0" in answer.content.decode()
     make_pack(leader, nick="lab")
     answer = committed(
-        browser.post, "/dashboard/packs/", form_settings(nick="lab", leader=leader.id)
+        pages.post, "/dashboard/packs/", form_settings(nick="lab", leader=leader.id)
     )
     assert "you already have a pack called 'lab'" in messages_of(answer)[0]
     assert Pack.objects.count() == 1
 
 
 def test_the_pack_page_shows_members_counts_and_the_rollout(
-    browser, pack, post, report, django_assert_max_num_queries
+    pages, pack, post, report, django_assert_max_num_queries
 ):
     followers = list(PackMember.objects.filter(pack=pack).select_related("device"))
     post(pack.leader, 2, "ship it")
     report(head(followers[0].device), st.ERROR)  # the canary fails: paused
 
     with django_assert_max_num_queries(14):
-        page = browser.get(f"/dashboard/packs/{pack.id}/")
+        page = pages.get(f"/dashboard/packs/{pack.id}/")
     html = page.content.decode()
     # What live.js needs to keep each member's row live: the dashboard stream, one row per device.
     assert "data-live-dashboard" in html
@@ -103,74 +88,74 @@ def test_the_pack_page_shows_members_counts_and_the_rollout(
 
 
 def test_the_page_takes_the_same_queries_for_more_members(
-    browser, pack, make_member, committed, django_assert_num_queries
+    pages, pack, make_member, committed, django_assert_num_queries
 ):
     from packs import services
 
     with django_assert_num_queries(12):  # session, account, pack, members, rollouts, forms
-        browser.get(f"/dashboard/packs/{pack.id}/")
+        pages.get(f"/dashboard/packs/{pack.id}/")
     for _ in range(5):
         committed(services.add_follower, pack, make_member())
     with django_assert_num_queries(12):
-        assert browser.get(f"/dashboard/packs/{pack.id}/").content.count(b"data-device=") == 10
+        assert pages.get(f"/dashboard/packs/{pack.id}/").content.count(b"data-device=") == 10
 
 
-def test_followers_are_added_and_removed_from_the_page(browser, pack, make_member, committed):
+def test_followers_are_added_and_removed_from_the_page(pages, pack, make_member, committed):
     device = make_member("kiosk")
-    page = browser.get(f"/dashboard/packs/{pack.id}/").content.decode()
+    page = pages.get(f"/dashboard/packs/{pack.id}/").content.decode()
     assert f'<option value="{device.id}">kiosk</option>' in page
     assert f'<option value="{pack.leader_id}">' not in page.split("Add a follower")[1]
 
     answer = committed(
-        browser.post, f"/dashboard/packs/{pack.id}/followers/", {"device": device.id}, follow=True
+        pages.post, f"/dashboard/packs/{pack.id}/followers/", {"device": device.id}, follow=True
     )
     assert "kiosk follows fleet now." in messages_of(answer)
     assert PackMember.objects.filter(pack=pack, device=device).exists()
     answer = committed(
-        browser.post, f"/dashboard/packs/{pack.id}/followers/{device.id}/remove/", follow=True
+        pages.post, f"/dashboard/packs/{pack.id}/followers/{device.id}/remove/", follow=True
     )
     assert "kiosk no longer follows fleet." in messages_of(answer)
     assert not PackMember.objects.filter(device=device).exists()
 
     answer = committed(
-        browser.post, f"/dashboard/packs/{pack.id}/followers/", {"device": pack.leader_id}
+        pages.post, f"/dashboard/packs/{pack.id}/followers/", {"device": pack.leader_id}
     )
     assert answer.status_code == 302
     assert not PackMember.objects.filter(device_id=pack.leader_id).exists()
 
 
-def test_the_owner_acts_on_a_rollout_from_the_page(browser, pack, post, report, committed):
+def test_the_owner_acts_on_a_rollout_from_the_page(pages, pack, post, report, committed):
     followers = [m.device for m in PackMember.objects.filter(pack=pack).select_related("device")]
     post(pack.leader, 2)
     report(head(followers[0]), st.ERROR)
     rollout = Rollout.objects.get(status=ro.PAUSED)
     base = f"/dashboard/packs/{pack.id}/rollouts/{rollout.id}"
 
-    answer = committed(browser.post, f"{base}/resume/", follow=True)
+    answer = committed(pages.post, f"{base}/resume/", follow=True)
     assert "Rollout resumed: the next wave is on its way." in messages_of(answer)
     assert [len(revs(f)) for f in followers] == [2, 2, 2, 1]
-    answer = committed(browser.post, f"{base}/resume/", follow=True)
+    answer = committed(pages.post, f"{base}/resume/", follow=True)
     assert messages_of(answer) == [
         "cannot resume a rollout that is running: only a paused rollout can be resumed"
     ]
-    answer = committed(browser.post, f"{base}/revert/", {"wave": "2"}, follow=True)
+    answer = committed(pages.post, f"{base}/revert/", {"wave": "2"}, follow=True)
     assert "Wave reverted" in messages_of(answer)[0]
     rollout.refresh_from_db()
     assert rollout.status == ro.REVERTED
-    assert browser.post(f"{base}/explode/").status_code == 404
+    assert pages.post(f"{base}/explode/").status_code == 404
 
 
-def test_settings_are_checked_like_the_api_does(browser, pack, make_member, committed):
+def test_settings_are_checked_like_the_api_does(pages, pack, make_member, committed):
     follower = PackMember.objects.filter(pack=pack).first().device
     answer = committed(
-        browser.post,
+        pages.post,
         f"/dashboard/packs/{pack.id}/settings/",
         form_settings(nick="fleet", leader=follower.id),
         follow=True,
     )
     assert "follows this pack, so it cannot lead it" in messages_of(answer)[0]
     answer = committed(
-        browser.post,
+        pages.post,
         f"/dashboard/packs/{pack.id}/settings/",
         form_settings(nick="fleet", leader=pack.leader_id, wave_timeout=1),
         follow=True,
@@ -179,7 +164,7 @@ def test_settings_are_checked_like_the_api_does(browser, pack, make_member, comm
     pack.refresh_from_db()
     assert pack.leader_id != follower.id and pack.wave_timeout == 1800
     answer = committed(
-        browser.post,
+        pages.post,
         f"/dashboard/packs/{pack.id}/settings/",
         form_settings(nick="renamed", leader=pack.leader_id, failure_threshold=0.5),
         follow=True,
@@ -189,10 +174,10 @@ def test_settings_are_checked_like_the_api_does(browser, pack, make_member, comm
     assert (pack.nick, pack.failure_threshold) == ("renamed", 0.5)
 
 
-def test_deleting_a_pack_keeps_the_devices_revisions(browser, pack, post, committed):
+def test_deleting_a_pack_keeps_the_devices_revisions(pages, pack, post, committed):
     post(pack.leader, 2)
     follower = PackMember.objects.filter(pack=pack).first().device
-    answer = committed(browser.post, f"/dashboard/packs/{pack.id}/delete/", follow=True)
+    answer = committed(pages.post, f"/dashboard/packs/{pack.id}/delete/", follow=True)
     assert answer.redirect_chain[-1][0] == "/dashboard/packs/"
     assert not Pack.objects.exists() and not PackMember.objects.exists()
     assert revs(follower) == [0, 1]
@@ -211,5 +196,5 @@ def test_the_admin_lists_packs_rollouts_and_deliveries(admin_client, pack, post)
         assert admin_client.get(url).status_code == 200, url
 
 
-def test_the_dashboard_links_to_the_packs(browser):
-    assert b'href="/dashboard/packs/"' in browser.get("/dashboard/").content
+def test_the_dashboard_links_to_the_packs(pages):
+    assert b'href="/dashboard/packs/"' in pages.get("/dashboard/").content

@@ -118,12 +118,6 @@ def test_aborted_reverted_and_superseded_rollouts():
 
 
 @pytest.fixture
-def browser(client, owner):
-    client.force_login(owner)
-    return client
-
-
-@pytest.fixture
 def resumed(make_pack, leader, make_member, post, report, committed):
     """A pack of 3 whose canary failed, resumed by the owner, and completed."""
     from packs import services
@@ -139,8 +133,8 @@ def resumed(make_pack, leader, make_member, post, report, committed):
     return pack
 
 
-def test_the_pack_page_tells_a_resumed_failed_wave(browser, resumed):
-    html = browser.get(f"/dashboard/packs/{resumed.id}/").content.decode()
+def test_the_pack_page_tells_a_resumed_failed_wave(pages, resumed):
+    html = pages.get(f"/dashboard/packs/{resumed.id}/").content.decode()
     release = html.split("Leader rev 1</strong>")[1].split('class="rollout"')[0]
     assert "every wave passed" not in release
     assert "completed with 1 device failed · 2 of 3 devices ok, 1 failed;" in html
@@ -150,18 +144,18 @@ def test_the_pack_page_tells_a_resumed_failed_wave(browser, resumed):
     assert "1 follower's newest revision failed (ERROR 1)" in html
 
 
-def test_the_api_status_msg_is_the_same_summary(browser, resumed):
-    body = browser.get(f"/packs/{resumed.id}/rollouts").json()
+def test_the_api_status_msg_is_the_same_summary(pages, resumed):
+    body = pages.get(f"/packs/{resumed.id}/rollouts").json()
     assert body[0]["status"] == "completed"
     assert body[0]["status-msg"].startswith("completed with 1 device failed")
 
 
-def test_a_follower_in_wontgo_is_told_on_the_idle_card(browser, pack_of_two, post, report):
+def test_a_follower_in_wontgo_is_told_on_the_idle_card(pages, pack_of_two, post, report):
     pack, followers = pack_of_two
     post(pack.leader, 2)
     report(head(followers[0]), st.DONE)
     report(head(followers[1]), st.WONTGO)
-    html = browser.get(f"/dashboard/packs/{pack.id}/").content.decode()
+    html = pages.get(f"/dashboard/packs/{pack.id}/").content.decode()
     assert "1 follower's newest revision failed (WONTGO 1)" in html
     assert "completed with 1 device failed" in html
 

@@ -23,11 +23,11 @@ import psycopg
 import pytest
 import redis
 
+from portal.tests.databases import PG, scratch_database
 from trail.tests.e2e.live import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 CELERY = Path(sys.executable).parent / "celery"
-PG = "host=127.0.0.1 port=5432 user=postgres"
 REDIS_DB = 13  # the packs tests' own Redis database
 FOLLOWERS = 30
 KILL_AFTER = 6
@@ -36,14 +36,8 @@ KILL_AFTER = 6
 @pytest.fixture
 def database() -> Iterator[str]:
     """A fresh PostgreSQL database for this run, dropped afterwards."""
-    name = f"trailhub_packs_kill_{secrets.token_hex(4)}"
-    with psycopg.connect(f"{PG} dbname=postgres", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
+    with scratch_database("trailhub_packs_kill") as name:
         yield name
-    finally:
-        with psycopg.connect(f"{PG} dbname=postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -22,17 +22,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 import redis
 
+from portal.tests.databases import scratch_database
 from portal.tests.rollout_flow import deliver_rollout
 from trail.tests.e2e.live import free_port, wait_for
 
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
-PG = "host=127.0.0.1 port=5432 user=postgres"
 REDIS = "redis://127.0.0.1:6379/14"  # the operations tests' own Redis database
 PASSWORD = "make-run-test-password"
 SWEPT = re.compile(r"Task packs\.tasks\.sweep_rollouts\[[^]]+\] succeeded")
@@ -40,14 +39,8 @@ SWEPT = re.compile(r"Task packs\.tasks\.sweep_rollouts\[[^]]+\] succeeded")
 
 @pytest.fixture
 def database() -> Iterator[str]:
-    name = f"trailhub_ops_run_{secrets.token_hex(4)}"
-    with psycopg.connect(f"{PG} dbname=postgres", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
+    with scratch_database("trailhub_ops_run") as name:
         yield name
-    finally:
-        with psycopg.connect(f"{PG} dbname=postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

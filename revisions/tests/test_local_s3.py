@@ -10,7 +10,6 @@ real S3 API.
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 import time
 from urllib.parse import urlsplit
@@ -21,6 +20,7 @@ from channels.db import database_sync_to_async
 from django.db import connections
 
 from portal.asgi import application
+from portal.tests.asgi import answer
 from revisions import services
 from revisions.models import Blob, OwnerObject
 from revisions.storage import signing
@@ -299,18 +299,6 @@ def _put_scope(path: str, length: int | None) -> dict:
     }
 
 
-async def _answer(communicator: ApplicationCommunicator) -> tuple[int, dict]:
-    start = await communicator.receive_output(10)
-    assert start["type"] == "http.response.start"
-    body = b""
-    while True:
-        message = await communicator.receive_output(10)
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
-    return start["status"], json.loads(body)
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("how", ["too-large", "unsigned", "get-token"])
 async def test_asgi_refuses_a_bad_upload_without_waiting_for_its_body(owner, objects_dir, how):
@@ -326,7 +314,7 @@ async def test_asgi_refuses_a_bad_upload_without_waiting_for_its_body(owner, obj
     communicator = ApplicationCommunicator(
         application, _put_scope(f"/local-s3/{token}", 10**10 if how == "too-large" else 100)
     )
-    status, body = await _answer(communicator)
+    status, body = await answer(communicator)
     assert (status, body["code"]) == {
         "too-large": (413, "too-large"),
         "unsigned": (403, "bad-signature"),
@@ -349,7 +337,7 @@ async def test_asgi_reads_at_most_one_byte_past_the_signed_size(owner, objects_d
         await communicator.send_input(
             {"type": "http.request", "body": b"x" * 100_000, "more_body": True}
         )
-    status, body = await _answer(communicator)
+    status, body = await answer(communicator)
     assert (status, body["code"]) == (400, "size-mismatch")
     assert "more than the announced 100 bytes" in body["error"]
     await asyncio.wait_for(communicator.wait(5), 10)
@@ -366,7 +354,7 @@ async def test_asgi_stores_a_good_upload(owner, objects_dir):
     communicator = ApplicationCommunicator(application, _put_scope(f"/local-s3/{token}", len(data)))
     await communicator.send_input({"type": "http.request", "body": data[:1000], "more_body": True})
     await communicator.send_input({"type": "http.request", "body": data[1000:]})
-    status, body = await _answer(communicator)
+    status, body = await answer(communicator)
     assert status == 200 and body["status"] == "stored"
     assert (objects_dir / sha(data)[:2] / sha(data)).read_bytes() == data
     await communicator.wait(5)

@@ -21,6 +21,7 @@ from django.urls.resolvers import URLPattern, URLResolver
 
 from devices.models import Device
 from portal.parsers import BODY_LIMITS
+from portal.tests.asgi import answer
 from revisions import services as revisions_services
 from revisions.models import Step
 
@@ -403,17 +404,6 @@ def scope(path: str, length: int | None, method: str = "POST") -> dict:
         "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
         "headers": headers, "client": ("127.0.0.1", 1234), "server": ("testserver", 80),
     }  # fmt: skip
-
-
-async def answer(communicator) -> tuple[int, dict]:
-    start = await communicator.receive_output(10)
-    body = b""
-    while True:
-        message = await communicator.receive_output(10)
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
-    return start["status"], json.loads(body)
 
 
 @pytest.mark.django_db(transaction=True)
