@@ -292,9 +292,7 @@ class LogsView(APIView):
                 413,
             )
         if not all(isinstance(entry, dict) for entry in entries):
-            raise APIError(
-                "send a log entry object or a list of them", "not-an-object", 400
-            )
+            raise APIError("send a log entry object or a list of them", "not-an-object", 400)
         form = LogEntryInSerializer(data=entries, many=True)
         form.is_valid(raise_exception=True)
         created = services.post_logs(device, form.validated_data)

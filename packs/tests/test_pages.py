@@ -57,9 +57,7 @@ def test_it_shows_form_errors_and_creates_nothing(pages, leader, committed, make
     assert answer.status_code == 200
     assert "Ensure this value is less than or equal to 1.0" in answer.content.decode()
     make_pack(leader, nick="lab")
-    answer = committed(
-        pages.post, "/dashboard/packs/", form_settings(nick="lab", leader=leader.id)
-    )
+    answer = committed(pages.post, "/dashboard/packs/", form_settings(nick="lab", leader=leader.id))
     assert "you already have a pack called 'lab'" in messages_of(answer)[0]
     assert Pack.objects.count() == 1
 
