@@ -25,6 +25,15 @@ from portal.tests.reliability.test_authz_api import _routes, body_text
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _a_worker_runs():
+    """A task worker's heartbeat, so that with a broker configured /readyz is ready: this
+    matrix judges who may use a page; portal/tests/test_health.py judges readiness."""
+    from portal import workers
+
+    workers.beat("authz-matrix")
+
 # Who may use each page: (on a private target, on a public target); None: the same.
 ANYONE = (ACTORS, None)
 SIGNED_IN = (PEOPLE, None)
