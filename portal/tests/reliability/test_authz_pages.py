@@ -34,6 +34,7 @@ def _a_worker_runs():
 
     workers.beat("authz-matrix")
 
+
 # Who may use each page: (on a private target, on a public target); None: the same.
 ANYONE = (ACTORS, None)
 SIGNED_IN = (PEOPLE, None)
