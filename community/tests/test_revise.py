@@ -159,8 +159,15 @@ def test_a_failed_fork_leaves_nothing_behind(client, owner, outsider, kiosk, mak
 
 
 def test_forking_needs_a_login(client, kiosk):
+    devices, steps, forks = Device.objects.count(), Step.objects.count(), Fork.objects.count()
     response = client.post("/u/alice/kiosk/revisions/1/fork/", {"target": "new", "nick": "x"})
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    # Nothing was made on the anonymous post.
+    assert (Device.objects.count(), Step.objects.count(), Fork.objects.count()) == (
+        devices,
+        steps,
+        forks,
+    )
 
 
 def test_the_revision_view_links_objects_to_signed_downloads(client, kiosk, owner):

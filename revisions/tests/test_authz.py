@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from revisions import services
-from revisions.models import Step
+from revisions.models import OwnerObject, Step
 from revisions.tests.conftest import random_bytes, sha
 
 SPEC = "pantavisor-service-system@1"
@@ -116,6 +116,10 @@ def test_it_refuses_others_uploads_to_a_public_step(api, device, world, who):
     body = {"objectname": "k", "size": "100", "sha256sum": world["sha"]}
     answer = api.as_(world[who]).post(f"/trails/{device.id}/steps/1/objects", body, format="json")
     assert answer.status_code == 403
+    # Refused before anything was granted: no upload is expected from anyone.
+    assert not OwnerObject.objects.filter(
+        sha256=world["sha"], kind=OwnerObject.Kind.PENDING
+    ).exists()
 
 
 def test_it_lists_only_ones_own_trails(api, owner, outsider, device, world, make_device, trail_of):

@@ -93,9 +93,17 @@ def test_it_streams_large_objects_a_chunk_at_a_time(
 
 
 def test_it_exports_a_public_revision_to_anyone(api, device, revision):
+    """Whole: the state and every object's bytes, as the owner gets them."""
+    step, objects = revision
     device.public = True
     device.save()
-    assert export(api, None).status_code == 200
+    answer = export(api, None)
+    assert answer.status_code == 200
+    members = untar(answer)
+    assert state_sha(load_state(members["json"])) == step.state_sha
+    assert {name: data for name, data in members.items() if name != "json"} == {
+        f"objects/{value}": data for value, data in objects.items()
+    }
 
 
 def test_it_hides_a_private_revision(api, outsider, make_device, revision):
