@@ -43,7 +43,7 @@ run: migrate
 	@$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 worker: $(VENV)/.installed
-	$(BIN)/celery -A portal worker --beat
+	$(BIN)/celery -A trailhub worker --beat
 
 # The Debian packages the tests use (Swift, a registry, skopeo, Chromium, …): silent when
 # present, installed when possible, otherwise a list of exactly what to install.
@@ -54,7 +54,7 @@ test: $(VENV)/.installed-dev system-packages
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 check-reliability: $(VENV)/.installed-dev system-packages
-	$(BIN)/pytest -m reliability portal/tests/reliability $(PYTEST_ARGS)
+	$(BIN)/pytest -m reliability trailhub/tests/reliability $(PYTEST_ARGS)
 
 # Not part of `make test` nor CI: docs/testing.md has the modules, the scores and the equivalent mutants.
 mutate: $(VENV)/.installed-dev

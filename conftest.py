@@ -122,7 +122,7 @@ def broker_down():
     """
     import socket
 
-    from portal.celery import app
+    from trailhub.celery import app
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

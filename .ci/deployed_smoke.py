@@ -18,8 +18,8 @@ demo account is done over HTTP and WebSocket, as a user and devices would:
    one on the WebSocket is told so;
 5. beat queues its periodic sweep, and the worker runs it.
 
-Steps 1 to 4 are portal/tests/rollout_flow.py, which the test of `make run`
-with a broker (portal/tests/test_run.py) drives as well.
+Steps 1 to 4 are trailhub/tests/rollout_flow.py, which the test of `make run`
+with a broker (trailhub/tests/test_run.py) drives as well.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ import psycopg
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from portal.tests.rollout_flow import deliver_rollout  # noqa: E402  (the driver portal/tests/test_run.py uses too)
+from trailhub.tests.rollout_flow import deliver_rollout  # noqa: E402  (the driver trailhub/tests/test_run.py uses too)
 
 BIN = Path(sys.executable).parent
 PG = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
@@ -136,13 +136,13 @@ def main() -> int:
         manage(env, "collectstatic", "--no-input", "-v", "0")
         manage(env, "demo")
         processes += [
-            Process("gunicorn", [str(BIN / "gunicorn"), "portal.wsgi:application",
+            Process("gunicorn", [str(BIN / "gunicorn"), "trailhub.wsgi:application",
                                  "--bind", f"127.0.0.1:{http_port}", "--workers", "2"], env, logs),
-            Process("uvicorn", [str(BIN / "uvicorn"), "portal.asgi:application", "--host",
+            Process("uvicorn", [str(BIN / "uvicorn"), "trailhub.asgi:application", "--host",
                                 "127.0.0.1", "--port", str(ws_port), "--lifespan", "off"], env, logs),
-            Process("worker", [str(BIN / "celery"), "-A", "portal", "worker", "--queues",
+            Process("worker", [str(BIN / "celery"), "-A", "trailhub", "worker", "--queues",
                                "trailhub", "--concurrency", "2", "--loglevel", "INFO"], env, logs),
-            Process("beat", [str(BIN / "celery"), "-A", "portal", "beat", "--loglevel", "INFO",
+            Process("beat", [str(BIN / "celery"), "-A", "trailhub", "beat", "--loglevel", "INFO",
                              "--schedule", str(var / "beat-schedule")], env, logs),
         ]  # fmt: skip
         base = f"http://127.0.0.1:{http_port}"

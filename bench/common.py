@@ -98,13 +98,13 @@ class Server:
         bind = ["127.0.0.1", str(self.port)]
         if self.kind == "uvicorn":
             return [
-                sys.executable, "-m", "uvicorn", "portal.asgi:application",
+                sys.executable, "-m", "uvicorn", "trailhub.asgi:application",
                 "--host", bind[0], "--port", bind[1], "--workers", str(self.workers),
                 "--lifespan", "off", "--log-level", "warning", "--no-access-log",
             ]  # fmt: skip
         if self.kind == "gunicorn":
             return [
-                sys.executable, "-m", "gunicorn", "portal.wsgi:application",
+                sys.executable, "-m", "gunicorn", "trailhub.wsgi:application",
                 "--bind", ":".join(bind), "--workers", str(self.workers),
                 "--log-level", "warning",
             ]  # fmt: skip

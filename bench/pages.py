@@ -35,7 +35,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def setup(var_dir: str) -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trailhub.settings")
     os.environ["TRAILHUB_VAR_DIR"] = var_dir
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
@@ -165,7 +165,7 @@ def time_pages(seeded: dict, runs: int) -> list[tuple[str, float, float]]:
     from django.urls import include, path
 
     global urlpatterns
-    urlpatterns = [path("__trivial__/", trivial), path("", include("portal.urls"))]
+    urlpatterns = [path("__trivial__/", trivial), path("", include("trailhub.urls"))]
     # Keep one connection across requests, as a deployment does (CONN_MAX_AGE):
     # what is timed is the page's queries and rendering, not reconnecting.
     request_started.disconnect(close_old_connections)

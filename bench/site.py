@@ -7,7 +7,7 @@ view on the same server, in the same run.
 
 import os
 
-from portal.settings import *  # noqa: F403
+from trailhub.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench.urls"
 

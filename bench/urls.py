@@ -9,4 +9,4 @@ def trivial(request):
     return JsonResponse([], safe=False)
 
 
-urlpatterns = [path("__trivial__/", trivial), path("", include("portal.urls"))]
+urlpatterns = [path("__trivial__/", trivial), path("", include("trailhub.urls"))]

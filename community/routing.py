@@ -1,4 +1,4 @@
-"""WebSocket routes of the community app (gathered in portal/routing.py)."""
+"""WebSocket routes of the community app (gathered in trailhub/routing.py)."""
 
 from django.urls import path, re_path
 

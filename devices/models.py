@@ -12,6 +12,7 @@ from django.db import models
 from django.utils import timezone
 
 from devices.querysets import DeviceLogQuerySet, DeviceQuerySet
+from portal import auth
 from portal.ids import HexIdField
 from trail import wire
 
@@ -111,6 +112,11 @@ class Device(models.Model):
     @property
     def prn(self) -> str:
         return wire.device_prn(self.id)
+
+    def token_claims(self, orig_iat: int | None = None) -> dict:
+        """The claims of this device's API tokens (portal.auth.issue_token)."""
+        owner = self.owner.prn if self.owner_id else ""
+        return auth.claims(self.prn, self.nick, "DEVICE", "device", orig_iat, owner=owner)
 
     def is_owned_by(self, user) -> bool:
         """True when ``user`` is the person who owns this device (never for a device)."""

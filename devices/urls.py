@@ -1,4 +1,4 @@
-"""Dashboard pages under /dashboard/ (included from portal.urls)."""
+"""Dashboard pages under /dashboard/ (included from trailhub.urls)."""
 
 from django.urls import path
 

@@ -1,4 +1,4 @@
-"""Pack pages under /dashboard/packs/ (included from portal.urls)."""
+"""Pack pages under /dashboard/packs/ (included from trailhub.urls)."""
 
 from django.urls import path
 

@@ -1,5 +1,2 @@
-"""The Trailhub project package: settings, URLs, ASGI, Celery, accounts and API auth."""
-
-from portal.celery import app as celery_app
-
-__all__ = ["celery_app"]
+"""The kernel every app imports: the user model, API authentication and the caller guards,
+errors, ids, parsers and body limits, the task queue. It imports no app."""

@@ -2,13 +2,10 @@ from django.apps import AppConfig
 
 
 class PortalConfig(AppConfig):
+    """The kernel: accounts, API authentication, errors, ids, parsers, the task queue."""
+
     name = "portal"
     verbose_name = "Accounts"
 
     def ready(self):
-        from celery.signals import task_failure
-
-        from portal import checks, schema  # noqa: F401  (register checks, the OpenAPI auth extension)
-        from portal.metrics import count_task_failure
-
-        task_failure.connect(count_task_failure, weak=False, dispatch_uid="trailhub-metrics")
+        from portal import schema  # noqa: F401  (registers the OpenAPI auth extension)

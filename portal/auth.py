@@ -5,6 +5,11 @@ claims name them (``prn``, ``nick``, ``type`` USER or DEVICE, ``roles``).
 A 401 answer carries the ``WWW-Authenticate`` header that pvr needs to find
 the login endpoint (``ph-aeps``). pvr's anonymous login gets an anonymous
 token: it names nobody and its bearer is treated as an anonymous caller.
+
+The kernel knows people and anonymous callers. Other kinds of caller (the
+devices app's devices) plug in with :func:`register_caller`: how their
+credentials are checked at login, and which principal a token of theirs names.
+The kernel never imports an app.
 """
 
 from __future__ import annotations
@@ -13,16 +18,16 @@ import functools
 import hmac
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
-from django.apps import apps
 from django.conf import settings
+from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import AnonymousUser
 from rest_framework import authentication, exceptions
 
 from trail import wire
-from trail.wire import ACCOUNT_PRN_PREFIX, ANON_PRN, DEVICE_PRN_PREFIX
+from trail.wire import ACCOUNT_PRN_PREFIX, ANON_PRN
 
 ALGORITHM = "HS256"
 USER_SCOPES = "prn:pantahub.com:apis:/base/all"
@@ -80,53 +85,32 @@ def _now() -> int:
     return int(time.time())
 
 
+def claims(prn: str, nick: str, type: str, roles: str, orig_iat: int | None = None, **more) -> dict:
+    """The claims of a token for ``prn``, valid for JWT_TTL from now."""
+    now = _now()
+    return {
+        "id": prn,
+        "prn": prn,
+        "nick": nick,
+        "roles": roles,
+        "type": type,
+        "scopes": USER_SCOPES,
+        **more,
+        "iat": now,
+        "orig_iat": orig_iat or now,
+        "exp": now + settings.JWT_TTL,
+    }
+
+
 def user_claims(user, orig_iat: int | None = None) -> dict:
-    now = _now()
-    return {
-        "id": user.prn,
-        "prn": user.prn,
-        "nick": user.username,
-        "roles": "admin" if user.is_staff else "user",
-        "type": "USER",
-        "scopes": USER_SCOPES,
-        # Ends the token when the password changes or the user logs out everywhere.
-        "ver": user.token_stamp(),
-        "iat": now,
-        "orig_iat": orig_iat or now,
-        "exp": now + settings.JWT_TTL,
-    }
-
-
-def device_claims(device, orig_iat: int | None = None) -> dict:
-    now = _now()
-    return {
-        "id": device.prn,
-        "prn": device.prn,
-        "nick": device.nick,
-        "owner": device.owner.prn if device.owner_id else "",
-        "roles": "device",
-        "type": "DEVICE",
-        "scopes": USER_SCOPES,
-        "iat": now,
-        "orig_iat": orig_iat or now,
-        "exp": now + settings.JWT_TTL,
-    }
+    # ``ver`` ends the token when the password changes or the user logs out everywhere.
+    roles = "admin" if user.is_staff else "user"
+    return claims(user.prn, user.username, "USER", roles, orig_iat, ver=user.token_stamp())
 
 
 def anon_claims() -> dict:
     """An anonymous token's claims: no rights beyond an anonymous caller's."""
-    now = _now()
-    return {
-        "id": ANON_PRN,
-        "prn": ANON_PRN,
-        "nick": "anonymous",
-        "roles": "anon",
-        "type": ANON_TYPE,
-        "scopes": "",
-        "iat": now,
-        "orig_iat": now,
-        "exp": now + settings.JWT_TTL,
-    }
+    return {**claims(ANON_PRN, "anonymous", ANON_TYPE, "anon"), "scopes": ""}
 
 
 def issue_anon_token() -> str:
@@ -134,13 +118,44 @@ def issue_anon_token() -> str:
 
 
 def issue_token(subject, orig_iat: int | None = None) -> str:
-    """A signed token for a User, a Device or a DevicePrincipal."""
+    """A signed token for an account, or for any caller with ``token_claims(orig_iat)``
+    (a device, or the DevicePrincipal of one)."""
     subject = device_of(subject) or subject
-    if isinstance(subject, apps.get_model("devices", "Device")):
-        claims = device_claims(subject, orig_iat)
-    else:
-        claims = user_claims(subject, orig_iat)
-    return jwt.encode(claims, settings.SECRET_KEY, algorithm=ALGORITHM)
+    made = subject.token_claims(orig_iat) if hasattr(subject, "token_claims") else None
+    return jwt.encode(
+        made or user_claims(subject, orig_iat), settings.SECRET_KEY, algorithm=ALGORITHM
+    )
+
+
+class Caller(Protocol):
+    """What an app registers for a kind of caller other than a person."""
+
+    #: The ``type`` claim of its tokens.
+    token_type: str
+    #: The prefix of its prn: its login name starts with it.
+    prn_prefix: str
+
+    def check_credentials(self, login_id: str, secret: str) -> Any | None:
+        """The caller whose login name is ``prn_prefix + login_id``, if ``secret`` is its own."""
+
+    def principal(self, caller_id: str) -> Any | None:
+        """``request.user`` for a token naming ``prn_prefix + caller_id``, or None if gone."""
+
+
+_CALLERS: dict[str, Caller] = {}
+
+
+def register_caller(caller: Caller) -> None:
+    """Let ``caller``'s kind log in and use tokens (from an app's ``ready``)."""
+    _CALLERS[caller.token_type] = caller
+
+
+def check_credentials(request, username: str, password: str):
+    """The account or other caller that these credentials name, or None."""
+    for caller in _CALLERS.values():
+        if username.startswith(caller.prn_prefix):
+            return caller.check_credentials(username.removeprefix(caller.prn_prefix), password)
+    return authenticate(request, username=username, password=password)
 
 
 @functools.lru_cache(maxsize=16384)
@@ -174,20 +189,18 @@ def decode_token(raw: str) -> Token:
 def principal_for(token: Token):
     """The user or device a verified token names, or AuthenticationFailed."""
     prn = token.claims["prn"]
-    if token.type == "DEVICE" and prn.startswith(DEVICE_PRN_PREFIX):
-        Device = apps.get_model("devices", "Device")
-        device = (
-            Device.objects.select_related("owner")
-            .filter(id=prn.removeprefix(DEVICE_PRN_PREFIX))
+    caller = _CALLERS.get(token.type)
+    if caller is not None and prn.startswith(caller.prn_prefix):
+        principal = caller.principal(prn.removeprefix(caller.prn_prefix))
+        if principal is None:
+            raise exceptions.AuthenticationFailed("caller no longer exists", code="token-invalid")
+        return principal
+    if token.type == "USER" and prn.startswith(ACCOUNT_PRN_PREFIX):
+        user = (
+            get_user_model()
+            .objects.filter(id=prn.removeprefix(ACCOUNT_PRN_PREFIX), is_active=True)
             .first()
         )
-        if device is None:
-            raise exceptions.AuthenticationFailed("device no longer exists", code="token-invalid")
-        device.mark_seen()
-        return DevicePrincipal(device)
-    if token.type == "USER" and prn.startswith(ACCOUNT_PRN_PREFIX):
-        User = apps.get_model(settings.AUTH_USER_MODEL)
-        user = User.objects.filter(id=prn.removeprefix(ACCOUNT_PRN_PREFIX), is_active=True).first()
         if user is None:
             raise exceptions.AuthenticationFailed("account disabled or gone", code="token-invalid")
         # The row is read anyway: checking the stamp costs no query.

@@ -23,7 +23,9 @@ from django.core.handlers.wsgi import WSGIRequest
 
 from portal.errors import json_error
 from portal.parsers import body_limit, too_large_message
-from revisions.storage.signing import PREFIX as UPLOAD_PREFIX
+from trail.wire import LOCAL_S3
+
+UPLOAD_PREFIX = LOCAL_S3 + "/"
 
 
 def path_limit(path: str) -> int:

@@ -28,7 +28,7 @@ class NulInURLMiddleware:
 
 
 class ContentSecurityPolicyMiddleware:
-    """Send ``CONTENT_SECURITY_POLICY`` (portal/settings.py) with every response.
+    """Send ``CONTENT_SECURITY_POLICY`` (trailhub/settings.py) with every response.
 
     The pages load scripts and styles only from this origin (static/, and
     drf-spectacular-sidecar's Swagger UI), and have no inline script, so an

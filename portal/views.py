@@ -1,26 +1,14 @@
-"""Portal pages that belong to no app: home, sign-up, the account page, error pages."""
+"""Account pages: sign-up, the profile, log out everywhere, password reset with a limit."""
 
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_POST
 
-from community.views.lists import dashboard_context, home_context
-from portal.errors import json_error
 from portal.forms import ProfileForm, SignupForm
-from portal.health import readiness
 from portal.limits import RateLimit, wait_text
-
-# Paths under these prefixes are the API; their errors are JSON.
-API_PREFIXES = ("/auth", "/devices", "/trails", "/objects", "/logs", "/exports", "/packs")
-
-
-def home(request):
-    return render(request, "portal/home.html", home_context(request.user))
 
 
 def signup(request):
@@ -68,53 +56,3 @@ class PasswordResetView(auth_views.PasswordResetView):
             form.add_error(None, f"Too many password resets asked; try again {wait_text(wait)}.")
             return self.form_invalid(form)
         return super().form_valid(form)
-
-
-@login_required
-def dashboard(request):
-    return render(request, "portal/dashboard.html", dashboard_context(request))
-
-
-@never_cache
-@require_safe
-def healthz(request):
-    """Liveness: the process answers. Nothing else is checked (see readyz)."""
-    return HttpResponse("ok\n", content_type="text/plain")
-
-
-@never_cache
-@require_safe
-def readyz(request):
-    """Readiness: 200 when every dependency answers, 503 naming those that do not."""
-    results = readiness()
-    checks = {result.name: result.as_json() for result in results}
-    failing = [result.name for result in results if not result.ok]
-    if not failing:
-        return JsonResponse({"ready": True, "checks": checks})
-    problems = "; ".join(f"{result.name}: {result.detail}" for result in results if not result.ok)
-    body = {
-        "ready": False,
-        "error": f"not ready: {problems}",
-        "code": "not-ready",
-        "checks": checks,
-    }
-    response = JsonResponse(body, status=503)
-    # A probe polls every few seconds: Django's error line for every 503 would bury the log.
-    response._has_been_logged = True
-    return response
-
-
-def _is_api(request) -> bool:
-    return request.path.startswith(API_PREFIXES)
-
-
-def not_found(request, exception=None):
-    if _is_api(request):
-        return json_error(f"no such resource: {request.path}", "not-found", 404)
-    return render(request, "404.html", status=404)
-
-
-def server_error(request):
-    if _is_api(request):
-        return json_error("internal error; it has been logged", "server-error", 500)
-    return render(request, "500.html", status=500)

@@ -25,6 +25,9 @@ AUTO_TOKEN_HEADER: Final = "Pantahub-Devices-Auto-Token-V1"
 OBJECT_TYPE_HEADER: Final = "Pantahub-Object-Type"
 #: ``pvr-spec`` of the ``.pvrremote`` discovery document.
 PVR_SPEC: Final = "pvr-pantahub-1"
+#: Where a hub serves objects by signed URL: ``/local-s3/<token>``. Pantavisor
+#: uploads to its own hub from this path on (updater.c, ``strstr(url, "/local-s3")``).
+LOCAL_S3: Final = "/local-s3"
 #: The realm of every 401's ``WWW-Authenticate``.
 REALM: Final = "pantahub services"
 

@@ -9,8 +9,8 @@ from django.db import connections
 from django.test import Client
 
 from community import consumers, events
-from portal.asgi import application
 from portal.auth import issue_token
+from trailhub.asgi import application
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 

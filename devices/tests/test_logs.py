@@ -298,7 +298,7 @@ def test_a_trim_that_cannot_be_queued_is_logged_and_the_sweep_does_it(
 def test_the_sweep_trims_what_a_lost_enqueue_left(api, device, settings):
     settings.DEVICE_LOG_RETENTION = 3
     make_logs(device, 5)  # as a post whose trim could not be queued leaves them
-    from portal.celery import app
+    from trailhub.celery import app
 
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = True  # the broker is back: the worker runs what is queued

@@ -23,7 +23,7 @@ def _eager_tasks():
     With REDIS_URL set (CI's second pass) the Celery app is configured for a
     real broker; these tests check the services, so tasks run where they are queued.
     """
-    from portal.celery import app
+    from trailhub.celery import app
 
     before = app.conf.task_always_eager
     app.conf.task_always_eager = True

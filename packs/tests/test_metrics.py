@@ -6,9 +6,9 @@ import datetime as dt
 
 from packs import rollout as ro
 from packs.models import Rollout, Wave
-from portal.metrics.collectors import overdue_deliveries
-from portal.tests.metrics_helpers import TOKEN, scrape, value
 from trail import status as st
+from trailhub.metrics.collectors import overdue_deliveries
+from trailhub.tests.metrics_helpers import TOKEN, scrape, value
 
 
 def test_rollouts_and_overdue_followers_match_the_database(

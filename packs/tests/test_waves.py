@@ -249,7 +249,7 @@ def test_the_periodic_sweep_judges_waves_past_their_timeout(fleet, post, committ
 def test_the_sweep_is_a_registered_periodic_task():
     from django.conf import settings
 
-    from portal.celery import app
+    from trailhub.celery import app
 
     entry = settings.CELERY_BEAT_SCHEDULE["packs.sweep-rollouts"]
     assert entry["task"] in app.tasks and entry["schedule"] == 30

@@ -1,6 +1,6 @@
 """A Celery worker killed in the middle of a rollout loses nothing and posts nothing twice.
 
-Real processes: a ``celery -A portal worker`` (prefork) on a Redis broker,
+Real processes: a ``celery -A trailhub worker`` (prefork) on a Redis broker,
 and a PostgreSQL database of the test's own, shared with a driver process
 that sets the pack up and posts the leader's revision. The worker is killed
 with SIGKILL (its whole process group) once some followers have their new
@@ -23,8 +23,8 @@ import psycopg
 import pytest
 import redis
 
-from portal.tests.databases import PG, scratch_database
 from trail.tests.e2e.live import wait_for
+from trailhub.tests.databases import PG, scratch_database
 
 REPO = Path(__file__).resolve().parents[2]
 CELERY = Path(sys.executable).parent / "celery"
@@ -76,7 +76,7 @@ def manage(env: dict, *args: str) -> str:
 
 
 class Worker:
-    """``celery -A portal worker`` in its own process group (so a kill takes its children)."""
+    """``celery -A trailhub worker`` in its own process group (so a kill takes its children)."""
 
     def __init__(self, run: dict, name: str) -> None:
         self.log = run["tmp"] / f"{name}.log"
@@ -84,7 +84,7 @@ class Worker:
         with open(self.log, "wb") as out:
             self.process = subprocess.Popen(
                 [
-                    str(CELERY), "-A", "portal", "worker", "--pool", "prefork",
+                    str(CELERY), "-A", "trailhub", "worker", "--pool", "prefork",
                     "--concurrency", "2", "--loglevel", "INFO", "--hostname", f"{name}@%h",
                     "--without-gossip", "--without-mingle", "--without-heartbeat",
                 ],

@@ -14,7 +14,7 @@ The ordinary settings, plus:
 import os
 import time
 
-from portal.settings import *  # noqa: F403
+from trailhub.settings import *  # noqa: F403
 
 RUN = os.environ["PACKS_KILL_RUN"]
 

@@ -2,9 +2,7 @@
 
 import time
 
-from django.apps import apps
 from django.conf import settings
-from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -20,25 +18,9 @@ from portal.api.serializers import (
     TokenSerializer,
 )
 from portal.api.throttles import SignupThrottle, TooManyTries
-from portal.auth import JWTAuthentication, issue_anon_token, issue_token
-from portal.ids import is_id
+from portal.auth import JWTAuthentication, check_credentials, issue_anon_token, issue_token
 from portal.limits import LoginLimits
-from trail.wire import ANON_PRN, DEVICE_PRN_PREFIX
-
-
-def check_credentials(request, username: str, password: str):
-    """The user or device that these credentials name, or None."""
-    if username.startswith(DEVICE_PRN_PREFIX):
-        device_id = username.removeprefix(DEVICE_PRN_PREFIX)
-        if not is_id(device_id):
-            return None
-        Device = apps.get_model("devices", "Device")
-        device = Device.objects.select_related("owner").filter(id=device_id).first()
-        if device is not None and device.check_secret(password):
-            device.mark_seen()
-            return device
-        return None
-    return authenticate(request, username=username, password=password)
+from trail.wire import ANON_PRN
 
 
 def is_anon_login(data) -> bool:

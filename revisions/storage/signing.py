@@ -21,10 +21,11 @@ from django.core import signing
 from django.urls import reverse
 
 from revisions.storage.base import SHA256_RE
+from trail.wire import LOCAL_S3
 
 SALT = "trailhub.revisions.storage.local-s3"
 #: The path prefix of every signed object URL (the one Pantavisor looks for).
-PREFIX = "/local-s3/"
+PREFIX = LOCAL_S3 + "/"
 OPS = ("get", "put")
 
 

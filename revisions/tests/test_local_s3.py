@@ -19,12 +19,12 @@ from asgiref.testing import ApplicationCommunicator
 from channels.db import database_sync_to_async
 from django.db import connections
 
-from portal.asgi import application
-from portal.tests.asgi import answer
 from revisions import services
 from revisions.models import Blob, OwnerObject
 from revisions.storage import signing
 from revisions.tests.conftest import random_bytes, sha
+from trailhub.asgi import application
+from trailhub.tests.asgi import answer
 
 
 def stored(objects_dir, data: bytes) -> bool:

@@ -13,11 +13,11 @@ from asgiref.testing import ApplicationCommunicator
 from channels.db import database_sync_to_async
 from django.db import connections
 
-from portal.asgi import application
 from revisions import services
 from revisions.storage.base import CHUNK_SIZE
 from revisions.storage.filesystem import FileSystemStore
 from revisions.tests.conftest import random_bytes, sha
+from trailhub.asgi import application
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 

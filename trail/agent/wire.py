@@ -20,8 +20,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit, urlunsplit
 
 from trail.client import HubError
-
-LOCAL_S3 = "/local-s3"
+from trail.wire import LOCAL_S3
 
 
 def download_url(signed_geturl: str) -> str:

@@ -3,6 +3,6 @@ password hasher (as every other test in the project uses), because each test
 registers devices and logs in several times and the production hasher is slow
 on purpose."""
 
-from portal.settings import *  # noqa: F403
+from trailhub.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

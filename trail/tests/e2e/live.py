@@ -90,7 +90,7 @@ class LiveHub:
         log = open(self.var_dir / "server.log", "ab")  # noqa: SIM115 - closed with the process
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "uvicorn", "portal.asgi:application",
+                sys.executable, "-m", "uvicorn", "trailhub.asgi:application",
                 "--host", "127.0.0.1", "--port", str(self.port),
                 "--lifespan", "off", "--log-level", self.env.get("LOG_LEVEL", "info").lower(),
             ],

@@ -1,0 +1,43 @@
+"""URLs: API paths at the root (the Pantahub wire), pages elsewhere (DESIGN.md)."""
+
+from django.contrib import admin
+from django.contrib.auth.views import LoginView
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from portal import views as accounts
+from portal.forms import LoginForm
+from trailhub import views
+from trailhub.metrics.views import metrics
+
+urlpatterns = [
+    # The API first: a device's poll (GET /trails/<id>/steps) is the commonest request.
+    path("", include("revisions.api.urls")),
+    path("", include("devices.api.urls")),
+    path("", include("packs.api.urls")),
+    path("", include("portal.api.urls")),
+    # Pages
+    path("", views.home, name="home"),
+    path("accounts/signup/", accounts.signup, name="signup"),
+    path("accounts/profile/", accounts.profile, name="profile"),
+    # Django's own, with the limits of portal/limits.py; the rest of its set follows.
+    path("accounts/login/", LoginView.as_view(authentication_form=LoginForm), name="login"),
+    path("accounts/password_reset/", accounts.PasswordResetView.as_view(), name="password_reset"),
+    path("accounts/logout-everywhere/", accounts.logout_everywhere, name="logout-everywhere"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/", include("devices.urls")),
+    path("dashboard/packs/", include("packs.urls")),
+    path("admin/", admin.site.urls),
+    # Probes for load balancers and orchestrators (docs/deployment.md), no login.
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    # The split view serves its setup script as a file: the CSP allows no inline script.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
+    path("", include("community.urls")),
+]
+
+handler404 = "trailhub.views.not_found"
+handler500 = "trailhub.views.server_error"

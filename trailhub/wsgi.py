@@ -1,0 +1,12 @@
+"""WSGI entry point, for running the HTTP API under a WSGI server (e.g. gunicorn)."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trailhub.settings")
+application = get_wsgi_application()
+
+from trailhub.warm import warm  # noqa: E402
+
+warm()
