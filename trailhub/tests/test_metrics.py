@@ -9,12 +9,12 @@ import pytest
 from django.test import Client
 
 from devices.models import Device
-from trailhub.metrics import middleware
 from portal.queue import enqueue
 from revisions import services
 from revisions.models import Step
 from trail import status as st
 from trailhub.celery import app as celery_app
+from trailhub.metrics import middleware
 from trailhub.tests.metrics_helpers import TOKEN, moved, samples, scrape, value
 
 SPEC = "pantavisor-service-system@1"
