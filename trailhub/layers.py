@@ -1,7 +1,7 @@
 """The Channels layers: a commit's events in one call, and on Redis a pool that waits.
 
 ``group_send_many`` sends a list of ``(group, message)`` pairs; one group's failure
-spares the others. community/events.py sends every commit's events through it.
+spares the others. live/events.py sends every commit's events through it.
 
 On Redis, channels_redis gives each process (per event loop) a redis-py
 connection pool that opens a new connection whenever all are busy, up to its

@@ -1,5 +1,5 @@
 """WebSocket routes of every app, gathered in one list."""
 
-from community.routing import websocket_urlpatterns as community_routes
+from live.routing import websocket_urlpatterns as live_routes
 
-websocket_urlpatterns: list = [*community_routes]
+websocket_urlpatterns: list = [*live_routes]

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "revisions",
     "packs",
     "community",
+    "live",
 ]
 
 MIDDLEWARE = [

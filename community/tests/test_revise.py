@@ -6,9 +6,9 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from community import events
 from community.models import Fork
 from devices.models import Device
+from live import events
 from revisions.models import Blob, OwnerObject, Step
 from revisions.services.steps import create_trail, post_step, report_progress
 from trail import status as st

@@ -15,9 +15,9 @@ from channels.testing import WebsocketCommunicator
 from django.db import connections
 from django.test import Client
 
-from community import consumers, events
 from devices.models import Device
 from devices.services import post_logs
+from live import consumers, events
 from portal.auth import issue_token
 from revisions import services as revisions
 from revisions.models import Trail

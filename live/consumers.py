@@ -2,7 +2,7 @@
 
 ``scope["user"]`` comes from portal/ws_auth.py: a person (session cookie or
 bearer token), a DevicePrincipal (a device's token) or anonymous. What is
-sent comes from community/events.py, never from here.
+sent comes from live/events.py, never from here.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from community import events
 from devices.models import Device
+from live import events
 from portal.metrics import WEBSOCKETS
 from revisions.models import Step
 

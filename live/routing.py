@@ -1,8 +1,8 @@
-"""WebSocket routes of the community app (gathered in trailhub/routing.py)."""
+"""WebSocket routes: live pages and the device socket (gathered in trailhub/routing.py)."""
 
 from django.urls import path, re_path
 
-from community import consumers
+from live import consumers
 
 websocket_urlpatterns = [
     path("ws/devices/<str:device_id>/", consumers.DeviceConsumer.as_asgi()),

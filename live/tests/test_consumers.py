@@ -8,7 +8,7 @@ from channels.testing import WebsocketCommunicator
 from django.db import connections
 from django.test import Client
 
-from community import consumers, events
+from live import consumers, events
 from portal.auth import issue_token
 from trailhub.asgi import application
 

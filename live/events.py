@@ -2,7 +2,7 @@
 
 Every function here queues its messages with ``transaction.on_commit``, so a
 browser never hears of a row it could not read yet, and a rolled-back change
-is never announced. Messages go to Channels groups (community/consumers.py
+is never announced. Messages go to Channels groups (live/consumers.py
 forwards them as JSON):
 
 ``device.<id>``        everyone watching a device page (anyone who may see it)

@@ -6,7 +6,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from community import events
+from live import events
 
 pytestmark = pytest.mark.django_db
 
