@@ -7,7 +7,7 @@ import json
 from django import forms
 
 from devices import services as device_services
-from portal.errors import APIError
+from portal.errors import DomainError, add_to_form
 from portal.models import nick_validator
 from portal.parsers import loads
 
@@ -38,8 +38,8 @@ class DeviceSettingsForm(forms.Form):
         """The updated device, or None with the service's reason on the form."""
         try:
             return device_services.update_device(self.device, **self.cleaned_data)
-        except APIError as exc:
-            self.add_error("nick" if exc.get_codes() == "nick-taken" else None, str(exc.detail))
+        except DomainError as exc:
+            add_to_form(self, exc)
         return None
 
 
@@ -87,8 +87,8 @@ class UserMetaForm(forms.Form):
             return device_services.write_meta(
                 self.device, "user_meta", self.cleaned_data["user_meta"], merge=False
             )
-        except APIError as exc:
-            self.add_error("user_meta", str(exc.detail))
+        except DomainError as exc:
+            add_to_form(self, exc, "user_meta")
         return None
 
 

@@ -4,7 +4,7 @@ from django import forms
 from django.http import Http404
 
 from devices import services
-from portal.errors import APIError
+from portal.errors import DomainError, add_to_form
 from portal.parsers import loads
 
 
@@ -24,8 +24,8 @@ class ClaimForm(forms.Form):
             return services.claim_device(
                 user, self.cleaned_data["device_id"], self.cleaned_data["challenge"]
             )
-        except APIError as exc:
-            self.add_error(None, str(exc.detail))
+        except DomainError as exc:
+            add_to_form(self, exc)
         except Http404:
             self.add_error("device_id", "No unclaimed device has this id.")
         return None
@@ -54,8 +54,8 @@ class AutoTokenForm(forms.Form):
             raise forms.ValidationError(f"Not valid JSON: {exc}") from None
         try:
             return services.check_meta(value, "Default user-meta")
-        except APIError as exc:
-            raise forms.ValidationError(str(exc.detail)) from None
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message) from None
 
     def create(self, user):
         """``(token, raw)``: the raw token is for showing once."""

@@ -18,7 +18,7 @@ from devices.models import Device
 from packs import services
 from packs.forms import FollowerForm, PackForm
 from packs.models import Pack
-from portal.errors import APIError
+from portal.errors import DomainError
 
 ACTIONS = {"resume": services.resume, "abort": services.abort, "revert": services.revert}
 #: The actions that cannot be undone, which a confirmation page asks about first.
@@ -30,8 +30,8 @@ DONE = {
 }
 
 
-def _error(request, exc: APIError) -> None:
-    messages.error(request, str(exc.detail))
+def _error(request, exc: DomainError) -> None:
+    messages.error(request, exc.message)
 
 
 def _settings_of(form: PackForm) -> dict:
@@ -51,7 +51,7 @@ def pack_list(request):
                 description=form.cleaned_data["description"],
                 **_settings_of(form),
             )
-        except APIError as exc:
+        except DomainError as exc:
             _error(request, exc)
         else:
             messages.success(request, f"Pack {pack.nick} created. Add its followers.")
@@ -85,7 +85,7 @@ def pack_settings(request, pack_id: str):
     changes = {name: form.cleaned_data[name] for name in ("nick", "leader", "description")}
     try:
         services.update_pack(pack, **changes, **_settings_of(form))
-    except APIError as exc:
+    except DomainError as exc:
         _error(request, exc)
     else:
         messages.success(request, "Pack settings saved.")
@@ -136,7 +136,7 @@ def follower_add(request, pack_id: str):
     device = form.cleaned_data["device"]
     try:
         services.add_follower(pack, device)
-    except APIError as exc:
+    except DomainError as exc:
         _error(request, exc)
     else:
         messages.success(request, f"{device.nick} follows {pack.nick} now.")
@@ -214,7 +214,7 @@ def rollout_action(request, pack_id: str, rollout_id: str, action: str):
     args = [int(wave)] if action == "revert" and wave else []
     try:
         ACTIONS[action](rollout, *args)
-    except APIError as exc:
+    except DomainError as exc:
         _error(request, exc)
     else:
         messages.success(request, DONE[action])

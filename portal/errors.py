@@ -8,25 +8,60 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
-class APIError(exceptions.APIException):
-    """An error with its own status, message and machine-readable code."""
+class DomainError(Exception):
+    """A service's refusal: a message for people, a machine-readable code, the HTTP
+    status it becomes on the API, and extra members of the JSON body.
 
-    def __init__(self, message: str, code: str = "invalid", status_code: int = 400, **extra):
-        super().__init__(detail=message, code=code)
-        self.status_code = status_code
+    Services raise it (and its subclasses); the API maps it to JSON in
+    :func:`exception_handler`, the pages to a form error or a message with
+    :func:`add_to_form`.
+    """
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+    def __init__(
+        self, message: str, code: str = "invalid", status_code: int | None = None, **extra
+    ):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        if status_code is not None:
+            self.status_code = status_code
         self.extra = extra
 
 
-class Forbidden(APIError):
+class Forbidden(DomainError):
     """403: the caller may see the thing but not do this to it."""
 
+    status_code = status.HTTP_403_FORBIDDEN
+
     def __init__(self, message: str, code: str = "forbidden"):
-        super().__init__(message, code=code, status_code=status.HTTP_403_FORBIDDEN)
+        super().__init__(message, code=code)
 
 
-class Conflict(APIError):
+class Conflict(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+
     def __init__(self, message: str, code: str = "conflict", **extra):
-        super().__init__(message, code=code, status_code=status.HTTP_409_CONFLICT, **extra)
+        super().__init__(message, code=code, **extra)
+
+
+#: The form field a refusal's code is about; the others are the whole form's.
+FORM_FIELDS = {"nick-taken": "nick"}
+
+
+def add_to_form(form, exc: DomainError, field: str | None = None) -> None:
+    """Show a service's refusal on ``form``: on ``field``, on the field its code is
+    about when the form has one, otherwise above the form."""
+    field = field or FORM_FIELDS.get(exc.code)
+    form.add_error(field if field in form.fields else None, exc.message)
+
+
+def _as_api_exception(exc: DomainError) -> exceptions.APIException:
+    api = exceptions.APIException(detail=exc.message, code=exc.code)
+    api.status_code = exc.status_code
+    api.extra = exc.extra
+    return api
 
 
 def _flatten(detail, prefix: str = "") -> list[str]:
@@ -51,13 +86,17 @@ def _first_code(detail) -> str:
 
 
 def exception_handler(exc, context):
-    if isinstance(exc, Http404):
+    if isinstance(exc, DomainError):
+        exc = _as_api_exception(exc)
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) if str(exc) else "not found")
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        exc = APIError(f"request body is over the limit of {limit} bytes", "too-large", 413)
+        exc = _as_api_exception(
+            DomainError(f"request body is over the limit of {limit} bytes", "too-large", 413)
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 from community import services
 from community.forms import ForkForm
 from community.views.lookups import device_for, page_context, step_for
-from portal.errors import APIError
+from portal.errors import DomainError, add_to_form
 
 
 def _revision_url(device, rev: int) -> str:
@@ -49,8 +49,8 @@ def rollback(request, nick: str, device: str, rev: int):
         )
     try:
         new = services.roll_back(request.user, device, step)
-    except APIError as exc:
-        messages.error(request, f"Could not roll back: {exc.detail}")
+    except DomainError as exc:
+        messages.error(request, f"Could not roll back: {exc.message}")
         return redirect(_revision_url(device, rev))
     messages.success(request, f"Posted revision {new.rev} with the state of revision {rev}.")
     return redirect(_revision_url(device, new.rev))
@@ -66,8 +66,8 @@ def fork(request, nick: str, device: str, rev: int):
             new = services.fork(
                 request.user, source, step, into=form.into, nick=form.cleaned_data["nick"]
             )
-        except APIError as exc:
-            form.add_error("nick" if exc.get_codes() == "nick-taken" else None, str(exc.detail))
+        except DomainError as exc:
+            add_to_form(form, exc)
         else:
             target = new.trail.device
             messages.success(

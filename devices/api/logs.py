@@ -16,7 +16,7 @@ from drf_spectacular.utils import OpenApiParameter
 
 from devices import services
 from devices.models import Device, DeviceLog
-from portal.errors import APIError
+from portal.errors import DomainError
 from trail.wire import DEVICE_PRN_PREFIX
 
 DEFAULT_PAGE_SIZE = 100
@@ -42,8 +42,8 @@ class Page:
     next_cursor: str | None
 
 
-def _bad(message: str) -> APIError:
-    return APIError(message, "invalid", 400)
+def _bad(message: str) -> DomainError:
+    return DomainError(message, "invalid", 400)
 
 
 def _csv(params, name: str) -> list[str]:

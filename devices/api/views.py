@@ -34,7 +34,7 @@ from devices.api.throttles import AUTO_TOKEN_HEADER, AnonymousRegistrationThrott
 from devices.models import AutoToken, Device
 from portal.api.guards import require_device, require_login, require_person
 from portal.auth import device_of, person_of
-from portal.errors import APIError, Forbidden
+from portal.errors import DomainError, Forbidden
 
 REF = OpenApiParameter("ref", str, OpenApiParameter.PATH, description="device id, prn or nick")
 
@@ -136,7 +136,7 @@ class DeviceDetailView(APIView):
         if challenge is None and isinstance(request.data, dict):
             challenge = request.data.get("challenge")
         if challenge is not None and not isinstance(challenge, str):
-            raise APIError("challenge must be a string", "invalid", 400)
+            raise DomainError("challenge must be a string", "invalid", 400)
         device = services.claim_device(person, ref, challenge)
         return device_answer(request, device)
 
@@ -286,13 +286,13 @@ class LogsView(APIView):
         entries = body if isinstance(body, list) else [body]
         limit = settings.DEVICE_LOG_BATCH_MAX_ENTRIES
         if len(entries) > limit:
-            raise APIError(
+            raise DomainError(
                 f"{len(entries)} log entries in one request; the limit is {limit}",
                 "too-large",
                 413,
             )
         if not all(isinstance(entry, dict) for entry in entries):
-            raise APIError("send a log entry object or a list of them", "not-an-object", 400)
+            raise DomainError("send a log entry object or a list of them", "not-an-object", 400)
         form = LogEntryInSerializer(data=entries, many=True)
         form.is_valid(raise_exception=True)
         created = services.post_logs(device, form.validated_data)

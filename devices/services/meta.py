@@ -11,7 +11,7 @@ from django.db import transaction
 from devices.models import (
     Device,
 )
-from portal.errors import APIError
+from portal.errors import DomainError
 from portal.parsers import unstorable
 
 MetaField = Literal["user_meta", "device_meta"]
@@ -19,7 +19,7 @@ MetaField = Literal["user_meta", "device_meta"]
 
 def _require_object(value, what: str) -> dict:
     if not isinstance(value, dict):
-        raise APIError(f"{what} must be a JSON object", "not-an-object", 400)
+        raise DomainError(f"{what} must be a JSON object", "not-an-object", 400)
     return value
 
 
@@ -29,11 +29,11 @@ def check_meta(value, what: str) -> dict:
     found = unstorable(value)  # the API's parser refuses these already; the forms parse JSON too
     if found is not None:
         code, message = found
-        raise APIError(f"{what}: {message}", code, 400)
+        raise DomainError(f"{what}: {message}", code, 400)
     size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
     limit = settings.DEVICE_META_MAX_BYTES
     if size > limit:
-        raise APIError(
+        raise DomainError(
             f"{what} would be {size} bytes serialized; the limit is {limit}", "too-large", 413
         )
     return value

@@ -22,7 +22,7 @@ from devices.models import (
 from devices.services.lookups import conflict_nick, nick_taken, unique_nick
 from devices.services.meta import check_meta
 from portal.auth import person_of
-from portal.errors import APIError, Conflict, Forbidden
+from portal.errors import Conflict, DomainError, Forbidden
 from portal.ids import is_id
 from trail.wire import AUTO_TOKEN_HEADER, DEVICE_PRN_PREFIX
 
@@ -109,7 +109,7 @@ def claim_device(user, ref: str, challenge: str | None) -> Device:
     if not is_id(device_id):
         raise Http404(f"no such device: {ref}")
     if not challenge:
-        raise APIError(
+        raise DomainError(
             "give the device's challenge: PUT /devices/<id>?challenge=<challenge>",
             "challenge-required",
             400,
@@ -123,7 +123,7 @@ def claim_device(user, ref: str, challenge: str | None) -> Device:
                 raise Conflict("this device is already claimed", "already-claimed")
             raise Http404(f"no such device: {ref}")
         if cache.get(_claim_failures_key(device.id), 0) >= settings.CLAIM_MAX_FAILURES:
-            raise APIError(
+            raise DomainError(
                 "too many wrong challenges for this device; try again in an hour",
                 "throttled",
                 429,

@@ -13,7 +13,7 @@ from django.utils import timezone
 from packs import rollout as ro
 from packs.models import Delivery, Rollout
 from packs.services.rollouts import GAVE_UP, advance, end, kick, move, move_wave
-from portal.errors import APIError, Conflict
+from portal.errors import Conflict, DomainError
 from revisions.models import Step
 from revisions.services import cancel_step
 from trail import status as st
@@ -84,7 +84,7 @@ def revert(rollout: Rollout, wave_number: int | None = None) -> Rollout:
         else:
             wave = rollout.waves.filter(number=wave_number).first()
             if wave is None:
-                raise APIError(
+                raise DomainError(
                     f"this rollout has no wave {wave_number}", code="no-such-wave", status_code=404
                 )
         if wave is None or wave.status not in ro.STARTED:

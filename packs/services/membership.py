@@ -15,7 +15,7 @@ from packs.services.rollouts import (
     evaluate_after_commit,
     follow_leader_after_commit,
 )
-from portal.errors import APIError, Conflict, Forbidden
+from portal.errors import Conflict, DomainError, Forbidden
 from portal.ids import is_id
 
 # --- Finding packs ------------------------------------------------------------
@@ -101,7 +101,7 @@ def _check_leader(leader: Device, owner, follower_ids: set[str]) -> None:
     """Raise unless ``leader`` may lead a pack of ``owner`` followed by ``follower_ids``."""
     _check_owned(leader, owner, "leader")
     if leader.id in follower_ids:
-        raise APIError(
+        raise DomainError(
             f"{leader.nick} follows this pack, so it cannot lead it: remove it from the"
             " followers first",
             code="own-leader",
@@ -212,7 +212,7 @@ def add_follower(pack: Pack, device: Device) -> tuple[PackMember, bool]:
         )
         _check_owned(device, pack.owner, "followers")
         if device.id == pack.leader_id:
-            raise APIError(
+            raise DomainError(
                 f"{device.nick} leads this pack; a device cannot follow itself", code="own-leader"
             )
         existing = PackMember.objects.select_related("pack").filter(device=device).first()

@@ -18,7 +18,7 @@ from devices.models import Device
 from packs import rollout as ro
 from packs.models import Delivery, Pack, PackMember, Rollout, Wave
 from portal import queue
-from portal.errors import APIError
+from portal.errors import DomainError
 from revisions.models import Step, Trail
 from revisions.services import post_step
 from trail import status as st
@@ -240,8 +240,8 @@ def deliver(delivery_id: int) -> str | None:
                         forked_from=source,
                         link_public=True,
                     )
-            except APIError as exc:
-                return _finish(delivery, ro.D_FAILED, str(exc.detail))
+            except DomainError as exc:
+                return _finish(delivery, ro.D_FAILED, exc.message)
             if delivery.kind == ro.RELEASE:
                 delivery.previous = running
             status = ro.D_POSTED

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter
 
-from portal.errors import APIError
+from portal.errors import DomainError
 
 LIMIT = OpenApiParameter("limit", int, description="at most this many (default 100, at most 1000)")
 MAX_LIMIT = 1000
@@ -15,7 +15,7 @@ def limit_param(request, default: int = 100) -> int:
     if not raw:
         return default
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise APIError(f"limit must be a number from 1 to {MAX_LIMIT}", code="bad-limit")
+        raise DomainError(f"limit must be a number from 1 to {MAX_LIMIT}", code="bad-limit")
     return int(raw)
 
 
@@ -26,4 +26,4 @@ def int_param(request, name: str) -> int | None:
     try:
         return int(raw)
     except ValueError:
-        raise APIError(f"{name} must be a whole number", code=f"bad-{name}") from None
+        raise DomainError(f"{name} must be a whole number", code=f"bad-{name}") from None

@@ -10,7 +10,7 @@ refused as portal.parsers refuses them everywhere.
 
 from rest_framework.parsers import JSONParser
 
-from portal.errors import APIError
+from portal.errors import DomainError
 from portal.parsers import JSONRefused, body_limit, check_shape, read_body, refuse_nul
 from trail.state import MAX_JSON_DEPTH, MAX_KEYS, StateError, load_state
 
@@ -26,9 +26,9 @@ class StrictJSONParser(JSONParser):
             check_shape(text, MAX_JSON_DEPTH, self.max_values)
             data = load_state(text)
         except UnicodeDecodeError as exc:
-            raise APIError(f"state is not UTF-8: {exc}", code="bad-json") from None
+            raise DomainError(f"state is not UTF-8: {exc}", code="bad-json") from None
         except JSONRefused as exc:
-            raise APIError(str(exc), exc.code, exc.status_code) from None
+            raise DomainError(str(exc), exc.code, exc.status_code) from None
         except StateError as exc:
-            raise APIError(str(exc), code=exc.code) from None
+            raise DomainError(str(exc), code=exc.code) from None
         return refuse_nul(data)

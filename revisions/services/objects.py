@@ -20,7 +20,7 @@ from django.utils import timezone
 from rest_framework import exceptions
 
 from portal.auth import device_of, person_of
-from portal.errors import APIError, Conflict
+from portal.errors import Conflict, DomainError
 from revisions.models import Blob, OwnerObject, Step, StepObject
 from revisions.storage import UploadRejected, get_store
 
@@ -81,7 +81,7 @@ def object_owner(user):
     device = device_of(user)
     if device is not None:
         if device.owner_id is None:
-            raise APIError(
+            raise DomainError(
                 "this device is not claimed yet; claim the device first, then upload objects",
                 code="unclaimed",
                 status_code=403,
@@ -199,7 +199,7 @@ def request_upload(
     already has it (a 409 on the wire).
     """
     if size > settings.OBJECTS_MAX_BYTES:
-        raise APIError(
+        raise DomainError(
             f"objects are at most {settings.OBJECTS_MAX_BYTES} bytes; this one is {size}",
             code="too-large",
             status_code=413,
@@ -211,7 +211,7 @@ def request_upload(
             return obj
     blob = Blob.objects.filter(sha256=sha).first()
     if blob is not None and blob.size != size:
-        raise APIError(
+        raise DomainError(
             f"the content with sha256 {sha} is {blob.size} bytes, not {size}:"
             " the size or the sha256 is wrong",
             code="size-mismatch",

@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from portal.errors import APIError, Conflict
+from portal.errors import Conflict, DomainError
 from revisions import pollcache
 from revisions.models import ProgressReport, Step, StepObject, Trail
 from revisions.services.objects import ensure_present, link_public_objects, missing_objects
@@ -32,7 +32,7 @@ def validated_state_sha(state: Any) -> str:
     try:
         ts.validate_state(state)
     except ts.StateError as exc:
-        raise APIError(str(exc), code=exc.code, key=exc.key) from None
+        raise DomainError(str(exc), code=exc.code, key=exc.key) from None
     return ts.state_sha(state)
 
 
@@ -142,7 +142,7 @@ def post_step(
                 next_rev=next_rev,
             )
         if rev != -1 and rev > next_rev:
-            raise APIError(
+            raise DomainError(
                 f"revision {rev} would skip numbers; the next revision is {next_rev}"
                 " (or send rev -1 to append)",
                 code="rev-skips",
@@ -218,7 +218,7 @@ def move_status(step: Step, status: str, actor: st.Actor, **fields: Any) -> Step
             st.check_transition(locked.status, status, actor)
         except st.TransitionError as exc:
             if exc.code == "unknown-status":
-                raise APIError(str(exc), code=exc.code) from None
+                raise DomainError(str(exc), code=exc.code) from None
             raise Conflict(str(exc), code=exc.code, status=locked.status) from None
         previous = locked.status
         if previous == status and locked.is_final:  # a final status, repeated: nothing changes

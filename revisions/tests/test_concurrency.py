@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.exceptions import APIException
 
+from portal.errors import DomainError
 from revisions import services
 from revisions.models import Step, Trail
 from revisions.tests.conftest import run_in_threads
@@ -22,7 +22,7 @@ def post(trail_id: str, n: int, rev: int = -1):
     trail = Trail.objects.select_related("device__owner").get(pk=trail_id)
     try:
         return services.post_step(trail, {"#spec": SPEC, "n.json": n}, rev=rev).rev
-    except APIException as exc:
+    except DomainError as exc:
         return exc.status_code
 
 
@@ -52,7 +52,7 @@ def test_it_creates_one_trail_for_concurrent_factory_posts(owner, make_device):
     def create(n: int):
         try:
             return services.create_trail(device, {"#spec": SPEC, "n.json": n}).head_rev
-        except APIException as exc:
+        except DomainError as exc:
             return exc.status_code
 
     answers = run_in_threads(create, [(n,) for n in range(4)])

@@ -91,7 +91,7 @@ def test_it_links_public_content_for_a_fork(owner, device, trail_of, public_revi
     state = {"#spec": SPEC, "app/root.squashfs": sha(public_revision)}
     with pytest.raises(Exception) as refused:
         services.post_step(trail, state)
-    assert refused.value.detail.code == "missing-objects"
+    assert refused.value.code == "missing-objects"
     step = services.post_step(trail, state, link_public=True)
     assert step.rev == 1
     assert OwnerObject.objects.get(owner=owner, sha256=sha(public_revision)).kind == "link"

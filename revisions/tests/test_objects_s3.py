@@ -63,7 +63,7 @@ def test_it_waits_for_the_bytes(api, owner, device, trail_of, s3_objects):
     trail = trail_of(device, {"#spec": SPEC})
     with pytest.raises(Exception) as refused:
         services.post_step(trail, {"#spec": SPEC, "k.img": sha(data)})
-    assert refused.value.detail.code == "missing-objects"
+    assert refused.value.code == "missing-objects"
 
 
 def test_it_installs_uploads_when_a_step_names_them(api, owner, device, trail_of, s3_objects):

@@ -297,4 +297,4 @@ def test_it_needs_a_claimed_device_to_post(owner, make_device, trail_of):
     trail = trail_of(lonely, state())
     with pytest.raises(Exception) as refused:
         services.post_step(trail, state(1))
-    assert refused.value.detail.code == "unclaimed"
+    assert refused.value.code == "unclaimed"

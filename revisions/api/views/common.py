@@ -14,7 +14,7 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
 
-from portal.errors import APIError
+from portal.errors import DomainError
 from portal.parsers import loads
 from revisions.api.serializers import ObjectWithAccessSerializer
 from revisions.services import ObjectView
@@ -39,16 +39,20 @@ def status_filter(raw: str) -> list[str]:
         except ValueError:
             query = None
         if not (isinstance(query, dict) and len(query) == 1):
-            raise APIError('progress.status must be a status or {"$in": [...]}', code="bad-filter")
+            raise DomainError(
+                'progress.status must be a status or {"$in": [...]}', code="bad-filter"
+            )
         ((op, value),) = query.items()
         values = value if isinstance(value, list) else [value]
         if op not in ("$in", "$nin", "$ne", "$eq") or not all(isinstance(v, str) for v in values):
-            raise APIError('progress.status must be a status or {"$in": [...]}', code="bad-filter")
+            raise DomainError(
+                'progress.status must be a status or {"$in": [...]}', code="bad-filter"
+            )
     else:
         op, values = "$eq", [raw]
     unknown = [v for v in values if v not in st.STATUSES]
     if unknown:
-        raise APIError(
+        raise DomainError(
             f"unknown status {unknown[0]!r}; expected one of {', '.join(st.STATUSES)}",
             code="unknown-status",
         )

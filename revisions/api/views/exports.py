@@ -9,7 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
-from portal.errors import APIError, Conflict
+from portal.errors import Conflict, DomainError
 from revisions.api.lookups import parse_rev
 from revisions.api.views.common import streamed
 from revisions.exports import export_members, missing_blobs, tarball
@@ -37,7 +37,7 @@ class ExportView(APIView):
         if not filename.endswith(".tar.gz") or "/" in filename or '"' in filename:
             raise Http404("exports are named <name>.tar.gz")
         if any(ord(char) < 0x20 or ord(char) == 0x7F for char in filename):
-            raise APIError("an export's name has no control characters", "bad-filename")
+            raise DomainError("an export's name has no control characters", "bad-filename")
         step = (
             Step.objects.visible_to(request.user)
             .filter(trail__device__owner__username=owner, trail__device__nick=nick)

@@ -25,7 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal import metrics
-from portal.errors import APIError
+from portal.errors import DomainError
 from revisions import services
 from revisions.api.views.common import file_response
 from revisions.models import Blob
@@ -62,7 +62,7 @@ def signed(request, token: str) -> SignedRequest:
     try:
         return check(token, request.method, request.META.get("CONTENT_LENGTH"))
     except SignatureError as exc:
-        raise APIError(str(exc), exc.code, exc.status) from None
+        raise DomainError(str(exc), exc.code, exc.status) from None
 
 
 class LocalS3View(APIView):
@@ -89,7 +89,7 @@ class LocalS3View(APIView):
         sha = signed(request, token).sha
         blob = Blob.objects.filter(sha256=sha).only("size").first()
         if blob is None:
-            raise APIError("this object's bytes have not been uploaded yet", "not-found", 404)
+            raise DomainError("this object's bytes have not been uploaded yet", "not-found", 404)
         # One "bytes=N-" or "bytes=N-M" range, as S3 answers it, so that an
         # interrupted download resumes instead of starting over.
         start, end = _byte_range(request.headers.get("Range", ""), blob.size)
@@ -131,10 +131,12 @@ class LocalS3View(APIView):
             )
         except UploadRejected as exc:
             status = 404 if exc.code == "grant-gone" else 400
-            raise APIError(f"upload refused, nothing was kept: {exc}", exc.code, status) from None
+            raise DomainError(
+                f"upload refused, nothing was kept: {exc}", exc.code, status
+            ) from None
         except FileNotFoundError:  # the temporary file was swept while the upload stalled
             log.warning("upload of %s lost its temporary file", grant.sha)
-            raise APIError(
+            raise DomainError(
                 "the upload took too long; ask for a new URL", "upload-expired", 408
             ) from None
         metrics.BYTES_IN.inc(obj.size)
