@@ -8,6 +8,7 @@ the state's canonical JSON: its sha256 is the revision's state-sha.
 
 from __future__ import annotations
 
+import functools
 import tarfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -96,7 +97,7 @@ def export_members(step: Step) -> list[Member]:
                 f"objects/{blob.sha256}",
                 blob.size,
                 mtime,
-                lambda sha=blob.sha256: store.open(sha),
+                functools.partial(store.open, blob.sha256),
             )
         )
     return members

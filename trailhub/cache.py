@@ -16,7 +16,7 @@ from django.core.cache.backends.redis import RedisCacheClient as DjangoRedisCach
 class RedisCacheClient(DjangoRedisCacheClient):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._clients = {}  # connection pool -> its client
+        self._clients: dict = {}  # connection pool -> its client
 
     def get_client(self, key=None, *, write=False):
         pool = self._get_connection_pool(write)

@@ -162,7 +162,7 @@ def check_worker(redis_ok: bool) -> str:
     except Exception as exc:
         raise NotReady(f"the heartbeat cannot be read: {_first_line(exc)}") from None
     problem = workers.problem(heartbeat)
-    if problem:
+    if problem or heartbeat is None:
         raise NotReady(f"{workers.MISSING} ({problem})")
     return f"{heartbeat['hostname']} seen {time.time() - heartbeat['at']:.0f} s ago"
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from typing import Any
 
 from channels.layers import InMemoryChannelLayer as BaseInMemoryChannelLayer
 from channels_redis import core
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 
 
 class GroupSendMany:
+    group_send: Any  # the channel layer's, which this mixes into
+
     async def group_send_many(self, messages: list[tuple[str, dict]]) -> None:
         """``group_send`` each message in turn; one group's failure spares the others.
 
@@ -68,7 +71,7 @@ class RedisChannelLayer(GroupSendMany, core.RedisChannelLayer):
         for group in sorted(groups):
             by_host[self.consistent_hash(group)].append(group)
         since = int(time.time()) - self.group_expiry
-        watched = set()
+        watched: set[str] = set()
         for index, names in by_host.items():
             try:
                 pipe = self.connection(index).pipeline(transaction=False)

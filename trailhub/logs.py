@@ -44,6 +44,8 @@ class AccessLog(_Lower):
         record.client, record.method, record.path, record.status_code = (
             client, method, path, status,
         )  # fmt: skip
+        if not isinstance(status, int):
+            return record.levelno
         if status >= 500:
             return record.levelno
         if status >= 400 or method in READS:

@@ -143,7 +143,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "trailhub.sqlite3",
+            "NAME": str(VAR_DIR / "trailhub.sqlite3"),
             "OPTIONS": {
                 # WAL lets readers run while a writer commits; IMMEDIATE takes the
                 # write lock at BEGIN so concurrent posters queue instead of failing.

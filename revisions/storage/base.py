@@ -8,7 +8,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -126,7 +126,7 @@ class BlobStore(Protocol):
         """
         ...
 
-    def install(self, upload: object, sha: str) -> None:
+    def install(self, upload: Any, sha: str) -> None:  # what this store's upload gave
         """Make a verified upload the bytes of ``sha`` (called with the Blob row locked)."""
         ...
 

@@ -125,6 +125,7 @@ def check(token: str, method: str, content_length: str | None = None) -> SignedR
         if not content_length.isdigit():
             raise SignatureError("bad-length", "Content-Length must be a number of bytes", 400)
         length = int(content_length)
+        assert signed.size is not None  # sign() gives every upload token its size
         if length > signed.size:
             raise SignatureError(
                 "too-large",

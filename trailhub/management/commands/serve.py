@@ -22,7 +22,7 @@ BIN = Path(sys.executable).parent
 
 class Command(BaseCommand):
     help = "Serve the hub; with a broker configured, a Celery worker and beat as well."
-    requires_system_checks = []  # `make run` has just migrated, which checked
+    requires_system_checks: list[str] = []  # `make run` has just migrated, which checked
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
