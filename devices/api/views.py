@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -32,11 +32,69 @@ from devices.api.serializers import (
 )
 from devices.api.throttles import AUTO_TOKEN_HEADER, AnonymousRegistrationThrottle
 from devices.models import AutoToken, Device
+from portal.api.docs import (
+    ACCOUNT_PRN,
+    ANONYMOUS_401,
+    DEVICE_ID,
+    DEVICE_PRN,
+    answer_example,
+    request_example,
+)
 from portal.api.guards import require_device, require_login, require_person
 from portal.auth import device_of, person_of
 from portal.errors import DomainError, Forbidden
 
 REF = OpenApiParameter("ref", str, OpenApiParameter.PATH, description="device id, prn or nick")
+
+#: A claimed device as its owner sees it (the examples below vary it).
+DEVICE = {
+    "id": DEVICE_ID,
+    "prn": DEVICE_PRN,
+    "nick": "kiosk-lobby",
+    "owner": ACCOUNT_PRN,
+    "owner-nick": "alice",
+    "public": False,
+    "description": "Lobby kiosk, building B",
+    "user-meta": {"location": "lobby", "timezone": "Europe/Berlin"},
+    "device-meta": {"pantavisor.arch": "aarch64/64/EL", "pantavisor.version": "019"},
+    "time-created": "2024-05-31T16:08:37.104Z",
+    "time-modified": "2024-06-02T09:12:05.881Z",
+    "online": True,
+    "last-seen": "2024-06-02T09:14:51.002Z",
+}
+LOG_ENTRY = {
+    "id": "1841",
+    "dev": DEVICE_PRN,
+    "own": ACCOUNT_PRN,
+    "src": "pantavisor.log",
+    "msg": "starting update to revision 1",
+    "lvl": "INFO",
+    "tsec": 1717171717,
+    "tnano": 0,
+    "plat": "pantavisor",
+    "rev": "1",
+    "time": "2024-05-31T16:08:37Z",
+    "time-created": "2024-05-31T16:08:38.410Z",
+}
+USER_META = {"location": "lobby", "timezone": "Europe/Berlin"}
+DEVICE_META = {
+    "pantavisor.arch": "aarch64/64/EL",
+    "pantavisor.version": "019",
+    "interfaces": {"eth0": ["192.168.1.23"]},
+}
+AUTO_TOKEN = {
+    "id": "5f3c2b7d9e1a4c6b8d0f2e41",
+    "prn": "prn:::devices-tokens:/5f3c2b7d9e1a4c6b8d0f2e41",
+    "owner": ACCOUNT_PRN,
+    "description": "factory line 2",
+    "prefix": "thd_hCV_O_",
+    "default-user-meta": {"batch": "2024-06"},
+    "disabled": False,
+    "time-created": "2024-06-01T08:00:00.000Z",
+    "time-modified": "2024-06-01T08:00:00.000Z",
+    "last-used": "2024-06-02T07:41:19.310Z",
+    "use-count": 12,
+}
 
 
 def device_answer(request, device: Device) -> Response:
@@ -50,6 +108,15 @@ class DeviceListView(APIView):
     throttle_classes = [AnonymousRegistrationThrottle]
 
     @extend_schema(
+        summary="List your devices",
+        description=(
+            "A person gets the devices they own, a device gets itself; with"
+            " `owner-nick`, anyone (anonymous too) gets that user's devices they may see"
+            " (the public ones, or all of them for the owner). `nick=^<prefix>` keeps"
+            " the nicks that start with the prefix, as `pvr` asks for them. Without"
+            f" `owner-nick`: {ANONYMOUS_401}"
+        ),
+        examples=[answer_example(DEVICE)],
         parameters=[
             OpenApiParameter("owner-nick", str, description="list this user's public devices"),
             OpenApiParameter(
@@ -77,6 +144,40 @@ class DeviceListView(APIView):
         return Response(data)
 
     @extend_schema(
+        summary="Register a device",
+        description=(
+            "Create a device and answer it with its `secret`, shown this once; the device"
+            " then logs in with its prn and secret. Anonymous (an unclaimed device, which"
+            " shows its `challenge` until its owner claims it; limited per address, 429"
+            " `throttled`), as a person (theirs at once), or with a factory token in"
+            f" `{AUTO_TOKEN_HEADER}` (its owner's, with the token's default user-meta)."
+            " A device cannot register another (403 `person-only`); a nick the owner"
+            " already uses is a 409. Compatibility: Pantavisor posts no body at all (or"
+            " `{}` from pantavisor-mocker) and needs a 200, not a 201, with `id`, `prn`,"
+            " `secret` and `challenge`."
+        ),
+        examples=[
+            request_example({}, "Pantavisor (no body, or {})"),
+            request_example(
+                {"nick": "kiosk-lobby", "description": "Lobby kiosk, building B"}, "A person"
+            ),
+            answer_example(
+                {
+                    **DEVICE,
+                    "nick": "vivid-salmon",
+                    "owner": "",
+                    "owner-nick": "",
+                    "challenge": "fjord-tundra-46",
+                    "description": "",
+                    "user-meta": {},
+                    "device-meta": {},
+                    "online": False,
+                    "last-seen": None,
+                    "secret": "gxZDHxyBgUH_7iIKIA93RFnEfBO8fcMU",
+                },
+                "An unclaimed device",
+            ),
+        ],
         request=DeviceCreateSerializer,
         responses=RegisteredDeviceSerializer,
         parameters=[
@@ -109,11 +210,37 @@ class DeviceDetailView(APIView):
 
     permission_classes = [AllowAny]
 
-    @extend_schema(parameters=[REF], responses=DeviceSerializer)
+    @extend_schema(
+        summary="Show a device",
+        description=(
+            "A device its caller may see: the owner, the device itself, or anyone when it"
+            " is public (`user-meta` and `device-meta` only for the owner and the device)."
+            " A device you may not see is a 404, as one that does not exist. "
+            f'{ANONYMOUS_401} Pantavisor reads `owner` here: `""` until it is claimed.'
+        ),
+        examples=[answer_example(DEVICE)],
+        parameters=[REF],
+        responses=DeviceSerializer,
+    )
     def get(self, request, ref: str):
         return device_answer(request, services.get_visible_device(request.user, ref))
 
-    @extend_schema(parameters=[REF], request=DeviceUpdateSerializer, responses=DeviceSerializer)
+    @extend_schema(
+        summary="Rename, describe or publish a device",
+        description=(
+            "The owner changes `nick`, `description` or `public`; the fields left out stay."
+            " A nick the owner already uses is a 409; another person gets a 404 for a"
+            " private device and a 403 `owner-only` for a public one, as does the device"
+            f" itself. {ANONYMOUS_401}"
+        ),
+        examples=[
+            request_example({"nick": "kiosk-lobby", "description": "Lobby kiosk, building B"}),
+            answer_example(DEVICE),
+        ],
+        parameters=[REF],
+        request=DeviceUpdateSerializer,
+        responses=DeviceSerializer,
+    )
     def patch(self, request, ref: str):
         require_login(request)
         device = services.get_owned_device(request.user, ref)
@@ -122,7 +249,19 @@ class DeviceDetailView(APIView):
         return device_answer(request, services.update_device(device, **form.validated_data))
 
     @extend_schema(
-        summary="Claim an unclaimed device with its challenge",
+        summary="Claim a device with its challenge",
+        description=(
+            "A person makes an unclaimed device theirs with the challenge it shows, in"
+            " `?challenge=` (as pvr sends it) or in the body. No challenge is a 400"
+            " `challenge-required`, a wrong one a 403 `bad-challenge` (and after too many,"
+            " a 429 for an hour); a device already claimed is a 409 `already-claimed` to"
+            " whoever may see it, a 404 to others. A device cannot claim (403"
+            f" `person-only`). {ANONYMOUS_401}"
+        ),
+        examples=[
+            request_example({"challenge": "fjord-tundra-46"}),
+            answer_example(DEVICE, "The claimed device"),
+        ],
         parameters=[
             REF,
             OpenApiParameter("challenge", str, description="the challenge the device shows"),
@@ -140,7 +279,19 @@ class DeviceDetailView(APIView):
         device = services.claim_device(person, ref, challenge)
         return device_answer(request, device)
 
-    @extend_schema(parameters=[REF], request=None, responses=DeviceSerializer)
+    @extend_schema(
+        summary="Delete a device",
+        description=(
+            "The owner deletes a device with its trail, revisions and logs; the answer is"
+            " the device as it was. Another person gets a 404"
+            " (403 `owner-only` when the device is public), the device itself a 403."
+            f" {ANONYMOUS_401}"
+        ),
+        examples=[answer_example(DEVICE, "The deleted device")],
+        parameters=[REF],
+        request=None,
+        responses=DeviceSerializer,
+    )
     def delete(self, request, ref: str):
         require_login(request)
         device = services.get_owned_device(request.user, ref)
@@ -152,12 +303,35 @@ class DeviceDetailView(APIView):
 class DevicePublicView(APIView):
     """``PUT`` publishes a device, ``DELETE`` makes it private again (owner only)."""
 
-    @extend_schema(parameters=[REF], request=None, responses=DeviceSerializer)
+    @extend_schema(
+        summary="Make a device public",
+        description=(
+            "The owner publishes a device: anyone, anonymous too, may then see it, its"
+            " revisions and their objects, clone it with pvr and fork it (never its"
+            " metadata or secret). Another person gets a 404, the device itself a 403"
+            f" `owner-only`. {ANONYMOUS_401}"
+        ),
+        examples=[answer_example({**DEVICE, "public": True})],
+        parameters=[REF],
+        request=None,
+        responses=DeviceSerializer,
+    )
     def put(self, request, ref: str):
         device = services.get_owned_device(request.user, ref)
         return device_answer(request, services.update_device(device, public=True))
 
-    @extend_schema(parameters=[REF], request=None, responses=DeviceSerializer)
+    @extend_schema(
+        summary="Make a device private",
+        description=(
+            "The owner makes a public device private again: only the owner and the device"
+            " see it from then on. Another person gets a 404 (403 `owner-only` while it is"
+            f" still public), the device itself a 403. {ANONYMOUS_401}"
+        ),
+        examples=[answer_example(DEVICE)],
+        parameters=[REF],
+        request=None,
+        responses=DeviceSerializer,
+    )
     def delete(self, request, ref: str):
         device = services.get_owned_device(request.user, ref)
         return device_answer(request, services.update_device(device, public=False))
@@ -184,17 +358,55 @@ class MetaView(APIView):
         device = self.writer(request.user, ref)
         return Response(services.write_meta(device, self.field, request.data, merge=False))
 
-    @extend_schema(
-        parameters=[REF],
-        request=OpenApiTypes.OBJECT,
-        responses=OpenApiTypes.OBJECT,
-        description="Merge top-level keys; a key set to null is removed.",
-    )
+    @extend_schema(parameters=[REF], request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def patch(self, request, ref: str):
         device = self.writer(request.user, ref)
         return Response(services.write_meta(device, self.field, request.data, merge=True))
 
 
+def _meta_docs(name: str, writer: str, example: dict, change: dict, compatibility: str):
+    """Each method's documentation for one metadata object, ``name``, written by ``writer``."""
+    readers = (
+        "The owner and the device itself read it; anyone else who may see the device"
+        " gets a 403 `private`,"
+        f" others a 404. {ANONYMOUS_401}"
+    )
+    refusal = f"Only {writer} writes it; anyone else who may see the device gets a 403."
+    return extend_schema_view(
+        get=extend_schema(
+            summary=f"Read a device's {name}",
+            description=f"The device's `{name}`, a JSON object. {readers}",
+            examples=[answer_example(example)],
+        ),
+        put=extend_schema(
+            summary=f"Replace a device's {name}",
+            description=(
+                f"Replace the whole `{name}` object with the body and answer it. {refusal}"
+                f" {compatibility}"
+            ),
+            examples=[request_example(example), answer_example(example)],
+        ),
+        patch=extend_schema(
+            summary=f"Merge into a device's {name}",
+            description=(
+                f"Merge the body's top-level keys into `{name}`; a key set to null is"
+                f" removed. The answer is the whole object after the merge. {refusal}"
+            ),
+            examples=[
+                request_example(change),
+                answer_example({k: v for k, v in {**example, **change}.items() if v is not None}),
+            ],
+        ),
+    )
+
+
+@_meta_docs(
+    "user-meta",
+    "the owner",
+    USER_META,
+    {"timezone": "Europe/Lisbon", "location": None},
+    "Compatibility: Pantavisor only reads it, with a GET of the whole object.",
+)
 class UserMetaView(MetaView):
     """``user-meta``: the owner writes it, the device reads it."""
 
@@ -204,6 +416,13 @@ class UserMetaView(MetaView):
         return services.get_owned_device(user, ref)
 
 
+@_meta_docs(
+    "device-meta",
+    "the device itself",
+    DEVICE_META,
+    {"pantavisor.version": "020", "interfaces": None},
+    "Compatibility: Pantavisor PUTs the whole object each time it changes, never a PATCH.",
+)
 class DeviceMetaView(MetaView):
     """``device-meta``: the device alone writes it; its owner reads it."""
 
@@ -218,7 +437,16 @@ class DeviceByNickView(APIView):
 
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=DeviceSerializer)
+    @extend_schema(
+        summary="Find a device by owner and nick",
+        description=(
+            "The device `<devicenick>` of the user `<usernick>`, if the caller may see it:"
+            " its owner, the device itself, or anyone (anonymous too) when it is public."
+            " A device you may not see is a 404, as one that does not exist."
+        ),
+        examples=[answer_example({k: v for k, v in DEVICE.items() if "meta" not in k})],
+        responses=DeviceSerializer,
+    )
     def get(self, request, usernick: str, devicenick: str):
         device = (
             Device.objects.select_related("owner")
@@ -234,13 +462,46 @@ class DeviceByNickView(APIView):
 class AutoTokenListView(APIView):
     """Factory auto-assign tokens of the caller: create one (shown once), list them."""
 
-    @extend_schema(responses=AutoTokenSerializer(many=True))
+    @extend_schema(
+        summary="List your factory tokens",
+        description=(
+            "The factory auto-assign tokens of the calling person, disabled ones"
+            " included, with how often they were used; the token itself is never shown"
+            " again, only its first characters (`prefix`). A device gets a 403"
+            f" `person-only`. {ANONYMOUS_401}"
+        ),
+        examples=[answer_example(AUTO_TOKEN)],
+        responses=AutoTokenSerializer(many=True),
+    )
     def get(self, request):
         person = require_person(request)
         tokens = AutoToken.objects.filter(owner=person)
         return Response(AutoTokenSerializer(tokens, many=True).data)
 
-    @extend_schema(request=AutoTokenCreateSerializer, responses=NewAutoTokenSerializer)
+    @extend_schema(
+        summary="Create a factory token",
+        description=(
+            "A person creates a factory auto-assign token: a device that registers with it"
+            f" in `{AUTO_TOKEN_HEADER}` is theirs at once, with `default-user-meta` as its"
+            " user-meta. The answer's `token` is shown this once. A device gets a 403"
+            f" `person-only`. {ANONYMOUS_401}"
+        ),
+        examples=[
+            request_example(
+                {"description": "factory line 2", "default-user-meta": {"batch": "2024-06"}}
+            ),
+            answer_example(
+                {
+                    **AUTO_TOKEN,
+                    "last-used": None,
+                    "use-count": 0,
+                    "token": "thd_hCV_O_QY_16CnTOmLW5f51O1ALbbe-RNYo9vFO3oiCA",
+                }
+            ),
+        ],
+        request=AutoTokenCreateSerializer,
+        responses=NewAutoTokenSerializer,
+    )
     def post(self, request):
         person = require_person(request)
         form = AutoTokenCreateSerializer(data=request.data)
@@ -260,11 +521,31 @@ class AutoTokenDetailView(APIView):
             raise Http404(f"no such token: {token_id}")
         return token
 
-    @extend_schema(responses=AutoTokenSerializer)
+    @extend_schema(
+        summary="Show a factory token",
+        description=(
+            "One of the calling person's factory tokens (never the token itself). Someone"
+            " else's token is a 404; a device gets a 403 `person-only`. "
+            f"{ANONYMOUS_401}"
+        ),
+        examples=[answer_example(AUTO_TOKEN)],
+        responses=AutoTokenSerializer,
+    )
     def get(self, request, token_id: str):
         return Response(AutoTokenSerializer(self._token(request, token_id)).data)
 
-    @extend_schema(request=None, responses=AutoTokenSerializer)
+    @extend_schema(
+        summary="Disable a factory token",
+        description=(
+            "The person who made it disables a factory token: devices can no longer"
+            " register with it; those that did stay theirs. The token is kept, with"
+            " `disabled` true. Someone else's token is a 404; a device gets a 403"
+            f" `person-only`. {ANONYMOUS_401}"
+        ),
+        examples=[answer_example({**AUTO_TOKEN, "disabled": True})],
+        request=None,
+        responses=AutoTokenSerializer,
+    )
     def delete(self, request, token_id: str):
         token = services.disable_auto_token(self._token(request, token_id))
         return Response(AutoTokenSerializer(token).data)
@@ -276,9 +557,32 @@ class LogsView(APIView):
     parser_classes = [LogBatchParser]
 
     @extend_schema(
+        summary="Send log entries (a device)",
+        description=(
+            "The calling device stores log lines: one entry object or a list of them, each"
+            " with at least `msg`; a missing `tsec` means now, and over-long text is"
+            " clipped rather than refused, so that a device never resends a batch for"
+            " ever. More entries than `DEVICE_LOG_BATCH_MAX_ENTRIES` is a 413 `too-large`."
+            f" Only a device may call it (a person gets a 403 `device-only`). {ANONYMOUS_401}"
+            " Compatibility: Pantavisor posts a list and needs a 200."
+        ),
+        examples=[
+            request_example(
+                {
+                    "src": "pantavisor.log",
+                    "msg": "starting update to revision 1",
+                    "lvl": "INFO",
+                    "tsec": 1717171717,
+                    "tnano": 0,
+                    "plat": "pantavisor",
+                    "rev": "1",
+                },
+                "A list of one entry",
+            ),
+            answer_example(LOG_ENTRY),
+        ],
         request=LogEntryInSerializer(many=True),
         responses=LogEntrySerializer(many=True),
-        description="One entry or a list of them. The entries belong to the calling device.",
     )
     def post(self, request):
         device = require_device(request)
@@ -300,7 +604,27 @@ class LogsView(APIView):
         context = {"owner_prn": owner_prn}
         return Response(LogEntrySerializer(created, many=True, context=context).data)
 
-    @extend_schema(parameters=log_queries.PARAMETERS, responses=LogPageSerializer)
+    @extend_schema(
+        summary="Read your devices' logs",
+        description=(
+            "A page of the log entries of the calling person's devices, newest first"
+            " unless `sort=time`, filtered by device, level, source and time. Send the"
+            " answer's `next-cursor` (with the same filters) for the next page; it is"
+            " null on the last one. Naming a device that is not yours in `dev` is a 404"
+            " (403 when it is public), a bad filter or cursor a 400. A device gets a 403"
+            f" `person-only`. {ANONYMOUS_401}"
+        ),
+        examples=[
+            answer_example(
+                {
+                    "entries": [LOG_ENTRY],
+                    "next-cursor": "eyJ0IjoiMjAyNC0wNS0zMVQxNjowODozNyswMDowMCJ9:1sDm4v",
+                }
+            )
+        ],
+        parameters=log_queries.PARAMETERS,
+        responses=LogPageSerializer,
+    )
     def get(self, request):
         person = require_person(request)
         page = log_queries.page(request.user, request.query_params)

@@ -1,0 +1,50 @@
+"""What /api/docs/ shows beside each operation: examples, and the values they share.
+
+Each view says in its own ``extend_schema`` what an operation does (``summary``,
+``description``) and shows it (``examples``); these helpers only build the
+examples, so that every app spells a request, an answer and an error alike and
+the same sample device appears everywhere. ``trailhub/tests/test_openapi.py``
+checks that no operation goes without.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiExample
+
+from trail import wire
+
+#: Sample ids (24 lowercase hex, as every id) and the prns that name them.
+ACCOUNT_ID = "5f3c0a9e4b1d2c7e8f6a0b13"
+DEVICE_ID = "5f3c1e9a8b7d6c5e4f3a2b1c"
+ACCOUNT_PRN = wire.account_prn(ACCOUNT_ID)
+DEVICE_PRN = wire.device_prn(DEVICE_ID)
+#: A sample bearer token (``POST /auth/login``); the claims are alice's.
+TOKEN = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpZCI6InBybjo6OmFjY291bnRzOi81ZjNjMGE5ZTRiMWQy"
+    "YzdlOGY2YTBiMTMiLCJuaWNrIjoiYWxpY2UiLCJ0eXBlIjoiVVNFUiJ9.Yk3xQ0m1kGZ8cQ9b5yXr0s4T6uVwX"
+)
+#: The sentence most descriptions end with: who gets which refusal.
+ANONYMOUS_401 = (
+    "Without a token it is a 401 whose `WWW-Authenticate` names the login endpoint"
+    ' (`ph-aeps="https://<host>/auth"`): pvr sends no token until it gets one.'
+)
+
+
+def request_example(value: Any, name: str = "Request") -> OpenApiExample:
+    """A request body; for a list (``many=True``) give one item, the schema lists it."""
+    return OpenApiExample(name, value=value, request_only=True)
+
+
+def answer_example(value: Any, name: str = "Answer", status: int = 200) -> OpenApiExample:
+    """A response body; for a list (``many=True``) give one item, the schema lists it."""
+    return OpenApiExample(name, value=value, response_only=True, status_codes=[str(status)])
+
+
+def error_example(status: int, code: str, error: str, **extra: Any) -> OpenApiExample:
+    """An error body (docs/api.md "Errors"); only shown if the operation declares ``status``."""
+    value = {"error": error, "code": code, **extra}
+    return OpenApiExample(
+        f"{status} {code}", value=value, response_only=True, status_codes=[str(status)]
+    )
