@@ -290,7 +290,7 @@ class DeviceDetailView(APIView):
         examples=[answer_example(DEVICE, "The deleted device")],
         parameters=[REF],
         request=None,
-        responses=DeviceSerializer,
+        responses={200: DeviceSerializer},  # a 200 with the device, not drf's 204
     )
     def delete(self, request, ref: str):
         require_login(request)
@@ -330,7 +330,7 @@ class DevicePublicView(APIView):
         examples=[answer_example(DEVICE)],
         parameters=[REF],
         request=None,
-        responses=DeviceSerializer,
+        responses={200: DeviceSerializer},
     )
     def delete(self, request, ref: str):
         device = services.get_owned_device(request.user, ref)
@@ -544,7 +544,7 @@ class AutoTokenDetailView(APIView):
         ),
         examples=[answer_example({**AUTO_TOKEN, "disabled": True})],
         request=None,
-        responses=AutoTokenSerializer,
+        responses={200: AutoTokenSerializer},
     )
     def delete(self, request, token_id: str):
         token = services.disable_auto_token(self._token(request, token_id))
