@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiExample
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 
 from trail import wire
 
@@ -48,3 +49,9 @@ def error_example(status: int, code: str, error: str, **extra: Any) -> OpenApiEx
     return OpenApiExample(
         f"{status} {code}", value=value, response_only=True, status_codes=[str(status)]
     )
+
+
+def error_response(description: str, status: int, code: str, error: str, **extra: Any):
+    """A documented refusal, ``{status: response}``, with its JSON body as the example."""
+    example = error_example(status, code, error, **extra)
+    return {status: OpenApiResponse(OpenApiTypes.OBJECT, description, examples=[example])}

@@ -15,10 +15,12 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.api.docs import ANONYMOUS_401, answer_example, error_response, request_example
 from portal.api.guards import require_login
 from portal.api.params import LIMIT, limit_param
 from portal.errors import Forbidden
 from revisions import services
+from revisions.api import examples
 from revisions.api.lookups import get_step
 from revisions.api.parsers import StrictJSONParser
 from revisions.api.serializers import (
@@ -63,7 +65,18 @@ def announce(request, owner, form_data: dict) -> Response:
 class ObjectListView(APIView):
     parser_classes = [StrictJSONParser]
 
-    @extend_schema(parameters=[LIMIT, AFTER_SHA], responses=ObjectSerializer(many=True))
+    @extend_schema(
+        summary="List your objects",
+        description=(
+            "The objects the caller's account holds (a device: its owner's), uploaded or"
+            " linked from a public revision, ordered by sha256 and paged with `limit` and"
+            " `after`. A device not claimed yet gets a 403 `unclaimed`. "
+            f"{ANONYMOUS_401}"
+        ),
+        examples=[answer_example(examples.OBJECT)],
+        parameters=[LIMIT, AFTER_SHA],
+        responses=ObjectSerializer(many=True),
+    )
     def get(self, request):
         owner = services.object_owner(request.user)
         objects = OwnerObject.objects.select_related("owner").filter(owner=owner).present()
@@ -73,7 +86,32 @@ class ObjectListView(APIView):
         page = objects.order_by("sha256")[: limit_param(request)]
         return Response(ObjectSerializer([ObjectView.of(o) for o in page], many=True).data)
 
-    @extend_schema(request=ObjectRequestSerializer, responses=ANNOUNCE_RESPONSES)
+    @extend_schema(
+        summary="Announce an object to upload",
+        description=(
+            "A person or a claimed device (for its owner) says which object it is about to"
+            " upload: its sha256, size and name. A 200 carries `signed-puturl`: PUT the"
+            " bytes there. A 409 with `Pantahub-Object-Type: object` means the owner has"
+            " the bytes already, `link` that they were linked from a public revision:"
+            " nothing to upload. Over `OBJECTS_MAX_BYTES` is a 413 `too-large`; a size"
+            " that does not match the stored bytes of that sha256 a 400 `size-mismatch`."
+            f" An unclaimed device gets a 403 `unclaimed`. {ANONYMOUS_401} Compatibility:"
+            " Pantavisor sends the size as a string and the full state key as"
+            " `objectname` (kept as a label); `pvr post --force` uploads again to the"
+            " `signed-puturl` of the 409."
+        ),
+        examples=[
+            request_example(examples.ANNOUNCEMENT),
+            answer_example(examples.OBJECT_TO_PUT, "Upload it"),
+            answer_example(
+                {**examples.OBJECT_TO_GET, "signed-puturl": examples.PUT_URL},
+                "The owner has it",
+                status=409,
+            ),
+        ],
+        request=ObjectRequestSerializer,
+        responses=ANNOUNCE_RESPONSES,
+    )
     def post(self, request):
         owner = services.object_owner(request.user)
         form = ObjectRequestSerializer(data=request.data)
@@ -92,11 +130,36 @@ def _found(request, sha: str) -> ObjectView:
 class ObjectDetailView(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(parameters=[SHA], responses=ObjectWithAccessSerializer)
+    @extend_schema(
+        summary="Show an object and where to get it",
+        description=(
+            "The object with this sha256 and a `signed-geturl` to download its bytes"
+            " (empty until they are uploaded), if the caller's account holds it or a"
+            " revision the caller may see names it and its owner holds it: naming a"
+            " sha256 grants nothing. Otherwise a 404. Without a token, an object no"
+            f" public revision names is a 401. {ANONYMOUS_401} Compatibility:"
+            " Pantavisor fetches only the path of `signed-geturl`, from its own hub."
+        ),
+        examples=[answer_example(examples.OBJECT_TO_GET)],
+        parameters=[SHA],
+        responses=ObjectWithAccessSerializer,
+    )
     def get(self, request, sha):
         return object_answer(request, _found(request, sha))
 
-    @extend_schema(parameters=[SHA], responses=ObjectSerializer)
+    @extend_schema(
+        summary="Delete one of your objects",
+        description=(
+            "A person gives up an object their account holds; the answer is the object as"
+            " it was. The bytes go later, with garbage collection, once nobody holds or"
+            " names them. An object a revision of one of their devices names is a 409"
+            " `object-in-use`; one they do not hold a 404. A device gets a 403"
+            f" `person-only`. {ANONYMOUS_401}"
+        ),
+        examples=[answer_example(examples.OBJECT)],
+        parameters=[SHA],
+        responses={200: ObjectSerializer},  # a 200 with the object, not drf's 204
+    )
     def delete(self, request, sha):
         require_login(request)
         if getattr(request.user, "is_device", False):
@@ -110,7 +173,24 @@ class ObjectBlobView(APIView):
 
     permission_classes = [AllowAny]
 
-    @extend_schema(parameters=[SHA], responses={302: None})
+    @extend_schema(
+        summary="Download an object",
+        description=(
+            "A 302 to the object's signed download URL, for whoever may read the object"
+            " (as `GET /objects/<sha>`); a 404 when they may not or its bytes are not"
+            f" uploaded yet. {ANONYMOUS_401}"
+        ),
+        parameters=[SHA],
+        responses={
+            302: OpenApiResponse(description="`Location` is the signed download URL"),
+            **error_response(
+                "not yours to read, or not uploaded yet",
+                404,
+                "not_found",
+                "this object's bytes have not been uploaded yet",
+            ),
+        },
+    )
     def get(self, request, sha):
         view = _found(request, sha)
         url = object_context(request)["urls"](view)["get"]
@@ -130,7 +210,19 @@ class StepObjectsView(ObjectListView):
 
     permission_classes = [AllowAny]
 
-    @extend_schema(parameters=[REF, REV], responses=ObjectWithAccessSerializer(many=True))
+    @extend_schema(
+        summary="List a revision's objects",
+        description=(
+            "Each object the revision's state names, once per sha256 in key order, with a"
+            " `signed-geturl` when its owner holds the bytes, for whoever may see the"
+            f" device. A revision you may not see is a 404. {ANONYMOUS_401}"
+            " Compatibility: pantavisor-mocker needs every field with its type here"
+            " (`size` a string, `sizeint` a number, the times as strings)."
+        ),
+        examples=[answer_example(examples.OBJECT_TO_GET)],
+        parameters=[REF, REV],
+        responses=ObjectWithAccessSerializer(many=True),
+    )
     def get(self, request, ref, rev):
         step = get_step(request.user, ref, rev)
         views = services.step_objects(step)
@@ -138,7 +230,26 @@ class StepObjectsView(ObjectListView):
         return Response(ObjectWithAccessSerializer(views, many=True, context=context).data)
 
     @extend_schema(
-        parameters=[REF, REV], request=ObjectRequestSerializer, responses=ANNOUNCE_RESPONSES
+        summary="Announce an object for a revision (pvr)",
+        description=(
+            "`POST /objects/` for the device or its owner, at the revision pvr is about to"
+            " post on top of: the same 200 with `signed-puturl`, or 409 with"
+            " `Pantahub-Object-Type`. Anyone else who may see the device gets a 403, others"
+            f" a 404. {ANONYMOUS_401} Compatibility: this is pvr's `objects-endpoint`"
+            " from `.pvrremote`."
+        ),
+        examples=[
+            request_example(examples.ANNOUNCEMENT),
+            answer_example(examples.OBJECT_TO_PUT, "Upload it"),
+            answer_example(
+                {**examples.OBJECT_TO_GET, "signed-puturl": examples.PUT_URL},
+                "The owner has it",
+                status=409,
+            ),
+        ],
+        parameters=[REF, REV],
+        request=ObjectRequestSerializer,
+        responses=ANNOUNCE_RESPONSES,
     )
     def post(self, request, ref, rev):
         step = get_step(request.user, ref, rev)
@@ -154,7 +265,18 @@ class StepObjectsView(ObjectListView):
 class StepObjectView(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(parameters=[REF, REV, SHA], responses=ObjectWithAccessSerializer)
+    @extend_schema(
+        summary="Show one object of a revision",
+        description=(
+            "The object with this sha256 if the revision's state names it, with its"
+            " `signed-geturl`, for whoever may see the device; a 404 otherwise."
+            f" {ANONYMOUS_401} Compatibility: pvr clones by GETting"
+            " `<objects-endpoint>/<sha>`, then its `signed-geturl` as it is."
+        ),
+        examples=[answer_example(examples.OBJECT_TO_GET)],
+        parameters=[REF, REV, SHA],
+        responses=ObjectWithAccessSerializer,
+    )
     def get(self, request, ref, rev, sha):
         step = get_step(request.user, ref, rev)
         for view in services.step_objects(step):

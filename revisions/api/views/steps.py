@@ -14,10 +14,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal import metrics
+from portal.api.docs import ANONYMOUS_401, answer_example, request_example
 from portal.api.params import LIMIT, int_param, limit_param
 from portal.auth import device_of, person_of
 from revisions import pollcache, services
-from revisions.api import poll
+from revisions.api import examples, poll
 from revisions.api.lookups import (
     get_step,
     get_trail,
@@ -36,6 +37,7 @@ STATUS_PARAM = OpenApiParameter(
     str,
     description='a status, or {"$in": [...]} (also $nin, $ne); default: the not-finished ones',
 )
+RELEASE_META = {"release": "2024.06", "channel": "stable"}
 AFTER_REV = OpenApiParameter("after", int, description="only revisions after this one")
 AUTOLINK = OpenApiParameter(
     "autolink",
@@ -56,7 +58,22 @@ class StepListView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        parameters=[REF, STATUS_PARAM, LIMIT, AFTER_REV], responses=StepSerializer(many=True)
+        summary="List pending revisions (a device's poll)",
+        description=(
+            "The revisions of a trail not finished yet (or those `progress.status`"
+            " selects), oldest first, for whoever may see the device; paged with `limit`"
+            " and `after` (a revision number). A device asking for its own trail gets only"
+            " the oldest one, the revision it must work on next: every device polls this"
+            " every few seconds, and while nothing changed the answer comes from the cache"
+            " with an `ETag` (a 304 to `If-None-Match`). A device you may not see is a"
+            f" 404; an unknown status a 400 `unknown-status`. {ANONYMOUS_401}"
+            " Compatibility: Pantavisor sends"
+            ' `progress.status={"$in": [NEW, DOWNLOADING, INPROGRESS, TESTING, QUEUED]}`,'
+            " and pantavisor-mocker needs every time as a string, `progress-time` included."
+        ),
+        examples=[answer_example({**examples.STEP, "progress": examples.NEW_PROGRESS})],
+        parameters=[REF, STATUS_PARAM, LIMIT, AFTER_REV],
+        responses=StepSerializer(many=True),
     )
     def get(self, request, ref):
         raw = request.query_params.get("progress.status")
@@ -80,7 +97,31 @@ class StepListView(APIView):
             steps = steps.filter(rev__gt=after)
         return _steps_answer(request, steps.order_by("rev")[: limit_param(request)], trail.device)
 
-    @extend_schema(parameters=[REF, AUTOLINK], request=StepPostSerializer, responses=StepSerializer)
+    @extend_schema(
+        summary="Post a new revision",
+        description=(
+            "The device's owner (or the device itself) adds a revision: its state, a"
+            " commit message and, optionally, its number (`rev`; -1 or none: the next)."
+            " It starts NEW and the device picks it up on its next poll. Every object the"
+            " state names must be the owner's (uploaded, or linked from a public"
+            " revision), else a 409 `missing-objects` lists them; a number already used is"
+            " a 409 `rev-exists`, one that skips numbers a 400 `rev-skips`, a state that"
+            " breaks the state rules a 400 naming the key, an unclaimed device a 409"
+            " `unclaimed`. Anyone else who may see the device gets a 403"
+            f" `owner-or-itself`, others a 404. {ANONYMOUS_401} Compatibility: this is"
+            " pvr's `post-url`; the objects of public revisions that the owner does not"
+            " hold are linked first (`pvr` fastcopy), unless `?autolink=no`."
+        ),
+        examples=[
+            request_example(
+                {"commit-msg": "bsp: kernel 6.1.90", "rev": 1, "state": examples.STATE}
+            ),
+            answer_example({**examples.STEP, "progress": examples.NEW_PROGRESS}),
+        ],
+        parameters=[REF, AUTOLINK],
+        request=StepPostSerializer,
+        responses=StepSerializer,
+    )
     def post(self, request, ref):
         trail = get_trail(request.user, ref)
         require_poster(request.user, trail)
@@ -104,7 +145,17 @@ class StepListView(APIView):
 class StepDetailView(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(parameters=[REF, REV], responses=StepSerializer)
+    @extend_schema(
+        summary="Show a revision",
+        description=(
+            "Revision `rev` of a trail with its state, progress and who committed it, for"
+            " whoever may see the device (anyone when it is public). A device you may not"
+            f" see, or a revision that does not exist, is a 404. {ANONYMOUS_401}"
+        ),
+        examples=[answer_example(examples.STEP)],
+        parameters=[REF, REV],
+        responses=StepSerializer,
+    )
     def get(self, request, ref, rev):
         step = get_step(request.user, ref, rev)
         return Response(StepSerializer(step, context={"device": step.trail.device}).data)
@@ -116,12 +167,33 @@ class StepStateView(APIView):
     parser_classes = [StrictJSONParser]
     permission_classes = [AllowAny]
 
-    @extend_schema(parameters=[REF, REV], responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        summary="Read a revision's state.json",
+        description=(
+            "The revision's state as it was posted, nothing around it, for whoever may"
+            f" see the device. A revision you may not see is a 404. {ANONYMOUS_401}"
+            " Compatibility: this is pvr's `json-get-url`."
+        ),
+        examples=[answer_example(examples.STATE)],
+        parameters=[REF, REV],
+        responses=OpenApiTypes.OBJECT,
+    )
     def get(self, request, ref, rev):
         return Response(get_step(request.user, ref, rev).state)
 
     @extend_schema(
-        parameters=[REF, REV], request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT
+        summary="Replace a revision's state.json",
+        description=(
+            "The owner replaces the state of a revision the device has not picked up yet;"
+            " once it moved past NEW it is a 409 `not-new` (post a new revision instead)."
+            " The state rules apply as to a new revision (400 naming the key). The device"
+            " itself gets a 403 `owner-only`, as does anyone else who may see it; others a"
+            f" 404. {ANONYMOUS_401}"
+        ),
+        examples=[request_example(examples.STATE), answer_example(examples.STATE)],
+        parameters=[REF, REV],
+        request=OpenApiTypes.OBJECT,
+        responses=OpenApiTypes.OBJECT,
     )
     def put(self, request, ref, rev):
         step = get_step(request.user, ref, rev)
@@ -129,10 +201,16 @@ class StepStateView(APIView):
         return Response(services.replace_state(step, request.data).state)
 
     @extend_schema(
+        summary="Replace a revision's state.json (POST)",
+        description=(
+            "The same as `PUT` on this path: the owner replaces the state of a revision"
+            " still NEW (409 `not-new` after), with the same refusals. Compatibility: the"
+            " reference's pvr sends a POST here."
+        ),
+        examples=[request_example(examples.STATE), answer_example(examples.STATE)],
         parameters=[REF, REV],
         request=OpenApiTypes.OBJECT,
         responses=OpenApiTypes.OBJECT,
-        description="The same as PUT (the reference's pvr uses POST).",
     )
     def post(self, request, ref, rev):
         return self.put(request, ref, rev)
@@ -144,12 +222,31 @@ class StepMetaView(APIView):
     parser_classes = [StrictJSONParser]
     permission_classes = [AllowAny]
 
-    @extend_schema(parameters=[REF, REV], responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        summary="Read a revision's meta",
+        description=(
+            "The revision's free-form meta (a JSON object, `{}` unless set), for whoever"
+            f" may see the device. A revision you may not see is a 404. {ANONYMOUS_401}"
+        ),
+        examples=[answer_example(RELEASE_META)],
+        parameters=[REF, REV],
+        responses=OpenApiTypes.OBJECT,
+    )
     def get(self, request, ref, rev):
         return Response(get_step(request.user, ref, rev).meta)
 
     @extend_schema(
-        parameters=[REF, REV], request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT
+        summary="Replace a revision's meta",
+        description=(
+            "The owner replaces the revision's meta with the body, whatever its status;"
+            " the device reads it with the revision. The device itself gets a 403"
+            " `owner-only`, as does anyone else who may see it; others a 404."
+            f" {ANONYMOUS_401}"
+        ),
+        examples=[request_example(RELEASE_META), answer_example(RELEASE_META)],
+        parameters=[REF, REV],
+        request=OpenApiTypes.OBJECT,
+        responses=OpenApiTypes.OBJECT,
     )
     def put(self, request, ref, rev):
         step = get_step(request.user, ref, rev)
@@ -164,11 +261,51 @@ class StepProgressView(APIView):
     parser_classes = [StrictJSONParser]
     permission_classes = [AllowAny]
 
-    @extend_schema(parameters=[REF, REV], responses=ProgressSerializer)
+    @extend_schema(
+        summary="Read a revision's progress",
+        description=(
+            "How far the device got installing the revision: `status`, `progress`"
+            " (0-100), `status-msg`, retries and downloads, for whoever may see the"
+            f" device. A revision you may not see is a 404. {ANONYMOUS_401}"
+            " Compatibility: pantavisor-mocker reads it (`get_step_progress`)."
+        ),
+        examples=[answer_example(examples.PROGRESS)],
+        parameters=[REF, REV],
+        responses=ProgressSerializer,
+    )
     def get(self, request, ref, rev):
         return Response(ProgressSerializer(get_step(request.user, ref, rev)).data)
 
-    @extend_schema(parameters=[REF, REV], request=ProgressSerializer, responses=ProgressSerializer)
+    @extend_schema(
+        summary="Report progress (a device)",
+        description=(
+            "The device reports how its install of the revision goes; the hub checks the"
+            " move against the status table (docs/revisions.md) and answers the progress"
+            " as stored. A move the table refuses is a 409 naming the current `status`"
+            " (DONE is final, for example), an unknown status a 400. Only the device"
+            " itself reports: its owner gets a 403 `device-only` (the owner uses"
+            f" `/cancel` or `/wontgo`). {ANONYMOUS_401} Compatibility: every move a real"
+            " device makes is a 200: QUEUED again on resume, TESTING back to INPROGRESS"
+            " after a reboot, ERROR from QUEUED or DOWNLOADING, DONE then ERROR, WONTGO"
+            " from any pending status; `retries` and `logs` are kept for Pantavisor."
+        ),
+        examples=[
+            request_example(
+                {
+                    "status": "DOWNLOADING",
+                    "status-msg": "downloading objects",
+                    "progress": 40,
+                    "retries": 0,
+                    "downloads": examples.PROGRESS["downloads"],
+                    "logs": "",
+                }
+            ),
+            answer_example(examples.PROGRESS),
+        ],
+        parameters=[REF, REV],
+        request=ProgressSerializer,
+        responses=ProgressSerializer,
+    )
     def put(self, request, ref, rev):
         step = get_step(request.user, ref, rev)
         require_itself(request.user, step.trail)
@@ -194,7 +331,19 @@ class StepCancelView(_OwnerStatusView):
 
     change = staticmethod(services.cancel_step)
 
-    @extend_schema(parameters=[REF, REV], request=None, responses=ProgressSerializer)
+    @extend_schema(
+        summary="Cancel a revision not picked up yet",
+        description=(
+            "The owner cancels a revision still NEW (NEW → CANCEL): the device will not"
+            " install it. Once the device reported on it, it is a 409 naming its status;"
+            " use `/wontgo` for a revision in progress. The device itself gets a 403"
+            f" `owner-only`, as does anyone else who may see it; others a 404. {ANONYMOUS_401}"
+        ),
+        examples=[answer_example({**examples.NEW_PROGRESS, "status": "CANCEL"})],
+        parameters=[REF, REV],
+        request=None,
+        responses=ProgressSerializer,
+    )
     def put(self, request, ref, rev):
         return super().put(request, ref, rev)
 
@@ -204,6 +353,21 @@ class StepWontgoView(_OwnerStatusView):
 
     change = staticmethod(services.wontgo_step)
 
-    @extend_schema(parameters=[REF, REV], request=None, responses=ProgressSerializer)
+    @extend_schema(
+        summary="Refuse a revision in progress",
+        description=(
+            "The owner stops a revision the device reported as pending (QUEUED,"
+            " DOWNLOADING, INPROGRESS or TESTING → WONTGO), for instance one a device keeps"
+            " retrying. A revision still NEW is cancelled with `/cancel` instead; a"
+            " finished one is a 409 naming its status. The device itself gets a 403"
+            f" `owner-only`, as does anyone else who may see it; others a 404. {ANONYMOUS_401}"
+        ),
+        examples=[
+            answer_example({**examples.PROGRESS, "status": "WONTGO", "status-msg": ""}),
+        ],
+        parameters=[REF, REV],
+        request=None,
+        responses=ProgressSerializer,
+    )
     def put(self, request, ref, rev):
         return super().put(request, ref, rev)

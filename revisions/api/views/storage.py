@@ -25,8 +25,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal import metrics
+from portal.api.docs import answer_example, error_response
 from portal.errors import DomainError
 from revisions import services
+from revisions.api import examples
 from revisions.api.views.common import file_response
 from revisions.models import Blob
 from revisions.storage import UploadRejected, get_store
@@ -77,11 +79,26 @@ class LocalS3View(APIView):
         return super().perform_content_negotiation(request, force=True)
 
     @extend_schema(
+        summary="Download an object's bytes (signed URL)",
+        description=(
+            "The bytes of the object a `signed-geturl` names; the grant is the token in"
+            " the path, so no bearer token is needed (pvr and devices send none). One"
+            " `Range: bytes=N-` or `bytes=N-M` is answered with a 206, so that an"
+            " interrupted download resumes; a range past the end is a 416. An altered or"
+            " expired URL, or one for PUT, is a 403; bytes not uploaded yet a 404."
+            " Compatibility: Pantavisor sends only the URL's path, to its own hub, and"
+            " drops any query, which is why the grant is in the path."
+        ),
         parameters=[TOKEN],
         responses={
             (200, "application/octet-stream"): OpenApiTypes.BINARY,
             (206, "application/octet-stream"): OpenApiTypes.BINARY,
-            403: OpenApiResponse(description="altered, expired or for another method"),
+            **error_response(
+                "altered, expired or for another method",
+                403,
+                "expired",
+                "this object URL has expired; ask for a new one",
+            ),
             416: OpenApiResponse(description="the Range starts past the end"),
         },
     )
@@ -112,10 +129,29 @@ class LocalS3View(APIView):
         return response
 
     @extend_schema(
+        summary="Upload an object's bytes (signed URL)",
+        description=(
+            "The raw bytes of the object a `signed-puturl` names, the grant being the"
+            " token in the path (no bearer token). They are kept only once exactly the"
+            " signed size arrived with the signed sha256: a Content-Length over the size"
+            " is a 413 before anything is read, a wrong size or sha256 a 400 and nothing is"
+            " kept, an altered or expired URL a 403, an upload that stalled too long a 408."
+            " Sending the bytes of an object already stored again changes nothing."
+            " Compatibility: Pantavisor PUTs over HTTP/1.0 with `Content-Type:"
+            " application/json` and raw bytes: the body is never parsed."
+        ),
         parameters=[TOKEN],
         request=BYTES,
         responses={
-            200: OpenApiResponse(description="stored"),
+            200: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="stored",
+                examples=[
+                    answer_example(
+                        {"sha256sum": examples.KERNEL_SHA, "size": "9437696", "status": "stored"}
+                    )
+                ],
+            ),
             400: OpenApiResponse(description="wrong size or sha256; nothing was kept"),
             403: OpenApiResponse(description="altered, expired or for another method"),
             413: OpenApiResponse(description="Content-Length over the signed size"),
