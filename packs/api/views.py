@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from devices import services as device_services
 from packs import services
+from packs.api import examples
 from packs.api.serializers import (
     MemberSerializer,
     PackCreateSerializer,
@@ -23,6 +24,7 @@ from packs.api.serializers import (
     RolloutSerializer,
 )
 from packs.models import Delivery, Pack, Rollout
+from portal.api.docs import ANONYMOUS_401, answer_example, request_example
 from portal.api.guards import require_person
 from portal.api.params import limit_param
 
@@ -31,6 +33,11 @@ DEVICE = OpenApiParameter(
     "device", str, OpenApiParameter.PATH, description="device id, prn or nick"
 )
 ROLLOUT = OpenApiParameter("rollout", str, OpenApiParameter.PATH, description="rollout id")
+#: Who may call every pack operation, and what others get.
+PERSONS_ONLY = (
+    "Packs are private: only their owner sees them, anyone else gets a 404 for a pack"
+    f" that is not theirs, and a device a 403 `person-only`. {ANONYMOUS_401}"
+)
 
 
 def _pack(request, ref: str) -> Pack:
@@ -62,16 +69,53 @@ def _rollout_answer(rollout: Rollout) -> Response:
 class PackListView(APIView):
     """``GET`` lists the caller's packs; ``POST`` creates one."""
 
-    @extend_schema(responses=PackSerializer(many=True))
+    @extend_schema(
+        summary="List your packs",
+        description=(
+            "The calling person's packs, each with its leader, rollout settings, number of"
+            f" followers and the status of its newest rollout. {PERSONS_ONLY}"
+        ),
+        examples=[answer_example(examples.PACK)],
+        responses=PackSerializer(many=True),
+    )
     def get(self, request):
         person = require_person(request)
         packs = Pack.objects.filter(owner=person).with_summary().select_related("owner")
         return Response(PackSerializer(packs, many=True).data)
 
     @extend_schema(
+        summary="Create a pack",
+        description=(
+            "A person makes a pack: a nick, a leader (one of their devices, with hardware"
+            " or a template without) and, optionally, the rollout settings (a canary share,"
+            " wave size, failure threshold and wave timeout; a value out of range is a 400"
+            " naming it). The leader's revisions then go out to the followers added with"
+            " `PUT /packs/<id>/followers/<device>`. A nick already used is a 409"
+            " `nick-taken`; a leader that is not yours a 404 (403 `not-your-device` when it"
+            f" is public); a leader that would close a loop of packs a 409 `pack-loop`. {PERSONS_ONLY}"
+        ),
+        examples=[
+            request_example(
+                {
+                    "nick": "kiosks",
+                    "leader": "kiosk-template",
+                    "description": "Lobby and café kiosks, building B",
+                    **examples.SETTINGS,
+                }
+            ),
+            answer_example(
+                {
+                    **examples.PACK_DETAIL,
+                    "follower-count": 0,
+                    "rollout-status": "completed",
+                    "members": [examples.LEADER],
+                    "counts": {},
+                    "rollout": None,
+                }
+            ),
+        ],
         request=PackCreateSerializer,
         responses=PackDetailSerializer,
-        description="The leader is one of your devices (with hardware, or a template without).",
     )
     def post(self, request):
         person = require_person(request)
@@ -86,11 +130,36 @@ class PackListView(APIView):
 class PackDetailView(APIView):
     """One pack: its members with their status, counts, the rollout in progress, past rollouts."""
 
-    @extend_schema(parameters=[PACK], responses=PackDetailSerializer)
+    @extend_schema(
+        summary="Show a pack",
+        description=(
+            "One pack with its members (leader first) and where each stands, the counts"
+            " of the followers' statuses, the rollout in progress with its waves, and the"
+            f" past rollouts. {PERSONS_ONLY}"
+        ),
+        examples=[answer_example(examples.PACK_DETAIL, "A rollout paused on its canary")],
+        parameters=[PACK],
+        responses=PackDetailSerializer,
+    )
     def get(self, request, pack: str):
         return _pack_answer(_pack(request, pack))
 
-    @extend_schema(parameters=[PACK], request=PackUpdateSerializer, responses=PackDetailSerializer)
+    @extend_schema(
+        summary="Change a pack",
+        description=(
+            "The owner changes the nick, description, rollout settings or leader; the"
+            " fields left out stay. A new leader is checked as at creation (yours, no"
+            " loop: 409 `pack-loop`) and its current revision is rolled out to the"
+            f" followers. A nick already used is a 409 `nick-taken`. {PERSONS_ONLY}"
+        ),
+        examples=[
+            request_example({"wave-size": 5, "failure-threshold": 0.1}),
+            answer_example({**examples.PACK_DETAIL, "wave-size": 5, "failure-threshold": 0.1}),
+        ],
+        parameters=[PACK],
+        request=PackUpdateSerializer,
+        responses=PackDetailSerializer,
+    )
     def patch(self, request, pack: str):
         found = _pack(request, pack)
         form = PackUpdateSerializer(data=request.data)
@@ -100,7 +169,18 @@ class PackDetailView(APIView):
             changes["leader"] = device_services.get_owned_device(request.user, changes["leader"])
         return _pack_answer(services.update_pack(found, **changes))
 
-    @extend_schema(parameters=[PACK], request=None, responses=PackSerializer)
+    @extend_schema(
+        summary="Delete a pack",
+        description=(
+            "The owner deletes a pack: its devices stay as they are, with the revisions"
+            " already posted to them, and nothing more is rolled out. The answer is the"
+            f" pack as it was. {PERSONS_ONLY}"
+        ),
+        examples=[answer_example(examples.PACK, "The deleted pack")],
+        parameters=[PACK],
+        request=None,
+        responses={200: PackSerializer},  # a 200 with the pack, not drf's 204
+    )
     def delete(self, request, pack: str):
         found = _pack(request, pack)
         packs = Pack.objects.filter(pk=found.pk).with_summary().select_related("owner")
@@ -112,7 +192,17 @@ class PackDetailView(APIView):
 class FollowerView(APIView):
     """``PUT`` makes one of your devices follow the pack; ``DELETE`` stops it following."""
 
-    @extend_schema(parameters=[PACK, DEVICE], responses=MemberSerializer)
+    @extend_schema(
+        summary="Show a follower",
+        description=(
+            "Where one follower of the pack stands: the revision it runs, its newest"
+            " revision and that revision's status. A device that does not follow the pack"
+            f" is a 404. {PERSONS_ONLY}"
+        ),
+        examples=[answer_example(examples.FOLLOWER)],
+        parameters=[PACK, DEVICE],
+        responses=MemberSerializer,
+    )
     def get(self, request, pack: str, device: str):
         found = _pack(request, pack)
         follower = device_services.get_visible_device(request.user, device)
@@ -120,10 +210,22 @@ class FollowerView(APIView):
         return _member_answer(found, follower.id)
 
     @extend_schema(
+        summary="Add a follower",
+        description=(
+            "The owner makes one of their devices follow the pack; it catches up to the"
+            " leader's current revision, and takes the leader's next ones in the"
+            " rollouts' waves. Adding it again changes nothing. A device follows at most"
+            " one pack (409 `already-following`, naming the other); the leader cannot"
+            " follow its own pack (400 `own-leader`), nor a device that would close a loop"
+            " (409 `pack-loop`). A device that is not yours is a 404 (403 when it is"
+            f" public). {PERSONS_ONLY}"
+        ),
+        examples=[
+            answer_example({**examples.FOLLOWER, "head-status": "NEW", "head-status-msg": ""})
+        ],
         parameters=[PACK, DEVICE],
         request=None,
         responses=MemberSerializer,
-        description="Idempotent. The device catches up to the leader's current revision.",
     )
     def put(self, request, pack: str, device: str):
         found = _pack(request, pack)
@@ -131,7 +233,18 @@ class FollowerView(APIView):
         services.add_follower(found, follower)
         return _member_answer(found, follower.id)
 
-    @extend_schema(parameters=[PACK, DEVICE], request=None, responses=MemberSerializer)
+    @extend_schema(
+        summary="Remove a follower",
+        description=(
+            "The device stops following the pack: what was not posted to it yet never"
+            " will be; the revisions it has stay. The answer is the follower as it was."
+            f" A device that does not follow the pack is a 404. {PERSONS_ONLY}"
+        ),
+        examples=[answer_example(examples.FOLLOWER, "The removed follower")],
+        parameters=[PACK, DEVICE],
+        request=None,
+        responses={200: MemberSerializer},  # a 200 with the follower, not drf's 204
+    )
     def delete(self, request, pack: str, device: str):
         found = _pack(request, pack)
         follower = device_services.get_visible_device(request.user, device)
@@ -145,6 +258,13 @@ class RolloutListView(APIView):
     """The pack's rollouts, newest first, with their waves."""
 
     @extend_schema(
+        summary="List a pack's rollouts",
+        description=(
+            "The pack's rollouts, newest first, each with its waves and their tallies"
+            " (ok, failed, cancelled, waiting) and a `status-msg` that says what it came"
+            f" to. {PERSONS_ONLY}"
+        ),
+        examples=[answer_example(examples.ROLLOUT)],
         parameters=[
             PACK,
             OpenApiParameter("limit", int, description="at most this many (default 50, max 1000)"),
@@ -162,7 +282,17 @@ class RolloutListView(APIView):
 class RolloutDetailView(APIView):
     """One rollout, with its waves and every follower's delivery."""
 
-    @extend_schema(parameters=[PACK, ROLLOUT], responses=RolloutDetailSerializer)
+    @extend_schema(
+        summary="Show a rollout",
+        description=(
+            "One rollout with its waves and every follower's delivery: the revision posted"
+            " to it, its progress status, the outcome for the wave, and the revision it"
+            f" ran before. A rollout of another pack is a 404. {PERSONS_ONLY}"
+        ),
+        examples=[answer_example(examples.ROLLOUT_DETAIL)],
+        parameters=[PACK, ROLLOUT],
+        responses=RolloutDetailSerializer,
+    )
     def get(self, request, pack: str, rollout: str):
         found = _pack(request, pack)
         services.refresh(found)
@@ -180,34 +310,68 @@ class RolloutActionView(APIView):
         return _rollout_answer(self.act(services.get_rollout(found, rollout), request))
 
 
-def _action(description: str, request=None):
+def _action(summary: str, description: str, answer: dict, request=None, body=None):
     return extend_schema_view(
         post=extend_schema(
+            summary=summary,
+            description=f"{description} The answer is the rollout after it. {PERSONS_ONLY}",
+            examples=[*([request_example(body)] if body else []), answer_example(answer)],
             parameters=[PACK, ROLLOUT],
             request=request,
             responses=RolloutDetailSerializer,
-            description=description,
         )
     )
 
 
-@_action("Resume a paused rollout: the next wave starts.")
+@_action(
+    "Resume a paused rollout",
+    "The owner resumes a rollout paused on a failed wave: the next wave starts, with what"
+    " the pause held back. A rollout that is not paused is a 409 naming its status"
+    " (`rollout-running`, `rollout-aborted`, …).",
+    {
+        **examples.ROLLOUT_DETAIL,
+        "status": "running",
+        "status-msg": "running · wave 2 of 2 (batch) · 0 of 3 devices ok, 1 failed, 2 waiting;"
+        " wave 1 failed and the owner resumed",
+        "current-wave": 2,
+    },
+)
 class ResumeView(RolloutActionView):
     def act(self, rollout: Rollout, request) -> Rollout:
         return services.resume(rollout)
 
 
-@_action("Stop a running or paused rollout: nothing more is posted.")
+@_action(
+    "Abort a rollout",
+    "The owner stops a running or paused rollout: nothing more is posted; what was posted"
+    " stays (revert a wave to undo it). A rollout already finished is a 409 naming its"
+    " status.",
+    {
+        **examples.ROLLOUT_DETAIL,
+        "status": "aborted",
+        "status-msg": "aborted · 0 of 3 devices ok, 1 failed, 2 waiting",
+    },
+)
 class AbortView(RolloutActionView):
     def act(self, rollout: Rollout, request) -> Rollout:
         return services.abort(rollout)
 
 
 @_action(
-    "Post back to a wave's devices the revision they ran before, as a new revision (a"
-    " revision not picked up yet is cancelled instead); the rollout stops. Only the pack's"
-    " newest rollout can be reverted.",
+    "Revert a wave",
+    "The owner posts back to a wave's devices the revision they ran before, as a new"
+    " revision (one not picked up yet is cancelled instead), and the rollout stops."
+    " `wave` defaults to the newest wave that started. Only the pack's newest rollout can"
+    " be reverted (409 `not-newest`); a wave that did not start, or was reverted already,"
+    " is a 409; a wave the rollout does not have a 404 `no-such-wave`.",
+    {
+        **examples.ROLLOUT_DETAIL,
+        "status": "reverted",
+        "status-msg": "reverted · wave 1 went back to the previous revision"
+        " · 0 of 3 devices ok, 1 failed, 2 waiting",
+    },
     request=RevertSerializer,
+    body={"wave": 1},
 )
 class RevertView(RolloutActionView):
     def act(self, rollout: Rollout, request) -> Rollout:
