@@ -114,7 +114,7 @@ class DeviceListView(APIView):
             " `owner-nick`, anyone (anonymous too) gets that user's devices they may see"
             " (the public ones, or all of them for the owner). `nick=^<prefix>` keeps"
             " the nicks that start with the prefix, as `pvr` asks for them. Without"
-            f" `owner-nick`: {ANONYMOUS_401}"
+            f" `owner-nick` a token is needed. {ANONYMOUS_401}"
         ),
         examples=[answer_example(DEVICE)],
         parameters=[

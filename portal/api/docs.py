@@ -2,8 +2,8 @@
 
 Each view says in its own ``extend_schema`` what an operation does (``summary``,
 ``description``) and shows it (``examples``); these helpers only build the
-examples, so that every app spells a request, an answer and an error alike and
-the same sample device appears everywhere. ``trailhub/tests/test_openapi.py``
+examples, so that every app spells a request, an answer and a refusal alike and
+the same sample account and device appear everywhere. ``trailhub/tests/test_openapi.py``
 checks that no operation goes without.
 """
 
@@ -26,10 +26,11 @@ TOKEN = (
     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpZCI6InBybjo6OmFjY291bnRzOi81ZjNjMGE5ZTRiMWQy"
     "YzdlOGY2YTBiMTMiLCJuaWNrIjoiYWxpY2UiLCJ0eXBlIjoiVVNFUiJ9.Yk3xQ0m1kGZ8cQ9b5yXr0s4T6uVwX"
 )
-#: The sentence most descriptions end with: who gets which refusal.
+#: What an anonymous caller gets, as the descriptions of most operations say it.
 ANONYMOUS_401 = (
-    "Without a token it is a 401 whose `WWW-Authenticate` names the login endpoint"
-    ' (`ph-aeps="https://<host>/auth"`): pvr sends no token until it gets one.'
+    "A caller without a token is refused with a 401 (not a 403 or 404) whose"
+    ' `WWW-Authenticate` names the login endpoint (`ph-aeps="https://<host>/auth"`):'
+    " pvr sends a token only after such a 401."
 )
 
 
@@ -43,15 +44,15 @@ def answer_example(value: Any, name: str = "Answer", status: int = 200) -> OpenA
     return OpenApiExample(name, value=value, response_only=True, status_codes=[str(status)])
 
 
-def error_example(status: int, code: str, error: str, **extra: Any) -> OpenApiExample:
-    """An error body (docs/api.md "Errors"); only shown if the operation declares ``status``."""
-    value = {"error": error, "code": code, **extra}
-    return OpenApiExample(
-        f"{status} {code}", value=value, response_only=True, status_codes=[str(status)]
+def error_response(
+    description: str, status: int, code: str, error: str, **extra: Any
+) -> dict[int, OpenApiResponse]:
+    """A documented refusal, ``{status: response}``, with its JSON body (docs/api.md
+    "Errors") as the example: for an operation with no JSON success body to show."""
+    example = OpenApiExample(
+        f"{status} {code}",
+        value={"error": error, "code": code, **extra},
+        response_only=True,
+        status_codes=[str(status)],
     )
-
-
-def error_response(description: str, status: int, code: str, error: str, **extra: Any):
-    """A documented refusal, ``{status: response}``, with its JSON body as the example."""
-    example = error_example(status, code, error, **extra)
     return {status: OpenApiResponse(OpenApiTypes.OBJECT, description, examples=[example])}

@@ -3,8 +3,7 @@
 import time
 
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -15,7 +14,7 @@ from portal.api.docs import (
     ACCOUNT_PRN,
     TOKEN,
     answer_example,
-    error_example,
+    error_response,
     request_example,
 )
 from portal.api.guards import require_person
@@ -171,12 +170,11 @@ class LogoutEverywhereView(APIView):
         request=None,
         responses={
             204: None,
-            401: OpenApiResponse(
-                OpenApiTypes.OBJECT,
-                description="not logged in, or the token has ended",
-                examples=[
-                    error_example(401, "not_authenticated", "log in first: send a bearer token")
-                ],
+            **error_response(
+                "not logged in, or the token has ended",
+                401,
+                "not_authenticated",
+                "log in first: send a bearer token",
             ),
         },
     )

@@ -136,9 +136,10 @@ class ObjectDetailView(APIView):
             "The object with this sha256 and a `signed-geturl` to download its bytes"
             " (empty until they are uploaded), if the caller's account holds it or a"
             " revision the caller may see names it and its owner holds it: naming a"
-            " sha256 grants nothing. Otherwise a 404. Without a token, an object no"
-            f" public revision names is a 401. {ANONYMOUS_401} Compatibility:"
-            " Pantavisor fetches only the path of `signed-geturl`, from its own hub."
+            " sha256 grants nothing. Otherwise a 404, or, to a caller without a token,"
+            " a 401 whose `WWW-Authenticate` names the login endpoint (`ph-aeps`), so"
+            " that pvr logs in and asks again. Compatibility: Pantavisor fetches only"
+            " the path of `signed-geturl`, from its own hub."
         ),
         examples=[answer_example(examples.OBJECT_TO_GET)],
         parameters=[SHA],
@@ -177,8 +178,8 @@ class ObjectBlobView(APIView):
         summary="Download an object",
         description=(
             "A 302 to the object's signed download URL, for whoever may read the object"
-            " (as `GET /objects/<sha>`); a 404 when they may not or its bytes are not"
-            f" uploaded yet. {ANONYMOUS_401}"
+            " (as `GET /objects/<sha>`, with its 401 to a caller without a token); a 404"
+            " when they may not or its bytes are not uploaded yet."
         ),
         parameters=[SHA],
         responses={

@@ -267,7 +267,7 @@ class TrailPvrRemoteView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        summary="pvr's remote for the newest revision",
+        summary="Get pvr's remote for the newest revision",
         description=(
             "The discovery document `pvr clone` and `pvr post` read first: where the"
             " newest revision's state and objects are, and where to post the next"
@@ -292,7 +292,7 @@ class StepPvrRemoteView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        summary="pvr's remote for one revision",
+        summary="Get pvr's remote for one revision",
         description=(
             "The same discovery document as the trail's, for revision `rev`: where its"
             " state and objects are, and where to post the next revision. For whoever"
