@@ -11,8 +11,7 @@ import asyncio
 import sys
 
 from trail import __version__
-from trail.apps import commands as apps
-from trail.cli import account, archive, local, remote
+from trail.cli import account, apps, archive, local, remote
 from trail.cli.context import CLIError, Context
 from trail.client import HubError
 from trail.errors import ObjectError
