@@ -8,3 +8,8 @@ class ObjectError(Exception):
 class ChecksumError(ObjectError):
     """Bytes that arrived whole but are not the object they should be (their sha256
     differs): a device reports this as ERROR, a transfer that failed as something else."""
+
+    def __init__(self, message: str, *, got: str | None = None) -> None:
+        super().__init__(message)
+        #: The sha256 the bytes have, when it is known.
+        self.got = got

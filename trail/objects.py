@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import hashlib
+import io
 import os
 import re
 import shutil
@@ -23,7 +24,7 @@ import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 
@@ -95,31 +96,58 @@ class ObjectStore:
     def size(self, sha: str) -> int:
         return self.path(sha).stat().st_size
 
+    def add_stream(self, stream: BinaryIO, sha: str | None = None, size: int | None = None) -> str:
+        """Store the bytes ``stream`` reads (to its end) as an object; return their sha.
+
+        The one way new bytes enter the store: written to a temporary file in it
+        while they are hashed, then :meth:`settle`. With ``sha`` they must hash to
+        it and with ``size`` be that many, or nothing is stored
+        (:class:`ChecksumError`, :class:`ObjectError`); an object the store already
+        holds is not read again.
+        """
+        if sha is not None and self.has(sha):
+            return sha
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=self.root, prefix=".add-")
+        tmp = Path(name)
+        digest = hashlib.sha256()
+        length = 0
+        try:
+            with os.fdopen(fd, "wb") as f:
+                while chunk := stream.read(CHUNK):
+                    digest.update(chunk)
+                    f.write(chunk)
+                    length += len(chunk)
+            if size is not None and length != size:
+                raise ObjectError(f"object {sha or digest.hexdigest()}: {length} bytes, not {size}")
+            return self.settle(tmp, digest.hexdigest(), sha)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def settle(self, tmp: Path, got: str, sha: str | None = None) -> str:
+        """Move ``tmp``, a file in the store whose bytes hash to ``got``, in as object
+        ``sha`` (``got`` without one) and return its sha.
+
+        Bytes that are not the object they should be are removed, never stored:
+        :class:`ChecksumError`, whose ``got`` says what they are.
+        """
+        if sha is not None and got != sha:
+            tmp.unlink(missing_ok=True)
+            raise ChecksumError(f"object {sha} holds other bytes (sha256 {got})", got=got)
+        os.replace(tmp, self.path(got))
+        return got
+
     def add_file(self, src: Path, sha: str | None = None) -> str:
         """Copy ``src`` into the store (unless it is there) and return its sha."""
         sha = sha or sha256_file(src)
-        if not self.has(sha):
-            self.root.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".add-")
-            os.close(fd)
+        with open(src, "rb") as f:
             try:
-                copy_file(src, Path(tmp))
-                if sha256_file(Path(tmp)) != sha:
-                    raise ObjectError(f"{src} changed while it was being stored; try again")
-                os.replace(tmp, self.path(sha))
-            finally:
-                Path(tmp).unlink(missing_ok=True)
-        return sha
+                return self.add_stream(f, sha)
+            except ChecksumError:
+                raise ObjectError(f"{src} changed while it was being stored; try again") from None
 
     def add_bytes(self, data: bytes) -> str:
-        sha = hashlib.sha256(data).hexdigest()
-        if not self.has(sha):
-            self.root.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".add-")
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, self.path(sha))
-        return sha
+        return self.add_stream(io.BytesIO(data), hashlib.sha256(data).hexdigest())
 
     def take_from(self, other: ObjectStore, sha: str) -> None:
         """Bring object ``sha`` over from another store: a hard link when possible
@@ -219,14 +247,14 @@ async def download(
     received = 0
     if not have or have != size:  # else the part file holds every byte: only the check is left
         received, digest = await fetch(hub, url, job, part, have, digest, meter)
-    got = digest.hexdigest()
-    if got != job.sha:
-        part.unlink(missing_ok=True)
+    try:
+        store.settle(part, digest.hexdigest(), job.sha)
+    except ChecksumError as exc:
         raise ChecksumError(
-            f"object {job.sha} from the hub has sha256 {got}: refused (corrupted in storage "
-            "or on the way)"
-        )
-    os.replace(part, store.path(job.sha))
+            f"object {job.sha} from the hub has sha256 {exc.got}: refused (corrupted in storage "
+            "or on the way)",
+            got=exc.got,
+        ) from None
     meter.finish(job.sha)
     return received
 

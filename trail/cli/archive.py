@@ -7,18 +7,15 @@ extracted by name onto the disk) and verifies every object's sha.
 
 from __future__ import annotations
 
-import hashlib
 import io
-import os
 import re
 import sys
 import tarfile
-import tempfile
 
 from trail.cli.context import CLIError, Context
 from trail.cli.remote import refuse_local_changes
 from trail.cli.transfer import fetch
-from trail.objects import CHUNK
+from trail.errors import ChecksumError
 from trail.state import MAX_DOCUMENT_BYTES, StateError, load_state, required_shas, validate_state
 from trail.tree import check_layout, json_bytes
 
@@ -109,22 +106,7 @@ def _load(data: bytes, where: str):
 
 def _store_member(tar, member, sha: str, store, where: str) -> None:
     """Copy an object member into the store, refusing it unless it hashes to its name."""
-    if store.has(sha):
-        return
-    store.root.mkdir(parents=True, exist_ok=True)
-    source = tar.extractfile(member)
-    digest = hashlib.sha256()
-    fd, tmp = tempfile.mkstemp(dir=store.root, prefix=".import-")
     try:
-        with os.fdopen(fd, "wb") as f:
-            while chunk := source.read(CHUNK):
-                digest.update(chunk)
-                f.write(chunk)
-        if digest.hexdigest() != sha:
-            raise CLIError(
-                f"{where}: objects/{sha} holds other bytes (sha256 {digest.hexdigest()})"
-            )
-        os.replace(tmp, store.path(sha))
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        store.add_stream(tar.extractfile(member), sha, member.size)
+    except ChecksumError as exc:
+        raise CLIError(f"{where}: objects/{sha} holds other bytes (sha256 {exc.got})") from None

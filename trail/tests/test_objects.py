@@ -19,6 +19,7 @@ import urllib3
 from trail import bodies
 from trail.bodies import DOWNLOAD_THREADS
 from trail.client import Hub, HubError, Retry, new_http
+from trail.errors import ChecksumError
 from trail.objects import (
     Job,
     Meter,
@@ -213,6 +214,19 @@ def test_it_stores_files_under_their_sha(tmp_path):
     other = ObjectStore(tmp_path / "other")
     other.take_from(store, sha)
     assert other.path(sha).read_bytes() == b"hello"
+
+
+def test_it_stores_a_stream_only_when_it_is_the_object_named(tmp_path):
+    store = ObjectStore(tmp_path / "store")
+    assert store.add_stream(io.BytesIO(DATA), SHA, len(DATA)) == SHA
+    assert store.path(SHA).read_bytes() == DATA
+    other = hashlib.sha256(b"other").hexdigest()
+    with pytest.raises(ChecksumError, match=f"object {other} holds other bytes") as refused:
+        store.add_stream(io.BytesIO(DATA), other)
+    assert refused.value.got == SHA
+    with pytest.raises(ObjectError, match="3 bytes, not 4"):
+        store.add_stream(io.BytesIO(b"abc"), size=4)
+    assert sorted(p.name for p in store.root.iterdir()) == [SHA]  # no temporary file left
 
 
 def test_it_refuses_names_that_are_not_shas(tmp_path):
