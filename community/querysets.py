@@ -10,6 +10,7 @@ order, computing only the sort key, then annotate those few rows
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.core.paginator import Page, Paginator
 from django.db.models import (
     Count,
@@ -22,6 +23,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
 
 from community.models import Fork, Star
 from devices.models import Device
@@ -34,6 +36,52 @@ SORTS = {
     "recent": ("-activity", "id"),
 }
 DEFAULT_SORT = "recent"
+#: The longest search the pages and the API take (the page cuts it, the API refuses it).
+MAX_QUERY = 100
+
+
+def public_devices() -> QuerySet:
+    """What explore lists and the home page shelves hold: public, claimed devices.
+
+    Never a private one, not even the caller's own: explore is the public square.
+    """
+    return Device.objects.public().filter(owner__isnull=False)
+
+
+def person_named(nick: str):
+    """The active account called ``nick`` (a profile's owner), or 404."""
+    return get_object_or_404(get_user_model(), username=nick, is_active=True)
+
+
+def devices_of(person, user) -> QuerySet:
+    """``person``'s devices that ``user`` may see, most recently active first.
+
+    Their public ones; all of them when ``user`` is ``person``.
+    """
+    return sort(Device.objects.visible_to(user).filter(owner=person), "recent")
+
+
+def stargazers(device: Device) -> QuerySet:
+    """The stars on ``device`` (each with its user), newest first.
+
+    Who starred a device is as visible as the device: the caller has already
+    been shown ``device`` through ``Device.objects.visible_to``.
+    """
+    return (
+        Star.objects.filter(device=device).select_related("user").order_by("-time_created", "-pk")
+    )
+
+
+def forks_of(device: Device, user) -> QuerySet:
+    """The forks made from ``device`` into devices ``user`` may see, newest first.
+
+    A fork into someone's private device is never listed to anyone else (the
+    fork count on a card still counts it, as a number).
+    """
+    visible = Device.objects.visible_to(user)
+    return Fork.objects.filter(source_device=device, device__in=visible).order_by(
+        "-time_created", "-pk"
+    )
 
 
 def _count(model, field: str) -> Subquery:
@@ -134,6 +182,17 @@ def page_of(ordered: QuerySet, number, per_page: int, user) -> Page:
     page = Paginator(ordered.values_list("id", flat=True), per_page).get_page(number)
     page.object_list = cards(list(page.object_list), user)
     return page
+
+
+def window(ordered: QuerySet, number: int, per_page: int, user) -> tuple[int, list]:
+    """Page ``number`` (from 1; past the end, empty) of the ``ordered`` devices with their
+    card annotations, and how many devices there are in all: what the API's lists answer.
+
+    As :func:`page_of`, the rows passed over compute only the sort key.
+    """
+    start = (number - 1) * per_page
+    ids = list(ordered.values_list("id", flat=True)[start : start + per_page])
+    return ordered.count(), cards(ids, user)
 
 
 def top(ordered: QuerySet, count: int, user) -> list:

@@ -1,4 +1,4 @@
-"""Rolling back and forking: new revisions posted through the revisions service.
+"""Rolling back and forking (new revisions posted through the revisions service), and stars.
 
 Nothing here writes a step itself: ``revisions.services.steps.post_step``
 allocates the number, checks (or, for forks, links) the objects and announces
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from community.models import Fork
+from community.models import Fork, Star
 from devices import services as device_services
 from devices.models import Device
 from portal.errors import Conflict
@@ -44,6 +44,16 @@ def roll_back(user, device: Device, step: Step) -> Step:
         commit_msg=f"Roll back to revision {step.rev}",
         author=user,
     )
+
+
+def star(user, device: Device) -> None:
+    """``user`` stars ``device`` (one they can see); starring it again changes nothing."""
+    Star.objects.get_or_create(user=user, device=device)
+
+
+def unstar(user, device: Device) -> None:
+    """``user`` takes their star off ``device``; without one, nothing changes."""
+    Star.objects.filter(user=user, device=device).delete()
 
 
 def label(device: Device) -> str:

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("devices.api.urls")),
     path("", include("packs.api.urls")),
     path("", include("portal.api.urls")),
+    path("", include("community.api.urls")),
     # Pages
     path("", views.home, name="home"),
     path("accounts/signup/", accounts.signup, name="signup"),

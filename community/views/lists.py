@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 
-from community.querysets import DEFAULT_SORT, SORTS, page_of, search, sort, top, with_listing
+from community.querysets import (
+    DEFAULT_SORT,
+    MAX_QUERY,
+    SORTS,
+    devices_of,
+    page_of,
+    person_named,
+    public_devices,
+    search,
+    sort,
+    top,
+    with_listing,
+)
 from devices.models import Device
 
 PAGE_SIZE = 24
-MAX_QUERY = 100
-
-
-def public_devices():
-    """Public, claimed devices."""
-    return Device.objects.public().filter(owner__isnull=False)
 
 
 def explore(request):
@@ -33,9 +38,10 @@ def explore(request):
 
 
 def profile(request, nick: str):
-    person = get_object_or_404(get_user_model(), username=nick, is_active=True)
-    devices = sort(Device.objects.visible_to(request.user).filter(owner=person), "recent")
-    page = page_of(devices, request.GET.get("page"), PAGE_SIZE, request.user)
+    person = person_named(nick)
+    page = page_of(
+        devices_of(person, request.user), request.GET.get("page"), PAGE_SIZE, request.user
+    )
     starred = with_listing(
         Device.objects.visible_to(request.user).filter(stars__user=person), request.user
     ).order_by("-stars__time_created")[:12]

@@ -10,8 +10,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from community import services
 from community.forms import DeleteDeviceForm, DeviceSettingsForm, UserMetaForm
-from community.models import Star
 from community.views.lookups import device_for, page_context
 from devices.models import Device, DeviceLog
 
@@ -32,9 +32,9 @@ def star(request, nick: str, device: str):
         nick=device,
     )
     if request.POST.get("action") == "unstar":
-        Star.objects.filter(user=request.user, device=found).delete()
+        services.unstar(request.user, found)
     else:
-        Star.objects.get_or_create(user=request.user, device=found)
+        services.star(request.user, found)
     return redirect(_device_url(found))
 
 

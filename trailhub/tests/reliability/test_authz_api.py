@@ -102,6 +102,14 @@ MATRIX: dict[str, Row] = {
     "PUT /devices/{ref}/user-meta": Row(codes(["owner"]), body={"x": 1}),
     "PATCH /devices/{ref}/user-meta": Row(codes(["owner"]), body={"x": 1}),
     "GET /devices/np/{usernick}/{devicenick}": read(),
+    # --- community ----------------------------------------------------------------------
+    "GET /community/devices": Row(codes(EVERYONE)),
+    "GET /community/users/{usernick}/devices": Row(codes(EVERYONE)),
+    # A person stars what they can see; a device is a 403 person-only.
+    "PUT /devices/{ref}/star": Row(codes(["owner"]), public=codes(PEOPLE)),
+    "DELETE /devices/{ref}/star": Row(codes(["owner"]), public=codes(PEOPLE)),
+    "GET /devices/{ref}/stargazers": read(),
+    "GET /devices/{ref}/forks": read(),
     "GET /devices/tokens": Row(codes(PEOPLE)),
     "POST /devices/tokens": Row(codes(PEOPLE), body={}),
     "GET /devices/tokens/{token_id}": OWNER,

@@ -221,6 +221,26 @@ FIELD_TYPES = {
     "after a word": Case("owner", "GET", "/trails/{ref}/steps?after=x"),
     "status filter broken": Case("owner", "GET", "/trails/{ref}/steps?progress.status={x"),
     "status filter unknown": Case("owner", "GET", "/trails/{ref}/steps?progress.status=BOGUS"),
+    "explore sort unknown": Case("anonymous", "GET", "/community/devices?sort=recent"),
+    "explore page zero": Case("anonymous", "GET", "/community/devices?page=0"),
+    "explore page a superscript": Case("anonymous", "GET", "/community/devices?page=%C2%B2"),
+    "explore page of a thousand digits": Case(
+        "owner", "GET", "/community/devices?page=" + "9" * 1000
+    ),
+    "explore limit over the most": Case("owner", "GET", "/community/devices?limit=101"),
+    "explore q too long": Case("anonymous", "GET", "/community/devices?q=" + "x" * 101),
+    "user devices page a word": Case("owner", "GET", "/community/users/alice/devices?page=x"),
+    "user devices of nobody": Case(
+        "owner", "GET", "/community/users/nobody/devices", None, None, (404,)
+    ),
+    "stargazers limit zero": Case("owner", "GET", "/devices/{ref}/stargazers?limit=0"),
+    "forks page negative": Case("owner", "GET", "/devices/{ref}/forks?page=-1"),
+    "star of a missing device": Case(
+        "owner", "PUT", "/devices/" + "f" * 24 + "/star", None, None, (404,)
+    ),
+    "star with a path for a ref": Case(
+        "owner", "DELETE", "/devices/..%2F..%2Fetc/star", None, None, (404,)
+    ),
 }
 
 

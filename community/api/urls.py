@@ -1,0 +1,22 @@
+"""Community API routes: explore, stars, forks and profiles over the wire."""
+
+from community.api import explore, stars
+from portal.urlhelpers import api_path
+
+urlpatterns = [
+    *api_path("community/devices", explore.ExploreView.as_view(), name="api-community-devices"),
+    *api_path(
+        "community/users/<str:usernick>/devices",
+        explore.UserDevicesView.as_view(),
+        name="api-community-user-devices",
+    ),
+    *api_path("devices/<str:ref>/star", stars.StarView.as_view(), name="api-device-star"),
+    *api_path(
+        "devices/<str:ref>/stargazers",
+        stars.StargazersView.as_view(),
+        name="api-device-stargazers",
+    ),
+    *api_path(
+        "devices/<str:ref>/forks", explore.DeviceForksView.as_view(), name="api-device-forks"
+    ),
+]
