@@ -27,8 +27,7 @@ from django.shortcuts import get_object_or_404
 
 from community.models import Fork, Star
 from devices.models import Device
-from revisions.models import Step
-from trail import status as st
+from revisions.querysets import with_revisions
 
 SORTS = {
     "stars": ("-star_count", "-activity", "id"),
@@ -95,11 +94,6 @@ def _count(model, field: str) -> Subquery:
     return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
 
 
-def _newest_step(field: str, **filters) -> Subquery:
-    rows = Step.objects.filter(trail_id=OuterRef("pk"), **filters).order_by("-rev")
-    return Subquery(rows.values(field)[:1])
-
-
 def with_listing(devices: QuerySet, user=None) -> QuerySet:
     """Annotate what a device card shows.
 
@@ -111,9 +105,8 @@ def with_listing(devices: QuerySet, user=None) -> QuerySet:
     devices = devices.select_related("owner").annotate(
         star_count=_count(Star, "device"),
         fork_count=_count(Fork, "source_device"),
-        head_rev=_newest_step("rev"),
-        head_status=_newest_step("status"),
-        running_rev=_newest_step("rev", status__in=st.RUNNING_OK),
+    )
+    devices = with_revisions(devices).annotate(
         activity=Coalesce("trail__last_touched", "time_created"),
     )
     if user is not None and user.is_authenticated and not getattr(user, "is_device", False):

@@ -7,7 +7,6 @@ from django.db import models
 from django.db.models import Count, OuterRef, Subquery
 
 from packs import rollout as ro
-from trail import status as st
 
 
 class PackQuerySet(models.QuerySet):
@@ -31,20 +30,3 @@ class RolloutQuerySet(models.QuerySet):
     def active(self):
         """Rollouts that may still post their leader revision (running or paused)."""
         return self.filter(status__in=ro.ACTIVE)
-
-
-def with_revisions(devices):
-    """Annotate each device with ``head_rev``/``head_status``/``head_status_msg`` (its
-    newest revision) and ``running_rev`` (its newest DONE/UPDATED one), in one query."""
-    Step = apps.get_model("revisions", "Step")
-
-    def newest(field: str, **filters):
-        rows = Step.objects.filter(trail_id=OuterRef("pk"), **filters).order_by("-rev")
-        return Subquery(rows.values(field)[:1])
-
-    return devices.annotate(
-        head_rev=newest("rev"),
-        head_status=newest("status"),
-        head_status_msg=newest("status_msg"),
-        running_rev=newest("rev", status__in=st.RUNNING_OK),
-    )

@@ -21,9 +21,7 @@ class TrailQuerySet(models.QuerySet):
 
     def with_running_rev(self):
         """Annotate ``running_rev``: the rev of each trail's running step, or None."""
-        Step = apps.get_model("revisions", "Step")
-        running = Step.objects.filter(trail=OuterRef("pk")).running().values("rev")[:1]
-        return self.annotate(running_rev=Subquery(running))
+        return self.annotate(running_rev=_running_rev())
 
     def with_summary(self):
         """Annotate ``running_rev`` and ``summary_step_id``: the newest step the device
@@ -34,6 +32,30 @@ class TrailQuerySet(models.QuerySet):
         return self.with_running_rev().annotate(
             summary_step_id=Coalesce(Subquery(reported[:1]), Subquery(steps[:1]))
         )
+
+
+def with_revisions(devices, head: tuple[str, ...] = ("rev", "status")):
+    """Annotate each device with its newest revision's fields, ``head_<field>`` for
+    each field in ``head`` (``head_rev``, ``head_status``, …), and ``running_rev``,
+    the revision it runs (:meth:`StepQuerySet.running`): one subquery each, so a
+    list of devices stays one query.
+
+    The device cards, the pack pages and the packs API read these.
+    """
+    Step = apps.get_model("revisions", "Step")
+    newest = Step.objects.filter(trail_id=OuterRef("pk")).order_by("-rev")
+    return devices.annotate(
+        **{f"head_{field}": Subquery(newest.values(field)[:1]) for field in head},
+        running_rev=_running_rev(),
+    )
+
+
+def _running_rev() -> Subquery:
+    """The rev of the running step of the trail ``OuterRef("pk")`` names (a trail's
+    id is its device's, so a device's too), or None."""
+    Step = apps.get_model("revisions", "Step")
+    running = Step.objects.filter(trail_id=OuterRef("pk")).running()
+    return Subquery(running.values("rev")[:1])
 
 
 #: trail.status.PENDING in the table's order, so that the query is the same every time.

@@ -9,9 +9,9 @@ from django.db.models import F
 from devices.models import Device
 from packs import rollout as ro
 from packs.models import Delivery, Pack, Rollout, Wave
-from packs.querysets import with_revisions
 from packs.services.rollouts import tallies
 from packs.services.upkeep import refresh
+from revisions.querysets import with_revisions
 from trail import status as st
 
 # --- Reading ------------------------------------------------------------------
@@ -47,7 +47,9 @@ def with_tallies(rollouts: Iterable[Rollout]) -> list[Rollout]:
 def members(pack: Pack) -> list[Device]:
     """The leader then the followers (in join order), in two queries, each with ``role``,
     ``time_joined`` and its revisions (``head_rev``, ``head_status``, ``running_rev``)."""
-    devices = with_revisions(Device.objects.select_related("owner"))
+    devices = with_revisions(
+        Device.objects.select_related("owner"), head=("rev", "status", "status_msg")
+    )
     leader = devices.get(pk=pack.leader_id)
     leader.role, leader.time_joined = "leader", None
     followers = list(

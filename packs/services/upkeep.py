@@ -12,7 +12,6 @@ from packs import rollout as ro
 from packs.models import Delivery, Pack, Rollout
 from packs.services.rollouts import GAVE_UP, STALE_DELIVERY, enqueue, evaluate
 from revisions.models import Step
-from trail import status as st
 
 # --- Keeping rollouts moving without beat -------------------------------------------
 
@@ -50,7 +49,7 @@ def unrolled(packs: QuerySet) -> list[tuple[str, int]]:
     current = Case(
         When(
             leader__has_hardware=True,
-            then=Subquery(steps.filter(status__in=st.RUNNING_OK)[:1]),
+            then=Subquery(steps.running()[:1]),
         ),
         default=Subquery(steps.exclude(status__in=GAVE_UP)[:1]),
     )
