@@ -11,7 +11,7 @@ import asyncio
 import sys
 
 from trail import __version__
-from trail.cli import account, apps, archive, local, remote
+from trail.cli import account, apps, archive, local, remote, sig
 from trail.cli.context import CLIError, Context
 from trail.client import HubError
 from trail.errors import ObjectError
@@ -135,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("-n", "--limit", type=int, default=100, help="how many entries (default 100)")
 
     apps.register(sub, parents=[hub])
+    sig.register(sub, parents=[hub])
     return parser
 
 
