@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from portal.forms import AdminLoginForm
-from portal.models import User
+from portal.models import ApiToken, User
 
 # The admin's login counts failures as the other logins do (portal/limits.py).
 admin.site.login_form = AdminLoginForm
@@ -13,3 +13,14 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ("username", "email", "is_staff", "is_active", "date_joined")
     search_fields = ("username", "email")
     fieldsets = (*DjangoUserAdmin.fieldsets, ("Profile", {"fields": ("bio",)}))
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Scoped tokens: only their hash is stored; the admin can see and delete (revoke) them."""
+
+    list_display = ("name", "prefix", "owner", "time_created", "last_used", "expires_at")
+    list_select_related = ("owner",)
+    search_fields = ("name", "prefix", "owner__username")
+    raw_id_fields = ("owner",)
+    readonly_fields = ("id", "digest", "prefix", "scopes", "time_created", "last_used")

@@ -26,6 +26,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import AnonymousUser
 from rest_framework import authentication, exceptions
 
+from portal import tokens
 from trail import wire
 from trail.wire import ACCOUNT_PRN_PREFIX, ANON_PRN
 
@@ -254,7 +255,10 @@ class JWTAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 "Authorization header must be 'Bearer <token>'", code="token-invalid"
             )
-        token = decode_token(header[1].decode(errors="replace"))
+        raw = header[1].decode(errors="replace")
+        if tokens.is_scoped(raw):
+            return tokens.authenticate(raw, request.method, request.path)
+        token = decode_token(raw)
         if token.type == ANON_TYPE:
             return None  # names nobody: the request is an anonymous one
         return principal_for(token), token

@@ -5,7 +5,6 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 
 class DomainError(Exception):
@@ -86,6 +85,10 @@ def _first_code(detail) -> str:
 
 
 def exception_handler(exc, context):
+    # Imported here: rest_framework.views reads DEFAULT_AUTHENTICATION_CLASSES when it
+    # is imported, and portal.auth (one of them) imports this module.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     if isinstance(exc, DomainError):
         exc = _as_api_exception(exc)
     elif isinstance(exc, Http404):

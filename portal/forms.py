@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.core.exceptions import ValidationError
 
+from portal import scopes
 from portal.limits import LoginLimits, wait_text
 
 
@@ -55,3 +56,17 @@ class LoginForm(LoginLimitMixin, AuthenticationForm):
 
 class AdminLoginForm(LoginLimitMixin, AdminAuthenticationForm):
     pass
+
+
+class ScopedTokenForm(forms.Form):
+    """A new scoped token (portal/tokens.py): a name, its scopes, how long it lives."""
+
+    LIFETIMES = [(7, "7 days"), (30, "30 days"), (90, "90 days"), (366, "a year")]
+
+    name = forms.CharField(max_length=100, help_text="What it is for, e.g. ci-deploy.")
+    scopes = forms.MultipleChoiceField(
+        choices=[(scope, scope) for scope in scopes.SCOPES],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="A write scope covers the read of its resource.",
+    )
+    days = forms.TypedChoiceField(label="Expires in", choices=LIFETIMES, coerce=int, initial=30)

@@ -47,10 +47,12 @@ class User(AbstractUser):
         return salted_hmac("portal.User.token_stamp", value, algorithm="sha256").hexdigest()[:16]
 
     def log_out_everywhere(self) -> None:
-        """End every API token and web session of this account (not its devices' tokens)."""
+        """End every API token (login and scoped) and web session of this account (not
+        its devices' tokens)."""
         type(self).objects.filter(pk=self.pk).update(
             token_generation=models.F("token_generation") + 1
         )
+        self.api_tokens.all().delete()
         self.refresh_from_db(fields=["token_generation"])
 
     def _get_session_auth_hash(self, secret=None) -> str:
@@ -64,3 +66,44 @@ class User(AbstractUser):
         return salted_hmac(
             "portal.User.session", value, secret=secret, algorithm="sha256"
         ).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A named, scoped token a person makes for a script or CI (``POST /auth/tokens``).
+
+    Only the SHA-256 of the token is kept; the token itself is shown once. It acts
+    as its owner, within its scopes (portal/scopes.py), until it expires or is revoked.
+    """
+
+    id = HexIdField(primary_key=True)
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, help_text="The token's first characters.")
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(default=list)
+    time_created = models.DateTimeField(auto_now_add=True)
+    last_used = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-time_created"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="api_token_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def claims(self) -> dict:
+        """What ``GET /auth/auth_status`` says of it, in a login token's terms."""
+        return {
+            "id": self.owner.prn,
+            "prn": self.owner.prn,
+            "nick": self.owner.username,
+            "roles": "user",
+            "type": "USER",
+            "scopes": " ".join(self.scopes),
+            "exp": int(self.expires_at.timestamp()),
+            "orig_iat": int(self.time_created.timestamp()),
+        }

@@ -1,13 +1,20 @@
-"""Account pages: sign-up, the profile, log out everywhere, password reset with a limit."""
+"""Account pages: sign-up, the profile, scoped tokens, log out everywhere, password reset
+with a limit."""
+
+import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from portal.forms import ProfileForm, SignupForm
+from portal import tokens
+from portal.errors import DomainError, add_to_form
+from portal.forms import ProfileForm, ScopedTokenForm, SignupForm
 from portal.limits import RateLimit, wait_text
 
 
@@ -56,3 +63,53 @@ class PasswordResetView(auth_views.PasswordResetView):
             form.add_error(None, f"Too many password resets asked; try again {wait_text(wait)}.")
             return self.form_invalid(form)
         return super().form_valid(form)
+
+
+@login_required
+def scoped_tokens(request):
+    """The person's scoped tokens; a POST makes one and shows it this once."""
+    form = ScopedTokenForm(request.POST or None)
+    new_token = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            row, raw = tokens.issue(
+                request.user,
+                form.cleaned_data["name"],
+                form.cleaned_data["scopes"],
+                dt.timedelta(days=form.cleaned_data["days"]),
+            )
+        except DomainError as exc:
+            add_to_form(form, exc, "name" if exc.code == "name-taken" else None)
+        else:
+            new_token = {"name": row.name, "raw": raw}
+            form = ScopedTokenForm()
+    context = {
+        "tokens": tokens.tokens_of(request.user),
+        "form": form,
+        "new_token": new_token,
+        "now": timezone.now(),
+    }
+    return render(request, "portal/tokens.html", context)
+
+
+@login_required
+def revoke_scoped_token(request, token_id: str):
+    """Revoke one of the person's tokens, after a confirmation page."""
+    row = get_object_or_404(tokens.tokens_of(request.user), pk=token_id)
+    if request.method != "POST":
+        what = [
+            f"Scripts and CI that use {row.prefix}… stop working at once. This cannot be undone."
+        ]
+        return render(
+            request,
+            "confirm.html",
+            {
+                "title": f"Revoke the token “{row.name}”?",
+                "what": what,
+                "button": "Revoke the token",
+                "cancel_url": reverse("tokens"),
+            },
+        )
+    tokens.revoke(request.user, row.id)
+    messages.success(request, f"Revoked the token {row.name}.")
+    return redirect("tokens")

@@ -21,6 +21,10 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/signup/", accounts.signup, name="signup"),
     path("accounts/profile/", accounts.profile, name="profile"),
+    path("accounts/tokens/", accounts.scoped_tokens, name="tokens"),
+    path(
+        "accounts/tokens/<str:token_id>/revoke/", accounts.revoke_scoped_token, name="token-revoke"
+    ),
     # Django's own, with the limits of portal/limits.py; the rest of its set follows.
     path("accounts/login/", LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("accounts/password_reset/", accounts.PasswordResetView.as_view(), name="password_reset"),

@@ -5,28 +5,9 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from devices.models import AutoToken, Device, DeviceLog
+from portal.api.serializers import HyphenatedFieldsMixin
 from portal.models import nick_validator
 from trail import wire
-
-
-class HyphenatedFieldsMixin:
-    """Declare fields with underscores, send and accept them hyphenated.
-
-    ``user_meta`` becomes ``user-meta`` on the wire; its ``source`` stays the
-    attribute, so validated data keeps the Python names.
-    """
-
-    def get_fields(self):
-        fields = {}
-        for name, field in super().get_fields().items():
-            if "_" in name:
-                if isinstance(field, serializers.SerializerMethodField):
-                    field.method_name = field.method_name or f"get_{name}"
-                elif field.source is None:
-                    field.source = name
-                name = name.replace("_", "-")
-            fields[name] = field
-        return fields
 
 
 class DeviceSerializer(HyphenatedFieldsMixin, serializers.Serializer):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from devices.api.serializers import HyphenatedFieldsMixin
 from packs import rollout as ro
 from packs.models import WAVE_SIZE_MAX, WAVE_TIMEOUT_MAX, WAVE_TIMEOUT_MIN, Pack
+from portal.api.serializers import HyphenatedFieldsMixin
 from portal.models import nick_validator
 from trail import status as st
 

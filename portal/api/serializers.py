@@ -5,6 +5,26 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 
+class HyphenatedFieldsMixin:
+    """Declare fields with underscores, send and accept them hyphenated.
+
+    ``user_meta`` becomes ``user-meta`` on the wire; its ``source`` stays the
+    attribute, so validated data keeps the Python names.
+    """
+
+    def get_fields(self):
+        fields = {}
+        for name, field in super().get_fields().items():
+            if "_" in name:
+                if isinstance(field, serializers.SerializerMethodField):
+                    field.method_name = field.method_name or f"get_{name}"
+                elif field.source is None:
+                    field.source = name
+                name = name.replace("_", "-")
+            fields[name] = field
+        return fields
+
+
 class LoginSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=200)
     password = serializers.CharField(max_length=1024, trim_whitespace=False)

@@ -1,4 +1,4 @@
-from portal.api import views
+from portal.api import tokens, views
 from portal.urlhelpers import api_path
 
 urlpatterns = [
@@ -8,4 +8,6 @@ urlpatterns = [
     *api_path(
         "auth/logout-everywhere", views.LogoutEverywhereView.as_view(), name="api-logout-everywhere"
     ),
+    *api_path("auth/tokens", tokens.TokensView.as_view(), name="api-tokens"),
+    *api_path("auth/tokens/<str:api_token>", tokens.TokenView.as_view(), name="api-token"),
 ]

@@ -11,7 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from devices.api.serializers import HyphenatedFieldsMixin
+from portal.api.serializers import HyphenatedFieldsMixin
 from revisions.storage.base import SHA256_RE
 from trail import wire
 from trail.state import required_shas

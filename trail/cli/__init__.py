@@ -47,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("login", account.cmd_login, "log in to a hub and keep the token")
     p.add_argument("--username", "-u", help="your nick (asked for when not given)")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    p.add_argument(
+        "--token",
+        action="store_true",
+        help="log in with a scoped token (tht_…, made on the hub's Account › Tokens page or"
+        " POST /auth/tokens): read from stdin, or asked for on a terminal",
+    )
 
     command("whoami", account.cmd_whoami, "show who you are logged in as")
 

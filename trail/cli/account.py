@@ -12,6 +12,8 @@ from trail.cli.context import CLIError, Context
 
 async def cmd_login(ctx: Context, args) -> int:
     url = ctx.hub_url(use_workcopy=True)
+    if args.token:
+        return await _token_login(ctx, url)
     username = args.username
     if not username:
         if not sys.stdin.isatty():
@@ -29,6 +31,23 @@ async def cmd_login(ctx: Context, args) -> int:
         token = await hub.password_login(username, password)
     ctx.save_login(url, username, token)
     ctx.out.print(f"logged in to {url} as {username}")
+    return 0
+
+
+async def _token_login(ctx: Context, url: str) -> int:
+    """Keep a scoped token: it is not refreshed, and a 401 asks for a new one."""
+    if sys.stdin.isatty():
+        token = getpass.getpass(f"Scoped token for {url}: ").strip()
+    else:
+        token = sys.stdin.readline().strip()
+    if not token.startswith("tht_"):
+        raise CLIError("a scoped token starts with tht_ (make one on the hub: Account › Tokens)")
+    async with ctx.connect(url, anonymous=True) as hub:
+        hub.token = token
+        claims = await api.whoami(hub)
+    nick = str(claims.get("nick", ""))
+    ctx.save_login(url, nick, token)
+    ctx.out.print(f"logged in to {url} as {nick} with a token scoped to {claims.get('scopes')}")
     return 0
 
 

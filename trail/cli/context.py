@@ -45,8 +45,11 @@ class Context:
     def __init__(self, args: Any) -> None:
         self.args = args
         self.dir = config_dir()
-        self.out = Console(highlight=False, soft_wrap=True)
-        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+        # Plain text: no markup, no emoji codes. File names, files and metadata print as
+        # they are ("root:x:0:0" is not an emoji, "x[/y].conf" not a closing tag).
+        plain = {"highlight": False, "soft_wrap": True, "markup": False, "emoji": False}
+        self.out = Console(**plain)
+        self.err = Console(stderr=True, **plain)
         self._wc: WorkCopy | None = None
 
     # --- the working copy and the hub ----------------------------------------
@@ -104,6 +107,12 @@ class Context:
 
         async def credentials(aeps: str) -> tuple[str, str]:
             username = saved.get("username")
+            if str(saved.get("token", "")).startswith("tht_"):
+                raise HubError(
+                    f"{url} refused your scoped token (expired or revoked):"
+                    f" make a new one and run `trail login --token --hub {url}`",
+                    401,
+                )
             if not (sys.stdin.isatty() and username):
                 why = "your login expired" if saved else "you are not logged in"
                 raise HubError(f"{why} at {url}: run `trail login --hub {url}`", 401)

@@ -24,6 +24,7 @@ from django.db import transaction
 from devices.models import Device
 from devices.services import create_auto_token, post_logs
 from packs import services as packs
+from portal import tokens as scoped_tokens
 from revisions import services as revisions
 
 SPEC = "pantavisor-service-system@1"
@@ -89,6 +90,7 @@ def world(db, owner, outsider, make_user, make_device, objects_dir) -> World:
     uploaded object, both metadata, logs, an auto token, a pack it leads with a rollout."""
     c = {key: canary(key) for key in ("state", "msg", "stepmeta", "objname", "umeta", "dmeta")}
     c |= {key: canary(key) for key in ("log", "tokenmeta", "tokendesc", "pack", "packdesc")}
+    c |= {"apitoken": canary("apitoken")}
     admin = make_user("root", is_staff=True, is_superuser=True)
     target = make_device(
         owner, nick="kiosk", user_meta={"k": c["umeta"]}, device_meta={"k": c["dmeta"]}
@@ -114,6 +116,7 @@ def world(db, owner, outsider, make_user, make_device, objects_dir) -> World:
     )
     post_logs(target, [{"msg": c["log"], "lvl": "INFO", "src": "app"}])
     token, _raw = create_auto_token(owner, c["tokendesc"], {"t": c["tokenmeta"]})
+    api_token, _raw = scoped_tokens.issue(owner, c["apitoken"], ["devices:read"])
     pack = packs.create_pack(owner, nick=c["pack"], leader=target, description=c["packdesc"])
     packs.add_follower(pack, sibling)
     rollout = packs.start_rollout(pack.id, trail.steps.get(rev=0).pk)
@@ -144,6 +147,7 @@ def world(db, owner, outsider, make_user, make_device, objects_dir) -> World:
         "tokendesc": OWNER_ONLY,
         "pack": OWNER_ONLY,
         "packdesc": OWNER_ONLY,
+        "apitoken": OWNER_ONLY,
     }
     world.canaries = {c[key]: (key, cls) for key, cls in classes.items()}
     world.ids = {
@@ -153,6 +157,7 @@ def world(db, owner, outsider, make_user, make_device, objects_dir) -> World:
         "usernick": owner.username,
         "devicenick": target.nick,
         "token_id": token.id,
+        "api_token": api_token.id,
         "owner": owner.username,
         "nick": target.nick,
         "filename": "kiosk.tar.gz",

@@ -82,6 +82,11 @@ MATRIX: dict[str, Row] = {
     "GET /auth/login": Row(codes(LOGGED_IN)),
     "POST /auth/login": Row(codes(EVERYONE), body={"username": "alice", "password": PASSWORD}),
     "POST /auth/logout-everywhere": Row(codes(PEOPLE, 204)),
+    "GET /auth/tokens": Row(codes(PEOPLE)),
+    "POST /auth/tokens": Row(
+        codes(PEOPLE, 201), body={"name": "matrix", "scopes": ["devices:read"]}
+    ),
+    "DELETE /auth/tokens/{api_token}": OWNER,
     # --- devices ----------------------------------------------------------------------
     "GET /devices": Row(codes(LOGGED_IN)),
     "POST /devices": Row(codes(["anonymous", *PEOPLE]), body={}),

@@ -198,6 +198,33 @@ FIELD_TYPES = {
     "log entry a number": Case("device", "POST", "/logs", [5]),
     "log tsec a word": Case("device", "POST", "/logs", [{"msg": "x", "tsec": "noon"}]),
     "login username a list": Case("anonymous", "POST", "/auth/login", {"username": []}),
+    "scoped token scopes a dict": Case(
+        "owner", "POST", "/auth/tokens", {"name": "t", "scopes": {}}
+    ),
+    "scoped token scope unknown": Case(
+        "owner", "POST", "/auth/tokens", {"name": "t", "scopes": ["root"]}
+    ),
+    "scoped token name a list": Case(
+        "owner", "POST", "/auth/tokens", {"name": [], "scopes": ["devices:read"]}
+    ),
+    "scoped token name too long": Case(
+        "owner", "POST", "/auth/tokens", {"name": "n" * 101, "scopes": ["devices:read"]}
+    ),
+    "scoped token lifetime a word": Case(
+        "owner",
+        "POST",
+        "/auth/tokens",
+        {"name": "t", "scopes": ["devices:read"], "expires-in": "x"},
+    ),
+    "scoped token lifetime huge": Case(
+        "owner",
+        "POST",
+        "/auth/tokens",
+        {"name": "t", "scopes": ["devices:read"], "expires-in": 10**30},
+    ),
+    "scoped token unknown id": Case(
+        "owner", "DELETE", "/auth/tokens/" + "f" * 24, None, None, (404,)
+    ),
     "signup email bad": Case(
         "anonymous",
         "POST",

@@ -1,0 +1,46 @@
+"""What a scoped token may do: its scopes, and the scope each API request needs.
+
+A scope is ``<resource>:read`` or ``<resource>:write``. The resource of a
+request is named by its path's first segment, so an endpoint added under a
+known prefix is covered without a list to keep; a request under any other
+prefix (``/auth``: logging in, refreshing, managing tokens) needs a full login
+and a scoped token is refused there, except to ask who it is.
+"""
+
+from __future__ import annotations
+
+RESOURCES = ("devices", "trails", "objects", "packs")
+SCOPES = tuple(f"{resource}:{access}" for resource in RESOURCES for access in ("read", "write"))
+
+#: The resource each path prefix belongs to.
+_PREFIXES = {
+    "devices": "devices",
+    "logs": "devices",
+    "community": "devices",
+    "trails": "trails",
+    "exports": "trails",
+    "objects": "objects",
+    "packs": "packs",
+}
+#: What any scoped token may ask, whatever its scopes: who it acts for.
+_ALWAYS = {("GET", "auth/auth_status")}
+_SAFE = {"GET", "HEAD", "OPTIONS"}
+
+
+def required_scope(method: str, path: str) -> str | None:
+    """The scope a request needs, ``""`` if none, None if no scoped token may make it."""
+    route = path.strip("/")
+    if (method, route) in _ALWAYS:
+        return ""
+    resource = _PREFIXES.get(route.split("/", 1)[0])
+    if resource is None:
+        return None
+    return f"{resource}:{'read' if method in _SAFE else 'write'}"
+
+
+def grants(scopes: list[str], needed: str) -> bool:
+    """Whether ``scopes`` cover ``needed``; a write scope covers the read of its resource."""
+    if needed in scopes:
+        return True
+    resource, _, access = needed.partition(":")
+    return access == "read" and f"{resource}:write" in scopes
