@@ -78,7 +78,7 @@ def fork(
     """
     with transaction.atomic():
         created = into is None
-        if created:
+        if into is None:
             # A fork makes a template: no hardware runs it until one is pointed at it.
             into = device_services.register_device(
                 owner=user, nick=nick or None, description=description, has_hardware=False

@@ -178,7 +178,7 @@ def update_pack(pack: Pack, **changes) -> Pack:
                 raise _conflict_nick(nick)
             leader = changes.get("leader")
             new_leader = leader is not None and leader.id != locked.leader_id
-            if new_leader:
+            if leader is not None and new_leader:
                 followers = set(locked.members.values_list("device_id", flat=True))
                 _check_leader(leader, pack.owner, followers)
             for name, value in changes.items():

@@ -364,8 +364,8 @@ def end(rollout: Rollout, event: str, message: str, now: dt.datetime) -> None:
 
 def kick(delivery_ids: list[int]) -> None:
     """Queue the deliveries once the transaction commits (so the task finds the rows)."""
-    if delivery_ids:
-        transaction.on_commit(lambda: [enqueue("deliver", i) for i in delivery_ids])
+    for delivery_id in delivery_ids:
+        transaction.on_commit(lambda delivery_id=delivery_id: enqueue("deliver", delivery_id))
 
 
 def evaluate_after_commit(rollout_ids: Iterable[str]) -> None:

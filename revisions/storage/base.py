@@ -130,7 +130,7 @@ class BlobStore(Protocol):
         """Make a verified upload the bytes of ``sha`` (called with the Blob row locked)."""
         ...
 
-    def discard(self, upload: object) -> None:
+    def discard(self, upload: Any) -> None:
         """Forget an upload that was not installed (or was, but the bytes were there)."""
         ...
 
