@@ -12,11 +12,9 @@ import atexit
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -24,6 +22,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from testsupport import live  # noqa: E402
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/trailhub_bench")
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -78,50 +78,18 @@ def reset_database() -> None:
     redis.Redis.from_url(REDIS_URL).flushdb()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class Server(live.Server):
+    """Trailhub under ``uvicorn`` (ASGI) or ``gunicorn`` (WSGI) with ``workers`` processes,
+    on the benchmark's database (:func:`environment`)."""
 
-
-class Server:
-    """Trailhub under ``uvicorn`` (ASGI) or ``gunicorn`` (WSGI) with ``workers`` processes."""
+    grace = 15
 
     def __init__(self, kind: str = "uvicorn", workers: int = 2, preexec_fn=None, **env) -> None:
-        self.kind, self.workers, self.preexec_fn = kind, workers, preexec_fn
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = environment(**env)
-        self.process: subprocess.Popen | None = None
+        quiet = ["--no-access-log"] if kind == "uvicorn" else []
+        super().__init__(environment(**env), kind, workers, quiet, preexec_fn=preexec_fn)
 
-    def command(self) -> list[str]:
-        bind = ["127.0.0.1", str(self.port)]
-        if self.kind == "uvicorn":
-            return [
-                sys.executable, "-m", "uvicorn", "trailhub.asgi:application",
-                "--host", bind[0], "--port", bind[1], "--workers", str(self.workers),
-                "--lifespan", "off", "--log-level", "warning", "--no-access-log",
-            ]  # fmt: skip
-        if self.kind == "gunicorn":
-            return [
-                sys.executable, "-m", "gunicorn", "trailhub.wsgi:application",
-                "--bind", ":".join(bind), "--workers", str(self.workers),
-                "--log-level", "warning",
-            ]  # fmt: skip
-        raise ValueError(self.kind)
-
-    def start(self) -> Server:
-        self.process = subprocess.Popen(
-            self.command(), cwd=ROOT, env=self.env, preexec_fn=self.preexec_fn
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/__trivial__/", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise RuntimeError("the server did not start")
+    def answers(self) -> bool:
+        return httpx.get(self.url + "/__trivial__/", timeout=2).status_code == 200
 
     def pids(self) -> list[int]:
         """The server's processes (the master and its workers)."""
@@ -152,22 +120,6 @@ class Server:
             fields = dict(line.split(": ") for line in text.splitlines())
             total += int(fields["rchar"]) + int(fields["wchar"])
         return total
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-            self.process = None
-
-    def __enter__(self) -> Server:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 def wrk_script(requests: Iterable[tuple[str, dict[str, str]]], folder: Path) -> Path:

@@ -25,7 +25,9 @@ import time
 from pathlib import Path
 
 import httpx
-from common import Server, django_setup, environment, free_port, machine, reset_database
+from common import Server, django_setup, environment, machine, reset_database
+
+from testsupport.live import free_port  # after common, which puts the repository on the path
 
 PASSWORD = "correct horse battery staple"
 

@@ -20,7 +20,7 @@ exact, ``float`` is an IEEE double, and an integral float is written with the
 digits of its shortest round-tripping form (``4e40`` ->
 ``4`` followed by 40 zeroes, not the longer exact binary value).
 
-The known answers live in ``trail/tests/data/canonical-json.json``.
+The known answers live in ``testdata/canonical-json.json``.
 """
 
 from __future__ import annotations

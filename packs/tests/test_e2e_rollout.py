@@ -15,9 +15,10 @@ import json
 import httpx
 import pytest
 
+from testsupport.live import Agent, LiveHub, wait_for
+
 # The e2e harness' fixtures: a live server (session-wide) and its owner account.
 from trail.tests.e2e.conftest import Person, alice, live  # noqa: F401
-from trail.tests.e2e.live import Agent, LiveHub, wait_for
 
 pytestmark = pytest.mark.e2e
 

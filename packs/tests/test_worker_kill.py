@@ -23,7 +23,7 @@ import psycopg
 import pytest
 import redis
 
-from trail.tests.e2e.live import wait_for
+from testsupport.live import wait_for
 from trailhub.tests.databases import PG, scratch_database
 
 REPO = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from revisions.models import Blob, OwnerObject
-from trail.tests.testdata import read_state
+from testsupport.testdata import read_state
 
 
 def sha(data: bytes) -> str:

@@ -9,8 +9,8 @@ import pytest
 from revisions.models import Step, Trail
 from revisions.storage.base import SHA256_RE as SHA_RE
 from revisions.tests.conftest import sha
+from testsupport.testdata import STATES, read_state
 from trail.state import is_object_key, load_state, state_sha
-from trail.tests.testdata import STATES, read_state
 
 KNOWN_SHAS = {
     line.split()[1].removeprefix("states/"): line.split()[0]

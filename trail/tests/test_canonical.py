@@ -8,8 +8,8 @@ import json
 
 import pytest
 
+from testsupport.testdata import DATA, read_state
 from trail.canonical import canonical_json, state_sha
-from trail.tests.testdata import DATA, read_state
 
 VECTORS = json.loads((DATA / "canonical-json.json").read_text(encoding="utf-8"))["vectors"]
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from testsupport.testdata import STATES, read_state
 from trail import state as state_module
 from trail.canonical import canonical_json
 from trail.state import (
@@ -23,7 +24,6 @@ from trail.state import (
     required_shas,
     validate_state,
 )
-from trail.tests.testdata import STATES, read_state
 
 SPEC = "pantavisor-service-system@1"
 SHA_A = "a" * 64

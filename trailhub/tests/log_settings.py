@@ -1,6 +1,6 @@
-"""The live hub's settings (trail/tests/e2e/hub_settings.py) with one route more: a
+"""The live hub's settings (testsupport/hub_settings.py) with one route more: a
 view that fails, so that test_logging can see what a server error logs."""
 
-from trail.tests.e2e.hub_settings import *  # noqa: F403
+from testsupport.hub_settings import *  # noqa: F403
 
 ROOT_URLCONF = "trailhub.tests.log_urls"

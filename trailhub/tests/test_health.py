@@ -7,7 +7,7 @@ import time
 import pytest
 from django.db import connections
 
-from trail.tests.e2e.live import free_port
+from testsupport.live import free_port
 from trailhub import workers
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from trail.tests.e2e.live import REPO, LiveHub, wait_for
+from testsupport.live import REPO, LiveHub, wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -3,13 +3,10 @@ whichever worker answers the scrape, the counters are every worker's sum."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import httpx
 import pytest
 
-from trail.tests.e2e.live import REPO, LiveHub, wait_for
+from testsupport.live import LiveHub
 from trailhub.tests.metrics_helpers import TOKEN, samples, value
 
 pytestmark = pytest.mark.e2e
@@ -17,22 +14,8 @@ pytestmark = pytest.mark.e2e
 REQUESTS = 60
 
 
-class Workers(LiveHub):
-    def start(self) -> None:
-        log = open(self.var_dir / "server.log", "ab")  # noqa: SIM115 - closed with the process
-        self.process = subprocess.Popen(
-            [
-                sys.executable, "-m", "gunicorn", "trailhub.wsgi:application",
-                "--bind", f"127.0.0.1:{self.port}", "--workers", "3", "--log-level", "warning",
-            ],
-            cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        log.close()
-        wait_for("the server to answer", self._answers, timeout=60)
-
-
 def test_counters_add_up_across_worker_processes(tmp_path):
-    hub = Workers(tmp_path)
+    hub = LiveHub(tmp_path, "gunicorn", workers=3)
     counters = tmp_path / "prometheus"
     counters.mkdir()
     hub.env.update(PROMETHEUS_MULTIPROC_DIR=str(counters), METRICS_TOKEN=TOKEN)

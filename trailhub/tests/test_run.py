@@ -25,7 +25,7 @@ import httpx
 import pytest
 import redis
 
-from trail.tests.e2e.live import free_port, wait_for
+from testsupport.live import free_port, wait_for
 from trailhub.tests.databases import scratch_database
 from trailhub.tests.rollout_flow import deliver_rollout
 

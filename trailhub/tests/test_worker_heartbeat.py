@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from trail.tests.e2e.live import wait_for
+from testsupport.live import wait_for
 from trailhub import workers
 from trailhub.cache import RedisCache
 

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from packs import services as packs
 from packs.tests.helpers import state
 from revisions import services as revisions
-from trail.tests.e2e.live import free_port
+from testsupport.live import free_port
 from trailhub import workers
 
 WARNING_HTML = (

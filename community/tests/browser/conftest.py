@@ -1,6 +1,6 @@
 """Browser tests: Debian's chromium, driven by Playwright, against a real server.
 
-The server is trail's end-to-end hub (trail/tests/e2e/live.py): uvicorn on a
+The server is trail's end-to-end hub (testsupport/live.py): uvicorn on a
 free port, embedded settings, a temporary TRAILHUB_VAR_DIR, so WebSockets and
 the in-memory channel layer work as in ``make run``. Devices are trail-agent
 processes; revisions are posted with the ``trail`` CLI.
@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from trail.tests.e2e.live import REPO, Agent, LiveHub, wait_for
+from testsupport.live import REPO, Agent, LiveHub, wait_for
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = REPO / "test-output" / "screenshots"

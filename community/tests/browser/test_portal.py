@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from community.tests.browser.conftest import PASSWORD, claim, log_in, step
-from trail.tests.e2e.live import wait_for
+from testsupport.live import wait_for
 
 pytestmark = pytest.mark.e2e
 

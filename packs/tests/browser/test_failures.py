@@ -22,7 +22,7 @@ from community.tests.browser.conftest import (  # noqa: F401
     log_in,
     shoot,
 )
-from trail.tests.e2e.live import REPO
+from testsupport.live import REPO
 
 pytestmark = pytest.mark.e2e
 

@@ -19,7 +19,7 @@ from community.tests.browser.conftest import (  # noqa: F401
     start_agent,
     step,
 )
-from trail.tests.e2e.live import wait_for
+from testsupport.live import wait_for
 
 pytestmark = pytest.mark.e2e
 

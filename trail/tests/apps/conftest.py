@@ -26,12 +26,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from testsupport.live import free_port, stop_process, wait_for
 from trail.objects import ObjectStore
 
 # The end-to-end harness (a live hub, a logged-in `trail`, running agents), for
 # test_e2e.py; each starts only when a test asks for it.
 from trail.tests.e2e.conftest import alice, live, start_device, trail  # noqa: F401
-from trail.tests.e2e.live import free_port, wait_for
 from trail.workcopy import WorkCopy
 
 SPEC = "pantavisor-service-system@1"
@@ -64,12 +64,7 @@ class Registry:
         return f"http://{self.host}"
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
 
 
 def start_registry(directory: Path, auth: str = "") -> Registry:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from testsupport.live import wait_for
 from trail.apps.platform import platforms_of
 from trail.objects import sha256_file
 from trail.tests.apps.images import demo_image, push
 from trail.tests.e2e.conftest import wait_status
-from trail.tests.e2e.live import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -7,6 +7,7 @@ import hashlib
 
 import pytest
 
+from testsupport.testdata import read_state
 from trail.apps.errors import AppError
 from trail.apps.platform import (
     check_name,
@@ -17,7 +18,6 @@ from trail.apps.platform import (
     src_manifest,
 )
 from trail.apps.sources.base import Platform, ResolvedImage
-from trail.tests.testdata import read_state
 
 
 def image_like(src: dict) -> ResolvedImage:

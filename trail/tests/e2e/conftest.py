@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from testsupport.live import Agent, LiveHub, wait_for
 from trail.cli import main as trail_main
-from trail.tests.e2e.live import Agent, LiveHub, wait_for
 
 PASSWORD = "correct horse battery staple"
 

@@ -7,8 +7,8 @@ import os
 
 import pytest
 
+from testsupport.live import wait_for
 from trail.tests.e2e.conftest import tree_files, wait_status
-from trail.tests.e2e.live import wait_for
 from trail.tests.e2e.proxy import SlowProxy
 
 pytestmark = pytest.mark.e2e

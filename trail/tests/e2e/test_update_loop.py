@@ -8,8 +8,8 @@ import os
 import httpx
 import pytest
 
+from testsupport.live import wait_for
 from trail.tests.e2e.conftest import post_state, status_of, tree_files, wait_status
-from trail.tests.e2e.live import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -159,7 +159,7 @@ def test_it_reads_user_meta_and_logs_its_updates(live, alice, trail, start_devic
 def test_many_devices_run_in_one_process(live, alice, tmp_path):
     import httpx
 
-    from trail.tests.e2e.live import Agent
+    from testsupport.live import Agent
 
     token = httpx.post(
         f"{live.url}/devices/tokens",
@@ -199,8 +199,8 @@ def test_the_cli_and_the_agent_install_the_same_tree(live, alice, trail, start_d
 def test_a_listening_agent_hears_of_a_revision_before_its_next_poll(live, alice, tmp_path):
     import httpx
 
+    from testsupport.live import Agent
     from trail.tests.e2e.conftest import step_of
-    from trail.tests.e2e.live import Agent
 
     token = httpx.post(
         f"{live.url}/devices/tokens",

@@ -24,8 +24,8 @@ from django.db import connection
 from devices.models import Device
 from packs import services as packs
 from revisions import services as revisions
+from testsupport.live import REPO, LiveHub
 from trail import status as st
-from trail.tests.e2e.live import REPO, LiveHub
 from trailhub.backups import BackupError, backup, read_manifest
 
 pytestmark = [pytest.mark.reliability, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -30,7 +30,7 @@ from packs import tasks as pack_tasks
 from packs.models import Delivery
 from revisions import services as revisions
 from revisions.models import Step
-from trail.tests.e2e.live import REPO, LiveHub, wait_for
+from testsupport.live import REPO, LiveHub, wait_for
 
 SPEC = "pantavisor-service-system@1"
 

@@ -1,7 +1,7 @@
 """Hostile bodies against real servers: uvicorn (ASGI) and gunicorn (WSGI) as deployed.
 
 The test client cannot send ``Transfer-Encoding: chunked`` nor trickle a body,
-so these run the hub in a subprocess (trail/tests/e2e/live.py) under each
+so these run the hub in a subprocess (testsupport/live.py) under each
 server, with the flags docs/deployment.md gives.
 """
 
@@ -10,40 +10,24 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-import subprocess
-import sys
 import time
 
 import httpx
 import pytest
 
-from trail.tests.e2e.live import REPO, LiveHub, wait_for
+from testsupport.live import LiveHub
 
 pytestmark = [pytest.mark.reliability, pytest.mark.e2e]
 
-
-class GunicornHub(LiveHub):
-    """The hub under gunicorn, as docs/deployment.md runs it (sync workers)."""
-
-    timeout = 3  # docs/deployment.md: --timeout 30; short here to wait less
-
-    def start(self) -> None:
-        log = open(self.var_dir / "server.log", "ab")  # noqa: SIM115 - closed with the process
-        self.process = subprocess.Popen(
-            [
-                sys.executable, "-m", "gunicorn", "trailhub.wsgi:application",
-                "--bind", f"127.0.0.1:{self.port}", "--workers", "1",
-                "--timeout", str(self.timeout), "--log-level", "warning",
-            ],
-            cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        log.close()
-        wait_for("the server to answer", self._answers, timeout=60)
+GUNICORN_TIMEOUT = 3  # seconds
 
 
 @pytest.fixture(params=["uvicorn", "gunicorn"])
 def hub(request, tmp_path):
-    hub = (LiveHub if request.param == "uvicorn" else GunicornHub)(tmp_path)
+    if request.param == "uvicorn":
+        hub = LiveHub(tmp_path)
+    else:  # as docs/deployment.md runs it (sync workers); --timeout 30 there, short here
+        hub = LiveHub(tmp_path, "gunicorn", workers=1, args=["--timeout", str(GUNICORN_TIMEOUT)])
     hub.migrate()
     hub.start()
     yield hub
@@ -101,7 +85,7 @@ def test_a_trickled_body_does_not_hold_a_worker_for_ever(hub):
         started = time.monotonic()
         slow.settimeout(1)
         closed = False
-        while time.monotonic() - started < hub.timeout * 4:
+        while time.monotonic() - started < GUNICORN_TIMEOUT * 4:
             try:
                 slow.sendall(b" ")
                 if slow.recv(1024) == b"":
@@ -113,5 +97,5 @@ def test_a_trickled_body_does_not_hold_a_worker_for_ever(hub):
                 closed = True
                 break
         assert closed, "the trickling client still holds the worker"
-    response = httpx.get(hub.url + "/auth/auth_status", timeout=hub.timeout * 4)
+    response = httpx.get(hub.url + "/auth/auth_status", timeout=GUNICORN_TIMEOUT * 4)
     assert response.status_code == 401

@@ -1,4 +1,4 @@
-"""Settings for the live hub of the end-to-end tests: the real ones, with a fast
+"""Settings for the tests' live hub (testsupport.live.LiveHub): the real ones, with a fast
 password hasher (as every other test in the project uses), because each test
 registers devices and logs in several times and the production hasher is slow
 on purpose."""
