@@ -8,6 +8,7 @@ admin shows them read-only except for the free-form fields.
 from django.contrib import admin
 
 from revisions.models import Blob, OwnerObject, ProgressReport, Step, Trail
+from revisions.services.steps import PROGRESS_FIELDS
 
 
 class ReadOnlyMixin:
@@ -39,13 +40,7 @@ class StepAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "author",
         "forked_from",
         "status",
-        "progress",
-        "status_msg",
-        "log",
-        "logs",
-        "retries",
-        "downloads",
-        "progress_data",
+        *PROGRESS_FIELDS,
         "progress_time",
         "time_created",
         "time_modified",
