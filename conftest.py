@@ -1,6 +1,11 @@
-"""Fixtures shared by every app's tests: people, API clients, a clean cache."""
+"""Fixtures shared by every app's tests: people, API clients, a clean cache, a Redis database."""
+
+import os
+import socket
+from collections.abc import Iterator
 
 import pytest
+import redis
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
@@ -53,6 +58,33 @@ def _clean_cache(settings):
     yield
     cache.clear()
     poll_memo.clear()
+
+
+# The tests that need a real Redis whatever the suite's configuration take a database of
+# their own: claimed in db 0 with SET NX (with an expiry, in case a run dies), so two
+# runs at once, two xdist workers or .ci/run's PostgreSQL + Redis pass never share one.
+REDIS = "redis://127.0.0.1:6379"
+REDIS_DB_LOCK = "trailhub-tests:redis-db:{}"  # .ci/run claims its own the same way
+REDIS_DB_LEASE = 2 * 60 * 60  # seconds: longer than any run (CI stops at 90 minutes)
+
+
+@pytest.fixture(scope="session")
+def redis_db() -> Iterator[str]:
+    """``redis://127.0.0.1:6379/<n>``: a database no other run uses while this one lasts."""
+    locks = redis.Redis.from_url(f"{REDIS}/0")
+    holder = f"{socket.gethostname()}:{os.getpid()}"
+    # From the top down: databases 1, 2… are where a developer's own Trailhub would be.
+    for number in range(15, 0, -1):
+        if locks.set(REDIS_DB_LOCK.format(number), holder, nx=True, ex=REDIS_DB_LEASE):
+            break
+    else:
+        raise AssertionError("no free Redis database on 127.0.0.1:6379: 15 runs hold them all")
+    try:
+        yield f"{REDIS}/{number}"
+    finally:
+        if locks.get(REDIS_DB_LOCK.format(number)) == holder.encode():
+            locks.delete(REDIS_DB_LOCK.format(number))
+        locks.close()
 
 
 @pytest.fixture

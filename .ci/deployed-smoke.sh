@@ -8,7 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 dir=$(mktemp -d /tmp/trailhub-deployed.XXXXXX)
-trap 'rm -rf "$dir"' EXIT
+. .ci/redis-db.sh
+[ -n "${CI_REDIS_URL:-}" ] || claim_redis_db  # .ci/run has claimed one already
+trap 'rm -rf "$dir"; release_redis_db' EXIT
 python3 -m venv "$dir/venv"
 "$dir/venv/bin/pip" install --quiet -r requirements.txt
 "$dir/venv/bin/pip" install --quiet --no-deps -e .

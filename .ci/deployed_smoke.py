@@ -43,7 +43,6 @@ from trailhub.tests.rollout_flow import deliver_rollout  # noqa: E402  (the driv
 
 BIN = Path(sys.executable).parent
 PG = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
-REDIS_DB = 11
 
 
 def free_port() -> int:
@@ -120,7 +119,7 @@ def main() -> int:
     env = {
         **os.environ,
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
-        "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+        "REDIS_URL": os.environ["CI_REDIS_URL"],  # this run's own (.ci/redis-db.sh)
         "REDIS_PREFIX": run,
         "SECRET_KEY": f"deployed-smoke-{secrets.token_hex(24)}",
         "TRAILHUB_VAR_DIR": str(var / "var"),

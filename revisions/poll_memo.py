@@ -39,9 +39,14 @@ RECONNECT_DELAY = 1.0
 class PollMemo:
     """The memo of one process for the Redis at ``url``."""
 
-    def __init__(self, url: str, channel: str) -> None:
+    def __init__(self, url: str, channel: str, socket_timeout: float | None = None) -> None:
+        """``socket_timeout``: the client's read timeout, redis-py's own default when None
+        (the listener's blocking wait must outlast it: test_poll_memo shortens it)."""
         self.url, self.channel = url, channel
-        self.client = redis.Redis.from_url(url, client_name=f"trailhub-poll-memo-{os.getpid()}")
+        timeout = {} if socket_timeout is None else {"socket_timeout": socket_timeout}
+        self.client = redis.Redis.from_url(
+            url, client_name=f"trailhub-poll-memo-{os.getpid()}", **timeout
+        )
         self.entries: dict[str, tuple[float, str, bytes]] = {}  # device -> (expiry, etag, body)
         self.generations: dict[str, int] = {}
         self.listening = threading.Event()

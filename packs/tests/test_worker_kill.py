@@ -28,7 +28,6 @@ from trailhub.tests.databases import PG, scratch_database
 
 REPO = Path(__file__).resolve().parents[2]
 CELERY = Path(sys.executable).parent / "celery"
-REDIS_DB = 13  # the packs tests' own Redis database
 FOLLOWERS = 30
 KILL_AFTER = 6
 
@@ -41,7 +40,7 @@ def database() -> Iterator[str]:
 
 
 @pytest.fixture
-def run(database, tmp_path) -> Iterator[dict]:
+def run(database, tmp_path, redis_db) -> Iterator[dict]:
     """The environment every subprocess of the run shares; the run's Redis keys go after."""
     run_id = f"packs-kill-{secrets.token_hex(4)}"
     env = {
@@ -49,8 +48,8 @@ def run(database, tmp_path) -> Iterator[dict]:
         "DJANGO_SETTINGS_MODULE": "packs.tests.worker_settings",
         "PACKS_KILL_RUN": run_id,
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
-        "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
-        "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+        "REDIS_URL": redis_db,
+        "CELERY_BROKER_URL": redis_db,
         "REDIS_PREFIX": run_id,
         "SECRET_KEY": "packs-worker-kill-test-" + "k" * 32,
         "TRAILHUB_VAR_DIR": str(tmp_path / "var"),
@@ -58,7 +57,7 @@ def run(database, tmp_path) -> Iterator[dict]:
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("PACKS_KILL_PAUSE", None)
-    client = redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB)
+    client = redis.Redis.from_url(redis_db)
     try:
         yield {"env": env, "id": run_id, "db": database, "redis": client, "tmp": tmp_path}
     finally:

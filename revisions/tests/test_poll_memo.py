@@ -1,7 +1,7 @@
 """Each process's copy of the poll answers: served while unchanged, gone once announced.
 
-These use the Redis on 127.0.0.1:6379 (db 14) whatever the suite's configuration:
-the memo exists only with Redis.
+These use the Redis on 127.0.0.1:6379 (a database of this run's own, ``redis_db``)
+whatever the suite's configuration: the memo exists only with Redis.
 """
 
 from __future__ import annotations
@@ -15,13 +15,12 @@ from django.core.cache import cache
 
 from revisions import poll_memo, pollcache, services
 
-REDIS = "redis://127.0.0.1:6379/14"
 SPEC = "pantavisor-service-system@1"
 
 
 @pytest.fixture
-def memo(settings):
-    found = poll_memo.PollMemo(REDIS, f"test-{time.monotonic_ns()}:trail-changed")
+def memo(redis_db):
+    found = poll_memo.PollMemo(redis_db, f"test-{time.monotonic_ns()}:trail-changed")
     found.get("warm-up")  # starts the listener
     assert found.listening.wait(10)
     return found
@@ -40,10 +39,10 @@ def test_it_serves_what_it_kept(memo):
     assert memo.get("d2") is None
 
 
-def test_another_process_announcing_a_change_drops_the_copy(memo):
+def test_another_process_announcing_a_change_drops_the_copy(memo, redis_db):
     memo.keep("d1", memo.generation("d1"), '"e1"', b"[]")
     memo.keep("d2", memo.generation("d2"), '"e2"', b"[]")
-    redis.Redis.from_url(REDIS).publish(memo.channel, "d1")  # as another worker's changed()
+    redis.Redis.from_url(redis_db).publish(memo.channel, "d1")  # as another worker's changed()
     assert eventually(lambda: memo.get("d1") is None)
     assert memo.get("d2") == ('"e2"', b"[]")
 
@@ -69,10 +68,10 @@ def test_nothing_is_served_or_kept_while_the_channel_is_lost(memo):
     assert "d2" not in memo.entries
 
 
-def test_a_lost_connection_drops_every_copy_and_listens_again(memo, monkeypatch):
+def test_a_lost_connection_drops_every_copy_and_listens_again(memo, redis_db, monkeypatch):
     monkeypatch.setattr(poll_memo, "RECONNECT_DELAY", 0.01)
     memo.keep("d1", memo.generation("d1"), '"e1"', b"[]")
-    client = redis.Redis.from_url(REDIS)
+    client = redis.Redis.from_url(redis_db)
     name = f"trailhub-poll-memo-{os.getpid()}"
     for connection in client.client_list(_type="pubsub"):  # the listener's connection
         if connection["name"] == name:
@@ -84,9 +83,9 @@ def test_a_lost_connection_drops_every_copy_and_listens_again(memo, monkeypatch)
 
 
 def test_the_poll_is_answered_from_the_memo_and_afresh_after_a_change(
-    api, owner, device, trail_of, settings, monkeypatch
+    api, owner, device, trail_of, settings, monkeypatch, redis_db
 ):
-    settings.REDIS_URL = REDIS
+    settings.REDIS_URL = redis_db
     trail = trail_of(device, {"#spec": SPEC})
     client = api.as_(device)
     first = client.get(f"/trails/{device.id}/steps")  # the full view
@@ -109,10 +108,15 @@ def test_the_poll_is_answered_from_the_memo_and_afresh_after_a_change(
     assert poll_memo.memo().get(device.id) is None
 
 
-def test_a_quiet_channel_keeps_its_copies(memo):
-    """Longer than redis-py's 5 s default read timeout without an announcement (a fleet
-    where nothing changes): the listener keeps listening and the copies stay."""
+def test_a_quiet_channel_keeps_its_copies(redis_db):
+    """Longer than the client's read timeout without an announcement (a fleet where
+    nothing changes): the listener keeps listening and the copies stay. The memo's
+    client has redis-py's 5 s default; this one a 0.5 s one, so the wait is short."""
+    memo = poll_memo.PollMemo(redis_db, f"test-{time.monotonic_ns()}:trail-changed", 0.5)
+    assert memo.client.connection_pool.connection_kwargs["socket_timeout"] == 0.5
+    memo.get("warm-up")
+    assert memo.listening.wait(10)
     memo.keep("d1", memo.generation("d1"), '"e1"', b"[]")
-    time.sleep(6)
+    time.sleep(1.5)  # three read timeouts: nothing to await, the test is that nothing happens
     assert memo.listening.is_set()
     assert memo.get("d1") == ('"e1"', b"[]")

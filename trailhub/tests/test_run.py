@@ -2,7 +2,7 @@
 
 The test runs what `make run` runs after migrating and adding the demo
 accounts — ``manage.py serve`` — with DATABASE_URL (a PostgreSQL database of
-its own) and REDIS_URL (database 14, keys under a prefix of its own) set, on
+its own) and REDIS_URL (a database of this run's own, keys under a prefix of its own) set, on
 a free port. Then, over HTTP and the device WebSocket (trailhub/tests/rollout_flow.py,
 as .ci/deployed_smoke.py does), a pack's followers receive the leader's
 revision, which only a Celery worker delivers; beat queues its sweep. Last,
@@ -32,7 +32,6 @@ from trailhub.tests.rollout_flow import deliver_rollout
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
-REDIS = "redis://127.0.0.1:6379/14"  # the operations tests' own Redis database
 PASSWORD = "make-run-test-password"
 SWEPT = re.compile(r"Task packs\.tasks\.sweep_rollouts\[[^]]+\] succeeded")
 
@@ -44,13 +43,13 @@ def database() -> Iterator[str]:
 
 
 @pytest.fixture
-def env(database, tmp_path) -> Iterator[dict]:
+def env(database, tmp_path, redis_db) -> Iterator[dict]:
     run_id = f"ops-run-{secrets.token_hex(4)}"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("S3_", "OBJECTS_"))},
         "DJANGO_SETTINGS_MODULE": "trailhub.tests.run_settings",
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
-        "REDIS_URL": REDIS,
+        "REDIS_URL": redis_db,
         "REDIS_PREFIX": run_id,
         "SECRET_KEY": f"make-run-test-{secrets.token_hex(24)}",
         "TRAILHUB_VAR_DIR": str(tmp_path / "var"),
@@ -63,7 +62,7 @@ def env(database, tmp_path) -> Iterator[dict]:
     }
     env.pop("CELERY_BROKER_URL", None)
     yield env
-    client = redis.Redis.from_url(REDIS)
+    client = redis.Redis.from_url(redis_db)
     for key in client.scan_iter(f"{run_id}:*"):
         client.delete(key)
     client.close()

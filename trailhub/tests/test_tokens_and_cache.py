@@ -44,9 +44,9 @@ def test_a_token_whose_expiry_is_not_a_number_is_invalid(settings):
     assert refused.value.get_codes() == "token-invalid"
 
 
-def test_the_redis_cache_reuses_its_client_and_works():
+def test_the_redis_cache_reuses_its_client_and_works(redis_db):
     prefix = f"cache-test-{uuid.uuid4().hex[:12]}"  # this run's own keys
-    cache = RedisCache("redis://127.0.0.1:6379/15", {"KEY_PREFIX": prefix})
+    cache = RedisCache(redis_db, {"KEY_PREFIX": prefix})
     client = cache._cache.get_client(write=True)
     assert cache._cache.get_client() is client
     cache.set("answer", {"body": b"[]"}, 10)

@@ -27,22 +27,21 @@ from trailhub.cache import RedisCache
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
-REDIS = "redis://127.0.0.1:6379/14"  # the operations tests' own Redis database
 
 
 @pytest.fixture
-def run(settings, tmp_path, broker_configured, monkeypatch) -> Iterator[dict]:
+def run(settings, tmp_path, broker_configured, monkeypatch, redis_db) -> Iterator[dict]:
     prefix = f"ops-heartbeat-{secrets.token_hex(4)}"
     # The heartbeat is read from the worker's cache. Only trailhub.workers is pointed
-    # at it: the suite's cache.clear() (a FLUSHDB) must not reach database 14,
+    # at it: the suite's cache.clear() (a FLUSHDB) must not reach this database,
     # where test_run.py may be running at the same time.
-    monkeypatch.setattr(workers, "cache", RedisCache(REDIS, {"KEY_PREFIX": prefix}))
+    monkeypatch.setattr(workers, "cache", RedisCache(redis_db, {"KEY_PREFIX": prefix}))
     settings.WORKER_HEARTBEAT_TIMEOUT = 3
     env = {
         **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "S3_BUCKET")},
         "DJANGO_SETTINGS_MODULE": "trailhub.tests.run_settings",
-        "REDIS_URL": REDIS,
-        "CELERY_BROKER_URL": REDIS,
+        "REDIS_URL": redis_db,
+        "CELERY_BROKER_URL": redis_db,
         "REDIS_PREFIX": prefix,
         "TRAILHUB_VAR_DIR": str(tmp_path / "var"),
         "WORKER_HEARTBEAT_INTERVAL": "1",
@@ -52,7 +51,7 @@ def run(settings, tmp_path, broker_configured, monkeypatch) -> Iterator[dict]:
     yield {"env": env, "log": tmp_path / "worker.log"}
     import redis
 
-    client = redis.Redis.from_url(REDIS)
+    client = redis.Redis.from_url(redis_db)
     for key in client.scan_iter(f"{prefix}:*"):
         client.delete(key)
     client.close()

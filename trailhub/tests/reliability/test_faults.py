@@ -112,10 +112,6 @@ def _bytes_under(folder: Path) -> int:
 # --- A Celery worker, killed while it posts a pack follower's revision -----------------
 
 
-def _broker() -> str:
-    return os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-
-
 def _database_url() -> str:
     db = connection.settings_dict
     if connection.vendor == "sqlite":
@@ -127,17 +123,17 @@ def _database_url() -> str:
 class Worker:
     """``celery worker`` on the test's database and its own queue, in a subprocess."""
 
-    def __init__(self, folder: Path, pool: str, hang_at: str, settings) -> None:
+    def __init__(self, folder: Path, pool: str, hang_at: str, settings, broker: str) -> None:
         self.queue = f"faults-{uuid.uuid4().hex[:12]}"
         self.marker, self.runs = folder / "hung.pid", folder / "runs"
         self.log = folder / "worker.log"
-        self.pool = pool
+        self.pool, self.broker = pool, broker
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "trailhub.settings",
             "DATABASE_URL": _database_url(),
             "SECRET_KEY": settings.SECRET_KEY,
-            "CELERY_BROKER_URL": _broker(),
+            "CELERY_BROKER_URL": broker,
             "FAULT_QUEUE": self.queue,
             "FAULT_HANG_AT": hang_at,
             "FAULT_MARKER": str(self.marker),
@@ -166,7 +162,7 @@ class Worker:
             self.process = None
 
     def send(self, task: str, *args) -> None:
-        app = Celery(broker=_broker())
+        app = Celery(broker=self.broker)
         app.send_task(task, args=args, queue=self.queue)
         app.close()
 
@@ -205,9 +201,9 @@ def delivery(owner, make_device, monkeypatch):
     ],
 )
 def test_a_worker_killed_mid_task_does_the_work_once(
-    delivery, tmp_path, settings, killed, pool, hang_at
+    delivery, tmp_path, settings, killed, pool, hang_at, redis_db
 ):
-    worker = Worker(tmp_path, pool, hang_at, settings)
+    worker = Worker(tmp_path, pool, hang_at, settings, os.environ.get("REDIS_URL") or redis_db)
     worker.start()
     try:
         worker.send("packs.tasks.deliver", delivery.id)
