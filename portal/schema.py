@@ -28,3 +28,48 @@ def slashless_paths_only(endpoints):
         for endpoint in endpoints
         if not (endpoint[0].endswith("/") and endpoint[0].rstrip("/") in paths)
     ]
+
+
+#: The refusals every operation may answer, as the one exception handler
+#: (``portal.errors.exception_handler``) writes them, and when an operation can meet each.
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": 'A refusal (docs/api.md "Errors"): a message a person can act on and a code.',
+    "properties": {
+        "error": {"type": "string"},
+        "code": {"type": "string"},
+        "fields": {"type": "object", "description": "Per field, what is wrong (a 400)."},
+    },
+    "required": ["error", "code"],
+}
+REFUSALS = {
+    "400": ("The request is not valid: its body, a parameter or a header.", "input"),
+    "401": ("The token is missing, expired or not valid.", "always"),
+    "403": ("The caller may not do this (or its token's scopes do not reach it).", "always"),
+    "404": ("Nothing the caller may see has that id.", "path"),
+    "409": ("It conflicts with what is stored.", "body"),
+    "413": ("The request body is over the limit.", "body"),
+    "415": ("The request body is not of a type the operation reads.", "body"),
+}
+
+
+def document_refusals(result, generator, request, public):
+    """drf-spectacular postprocessing hook: every operation documents the refusals it can
+    answer, with their JSON body, unless its view documents that status itself."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            parameters = operation.get("parameters", [])
+            meets = {
+                "always": True,
+                "body": "requestBody" in operation,
+                "path": any(p.get("in") == "path" for p in parameters),
+                "input": "requestBody" in operation or bool(parameters),
+            }
+            for status, (description, when) in REFUSALS.items():
+                if meets[when] and status not in operation["responses"]:
+                    operation["responses"][status] = {"description": description, "content": error}
+    return result

@@ -101,4 +101,5 @@ def revoke(owner, token_id: str) -> ApiToken:
     if row is None:
         raise exceptions.NotFound("you have no token with that id")
     row.delete()
+    row.pk = token_id  # delete() clears it; the answer names the token revoked
     return row

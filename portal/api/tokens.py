@@ -46,7 +46,7 @@ class ScopedTokenSerializer(HyphenatedFieldsMixin, serializers.Serializer):
         help_text="Seconds the token lives; 30 days when not given.",
     )
     time_created = serializers.DateTimeField(read_only=True)
-    last_used = serializers.DateTimeField(read_only=True)
+    last_used = serializers.DateTimeField(read_only=True, allow_null=True)  # never used: null
     expires_at = serializers.DateTimeField(read_only=True)
 
 
