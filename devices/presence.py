@@ -68,7 +68,7 @@ def write(device_ids: Iterable[str]) -> list:
     now = timezone.now()
     due = Q(last_seen__isnull=True) | Q(last_seen__lte=now - _interval())
     ids = sorted(device_ids)  # one lock order for every process
-    moved, news = [], []
+    moved, news, arrived = [], [], []
     for start in range(0, len(ids), BATCH):
         with transaction.atomic():
             rows = list(
@@ -78,12 +78,20 @@ def write(device_ids: Iterable[str]) -> list:
             )
             Device.objects.filter(id__in=[device.id for device in rows]).update(last_seen=now)
         news += [device for device in rows if is_news(device.last_seen, now)]
+        arrived += [device.id for device in rows if came_online(device.last_seen, now)]
         for device in rows:
             device.last_seen = now
         moved += rows
     if news:
-        transaction.on_commit(lambda: devices_seen.send(sender=Device, devices=news))
+        transaction.on_commit(
+            lambda: devices_seen.send(sender=Device, devices=news, came_online=arrived)
+        )
     return moved
+
+
+def came_online(before, now) -> bool:
+    """Whether a device seen last at ``before`` was offline until ``now``."""
+    return before is None or (now - before).total_seconds() > settings.DEVICE_ONLINE_WINDOW
 
 
 def is_news(before, now) -> bool:
@@ -95,10 +103,9 @@ def is_news(before, now) -> bool:
     PRESENCE_WRITE_INTERVAL that is an event every minute or so instead of
     every 30 s, half the live events a fleet makes (docs/benchmarks.md, 1).
     """
-    window = settings.DEVICE_ONLINE_WINDOW
-    if before is None or (now - before).total_seconds() > window:
+    if came_online(before, now):
         return True
-    half = window / 2
+    half = settings.DEVICE_ONLINE_WINDOW / 2
     return int(before.timestamp() // half) != int(now.timestamp() // half)
 
 

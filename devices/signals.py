@@ -5,8 +5,9 @@ Both are sent after the database transaction commits.
 ``logs_posted(sender=Device, device=<Device>, lines=[<DeviceLog>, ...])``
     a device posted log lines.
 
-``devices_seen(sender=Device, devices=[<Device>, ...])``
-    ``last_seen`` was written for these devices (devices/presence.py).
+``devices_seen(sender=Device, devices=[<Device>, ...], came_online=[<id>, ...])``
+    ``last_seen`` was written for these devices (devices/presence.py);
+    ``came_online`` names those that were offline until now.
 """
 
 from django.dispatch import Signal

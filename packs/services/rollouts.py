@@ -17,6 +17,7 @@ from django.utils import timezone
 from devices.models import Device
 from packs import rollout as ro
 from packs.models import Delivery, Pack, PackMember, Rollout, Wave
+from packs.signals import rollout_moved
 from portal import queue
 from portal.errors import DomainError
 from revisions.models import Step, Trail
@@ -330,12 +331,16 @@ def _verdict_msg(wave: Wave, tally: ro.Tally, rollout: Rollout, timed_out: bool)
 
 
 def move(rollout: Rollout, event: str, message: str, now: dt.datetime) -> None:
+    previous = rollout.status
     rollout.status = ro.move_rollout(rollout.status, event)
     if message:
         rollout.status_msg = message
     if rollout.status not in ro.ACTIVE and rollout.time_finished is None:
         rollout.time_finished = now
     rollout.save(update_fields=["status", "status_msg", "time_finished", "time_modified"])
+    if rollout.status != previous:
+        moved = {"rollout": rollout, "status": rollout.status, "previous": previous}
+        transaction.on_commit(lambda: rollout_moved.send(sender=Rollout, **moved))
 
 
 def move_wave(wave: Wave, event: str, message: str, now: dt.datetime) -> None:
