@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "revisions",
     "packs",
     "community",
+    "webhooks",
     "live",
 ]
 
@@ -325,6 +326,10 @@ DEVICE_LOG_BATCH_MAX_ENTRIES = envint("DEVICE_LOG_BATCH_MAX_ENTRIES", 1000, mini
 DEVICE_LOG_BATCH_MAX_BYTES = envint("DEVICE_LOG_BATCH_MAX_BYTES", 1024 * 1024, minimum=1024)
 DEVICE_LOG_SWEEP_INTERVAL = envint("DEVICE_LOG_SWEEP_INTERVAL", 3600, minimum=60)
 CLAIM_MAX_FAILURES = envint("CLAIM_MAX_FAILURES", 10, minimum=1)
+# Webhooks (docs/api.md, "Webhooks"): private, loopback, link-local, multicast and
+# reserved targets are refused unless this is set (a hub on a LAN; the tests).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = envbool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+WEBHOOK_SWEEP_INTERVAL = envint("WEBHOOK_SWEEP_INTERVAL", 60, minimum=5)
 # Every periodic task, in one place. Each also sweeps up the work that a lost task
 # message left undone (docs/architecture.md, "Tasks and their sweeps").
 CELERY_BEAT_SCHEDULE = {
@@ -339,6 +344,10 @@ CELERY_BEAT_SCHEDULE = {
     "packs.sweep-rollouts": {
         "task": "packs.tasks.sweep_rollouts",
         "schedule": PACK_ROLLOUT_SWEEP_INTERVAL,
+    },
+    "webhooks.sweep": {
+        "task": "webhooks.tasks.sweep_webhooks",
+        "schedule": WEBHOOK_SWEEP_INTERVAL,
     },
 }
 

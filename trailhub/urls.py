@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("packs.api.urls")),
     path("", include("portal.api.urls")),
     path("", include("community.api.urls")),
+    path("", include("webhooks.api.urls")),
     # Pages
     path("", views.home, name="home"),
     path("accounts/signup/", accounts.signup, name="signup"),
@@ -33,6 +34,7 @@ urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("dashboard/", include("devices.urls")),
     path("dashboard/packs/", include("packs.urls")),
+    path("dashboard/webhooks/", include("webhooks.urls")),
     path("admin/", admin.site.urls),
     # Probes for load balancers and orchestrators (docs/deployment.md), no login.
     path("healthz", views.healthz, name="healthz"),

@@ -26,6 +26,7 @@ from devices.services import create_auto_token, post_logs
 from packs import services as packs
 from portal import tokens as scoped_tokens
 from revisions import services as revisions
+from webhooks.models import Delivery, Webhook
 
 SPEC = "pantavisor-service-system@1"
 
@@ -43,6 +44,7 @@ CONTENT = "content"  # state, commit message, step meta: owner + device; everyon
 OBJECTS = "objects"  # the owner's object names: owner and the owner's devices
 META = "meta"  # user-meta and device-meta: owner + device
 OWNER_ONLY = "owner-only"  # logs, auto tokens, packs: the owner alone
+SECRET = "secret"  # a webhook's secret: written, never answered to anyone
 
 
 def entitled(actor: str, canary_class: str, public: bool) -> bool:
@@ -53,6 +55,8 @@ def entitled(actor: str, canary_class: str, public: bool) -> bool:
         return actor in ("owner", "device", "sibling")
     if canary_class == META:
         return actor in ("owner", "device")
+    if canary_class == SECRET:
+        return False
     return actor == "owner"
 
 
@@ -91,6 +95,7 @@ def world(db, owner, outsider, make_user, make_device, objects_dir) -> World:
     c = {key: canary(key) for key in ("state", "msg", "stepmeta", "objname", "umeta", "dmeta")}
     c |= {key: canary(key) for key in ("log", "tokenmeta", "tokendesc", "pack", "packdesc")}
     c |= {"apitoken": canary("apitoken")}
+    c |= {"hookurl": canary("hookurl"), "hooksecret": canary("hooksecret")}
     admin = make_user("root", is_staff=True, is_superuser=True)
     target = make_device(
         owner, nick="kiosk", user_meta={"k": c["umeta"]}, device_meta={"k": c["dmeta"]}
@@ -120,6 +125,15 @@ def world(db, owner, outsider, make_user, make_device, objects_dir) -> World:
     pack = packs.create_pack(owner, nick=c["pack"], leader=target, description=c["packdesc"])
     packs.add_follower(pack, sibling)
     rollout = packs.start_rollout(pack.id, trail.steps.get(rev=0).pk)
+    # Port 9 of loopback: refused at delivery (WEBHOOK_ALLOW_PRIVATE_TARGETS is off).
+    hook = Webhook.objects.create(
+        owner=owner,
+        url=f"http://127.0.0.1:9/{c['hookurl']}",
+        events=["*"],
+        secret=c["hooksecret"],
+        last_number=1,
+    )
+    Delivery.objects.create(webhook=hook, number=1, event="revision.status", body="{}")
     assert rollout is not None
 
     world = World(
@@ -147,6 +161,8 @@ def world(db, owner, outsider, make_user, make_device, objects_dir) -> World:
         "tokendesc": OWNER_ONLY,
         "pack": OWNER_ONLY,
         "packdesc": OWNER_ONLY,
+        "hookurl": OWNER_ONLY,
+        "hooksecret": SECRET,
         "apitoken": OWNER_ONLY,
     }
     world.canaries = {c[key]: (key, cls) for key, cls in classes.items()}
@@ -164,6 +180,8 @@ def world(db, owner, outsider, make_user, make_device, objects_dir) -> World:
         "pack": pack.id,
         "device": sibling.id,
         "rollout": rollout.id,
+        "webhook_id": hook.id,
+        "number": "1",
         # A signed-URL token for the object with a forged signature (the grant is in the path).
         "token": f"get.{sha}.9999999999.forged",
     }

@@ -87,6 +87,17 @@ MATRIX: dict[str, Row] = {
         codes(PEOPLE, 201), body={"name": "matrix", "scopes": ["devices:read"]}
     ),
     "DELETE /auth/tokens/{api_token}": OWNER,
+    # --- webhooks ---------------------------------------------------------------------
+    "GET /webhooks": Row(codes(PEOPLE)),
+    "POST /webhooks": Row(
+        codes(PEOPLE, 201),
+        body={"url": "https://93.184.215.14/matrix", "events": ["*"], "secret": "matrix-secret"},
+    ),
+    "GET /webhooks/{webhook_id}": OWNER,
+    "PATCH /webhooks/{webhook_id}": Row(codes(["owner"]), body={"active": False}),
+    "DELETE /webhooks/{webhook_id}": OWNER,
+    "GET /webhooks/{webhook_id}/deliveries": OWNER,
+    "POST /webhooks/{webhook_id}/deliveries/{number}/redeliver": Row(codes(["owner"], 202)),
     # --- devices ----------------------------------------------------------------------
     "GET /devices": Row(codes(LOGGED_IN)),
     "POST /devices": Row(codes(["anonymous", *PEOPLE]), body={}),

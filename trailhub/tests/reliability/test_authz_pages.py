@@ -66,6 +66,8 @@ PAGES: dict[str, tuple] = {
     "dashboard/packs/<str:pack_id>/followers/": OWNER,
     "dashboard/packs/<str:pack_id>/followers/<str:device_id>/remove/": OWNER,
     "dashboard/packs/<str:pack_id>/rollouts/<str:rollout_id>/<str:action>/": OWNER,
+    "dashboard/webhooks/": SIGNED_IN,
+    "dashboard/webhooks/<str:webhook_id>/deliveries/<str:number>/redeliver/": OWNER,
     "api/schema/": ANYONE,
     "api/docs/": ANYONE,
     # Probes for the load balancer and the orchestrator: no login, nothing private.

@@ -225,6 +225,90 @@ FIELD_TYPES = {
     "scoped token unknown id": Case(
         "owner", "DELETE", "/auth/tokens/" + "f" * 24, None, None, (404,)
     ),
+    "webhook url not a url": Case(
+        "owner", "POST", "/webhooks", {"url": "nope", "events": ["*"], "secret": "s" * 16}
+    ),
+    "webhook url a list": Case(
+        "owner", "POST", "/webhooks", {"url": [], "events": ["*"], "secret": "s" * 16}
+    ),
+    "webhook url loopback": Case(
+        "owner",
+        "POST",
+        "/webhooks",
+        {"url": "http://127.0.0.1/h", "events": ["*"], "secret": "s" * 16},
+    ),
+    "webhook url metadata service": Case(
+        "owner",
+        "POST",
+        "/webhooks",
+        {"url": "http://169.254.169.254/", "events": ["*"], "secret": "s" * 16},
+    ),
+    "webhook url with a password": Case(
+        "owner",
+        "POST",
+        "/webhooks",
+        {"url": "https://u:p@93.184.215.14/", "events": ["*"], "secret": "s" * 16},
+    ),
+    "webhook url bad port": Case(
+        "owner",
+        "POST",
+        "/webhooks",
+        {"url": "https://93.184.215.14:99999/", "events": ["*"], "secret": "s" * 16},
+    ),
+    "webhook event unknown": Case(
+        "owner",
+        "POST",
+        "/webhooks",
+        {"url": "https://93.184.215.14/", "events": ["boom"], "secret": "s" * 16},
+    ),
+    "webhook events a dict": Case(
+        "owner",
+        "POST",
+        "/webhooks",
+        {"url": "https://93.184.215.14/", "events": {}, "secret": "s" * 16},
+    ),
+    "webhook events empty": Case(
+        "owner",
+        "POST",
+        "/webhooks",
+        {"url": "https://93.184.215.14/", "events": [], "secret": "s" * 16},
+    ),
+    "webhook secret short": Case(
+        "owner",
+        "POST",
+        "/webhooks",
+        {"url": "https://93.184.215.14/", "events": ["*"], "secret": "s"},
+    ),
+    "webhook secret a number": Case(
+        "owner",
+        "POST",
+        "/webhooks",
+        {"url": "https://93.184.215.14/", "events": ["*"], "secret": 5},
+    ),
+    "webhook active a word": Case(
+        "owner", "PATCH", "/webhooks/{webhook_id}", {"active": "sometimes"}
+    ),
+    "webhook patch url loopback": Case(
+        "owner", "PATCH", "/webhooks/{webhook_id}", {"url": "http://[::1]/"}
+    ),
+    "webhook unknown id": Case("owner", "GET", "/webhooks/" + "f" * 24, None, None, (404,)),
+    "webhook delivery number a word": Case(
+        "owner", "POST", "/webhooks/{webhook_id}/deliveries/x/redeliver", None, None, (404,)
+    ),
+    "webhook delivery number huge": Case(
+        "owner",
+        "POST",
+        "/webhooks/{webhook_id}/deliveries/" + "9" * 30 + "/redeliver",
+        None,
+        None,
+        (404,),
+    ),
+    "webhook delivery number superscript": Case(
+        "owner", "POST", "/webhooks/{webhook_id}/deliveries/²/redeliver", None, None, (404,)
+    ),
+    "webhook deliveries limit huge": Case(
+        "owner", "GET", "/webhooks/{webhook_id}/deliveries?limit=" + "9" * 40, None
+    ),
     "signup email bad": Case(
         "anonymous",
         "POST",

@@ -1,0 +1,75 @@
+"""Turns the lower apps' signals (sent after commit) into webhook deliveries.
+
+Only the owner of the device or pack an event is about hears of it.
+"""
+
+from __future__ import annotations
+
+from django.dispatch import receiver
+
+from devices.models import Device
+from devices.signals import devices_seen
+from packs import rollout as ro
+from packs.signals import rollout_moved
+from revisions.signals import step_created, step_progressed
+from webhooks import services, wire
+
+
+def _step_event(step, previous: str | None) -> None:
+    device = Device.objects.filter(pk=step.trail_id).only("owner_id", "nick").first()
+    if device is None:
+        return
+    services.emit(
+        device.owner_id,
+        wire.REVISION_STATUS,
+        {
+            "device": device.pk,
+            "nick": device.nick,
+            "rev": step.rev,
+            "status": step.status,
+            "previous": previous,
+            "status-msg": step.status_msg,
+            "progress": step.progress,
+        },
+    )
+
+
+@receiver(step_created, dispatch_uid="webhooks.step_created")
+def _step_created(sender, step, **kwargs) -> None:
+    _step_event(step, None)
+
+
+@receiver(step_progressed, dispatch_uid="webhooks.step_progressed")
+def _step_progressed(sender, step, previous=None, **kwargs) -> None:
+    _step_event(step, previous)
+
+
+@receiver(devices_seen, dispatch_uid="webhooks.devices_seen")
+def _devices_seen(sender, devices, came_online=(), **kwargs) -> None:
+    if came_online:
+        arrived = set(came_online)
+        services.devices_online([device for device in devices if device.pk in arrived])
+
+
+@receiver(rollout_moved, dispatch_uid="webhooks.rollout_moved")
+def _rollout_moved(sender, rollout, status, previous, **kwargs) -> None:
+    if status == ro.PAUSED:
+        event = wire.ROLLOUT_PAUSED
+    elif status not in ro.ACTIVE and previous in ro.ACTIVE:
+        event = wire.ROLLOUT_FINISHED
+    else:
+        return
+    pack = rollout.pack
+    services.emit(
+        pack.owner_id,
+        event,
+        {
+            "pack": pack.pk,
+            "nick": pack.nick,
+            "rollout": rollout.pk,
+            "status": status,
+            "previous": previous,
+            "status-msg": rollout.status_msg,
+            "leader-rev": rollout.leader_step.rev,
+        },
+    )
