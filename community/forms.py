@@ -25,12 +25,23 @@ class DeviceSettingsForm(forms.Form):
         required=False,
         help_text="Anyone can see a public device's page, revisions and objects, and fork it.",
     )
+    require_signatures = forms.BooleanField(
+        required=False,
+        label="Require signatures",
+        help_text="Accept only revisions whose every part is signed by a signer you trust"
+        " (Account › Signing keys); trail-agent checks them again before it installs.",
+    )
 
     def __init__(self, *args, device, **kwargs):
         self.device = device
         kwargs.setdefault(
             "initial",
-            {"nick": device.nick, "description": device.description, "public": device.public},
+            {
+                "nick": device.nick,
+                "description": device.description,
+                "public": device.public,
+                "require_signatures": device.require_signatures,
+            },
         )
         super().__init__(*args, **kwargs)
 

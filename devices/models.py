@@ -76,6 +76,9 @@ class Device(models.Model):
     ``owner`` is empty until a user claims the device with its ``challenge``.
     ``has_hardware`` is False for a device created from the portal or by a fork,
     which no real device runs yet (a template others can follow).
+    ``require_signatures`` makes the hub refuse a revision that is not signed by a
+    signer its owner trusts (revisions/services/steps.py), and trail-agent check it
+    again before install.
     """
 
     id = HexIdField(primary_key=True)
@@ -91,6 +94,11 @@ class Device(models.Model):
     challenge = models.CharField(max_length=64, blank=True)
     public = models.BooleanField(default=False)
     has_hardware = models.BooleanField(default=True)
+    require_signatures = models.BooleanField(
+        default=False,
+        help_text="Accept only revisions whose every key is signed by a signer the owner"
+        " trusts (docs/signatures.md).",
+    )
     description = models.TextField(blank=True, max_length=4000)
     user_meta = models.JSONField(default=dict, blank=True)
     device_meta = models.JSONField(default=dict, blank=True)

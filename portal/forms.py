@@ -70,3 +70,28 @@ class ScopedTokenForm(forms.Form):
         help_text="A write scope covers the read of its resource.",
     )
     days = forms.TypedChoiceField(label="Expires in", choices=LIFETIMES, coerce=int, initial=30)
+
+
+class SigningKeyForm(forms.Form):
+    """A signer to trust (portal/signing_keys.py): a PEM, or another user's keys."""
+
+    name = forms.CharField(max_length=100, help_text="Who or what signs with it, e.g. release CI.")
+    pem = forms.CharField(
+        label="Public key or CA certificate (PEM)",
+        required=False,
+        max_length=16_000,
+        widget=forms.Textarea(attrs={"rows": 6, "placeholder": "-----BEGIN PUBLIC KEY-----"}),
+        help_text="One PUBLIC KEY or CERTIFICATE block. Never a private key.",
+    )
+    user = forms.CharField(
+        label="Or trust a user's keys",
+        required=False,
+        max_length=63,
+        help_text="Their nick: the keys and certificates they upload are trusted as they change.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("pem", "").strip()) == bool(data.get("user", "").strip()):
+            raise forms.ValidationError("Give either a PEM or a user's nick.")
+        return data

@@ -107,3 +107,45 @@ class ApiToken(models.Model):
             "exp": int(self.expires_at.timestamp()),
             "orig_iat": int(self.time_created.timestamp()),
         }
+
+
+class SigningKey(models.Model):
+    """A signer its owner trusts (``/auth/signing-keys``, docs/signatures.md).
+
+    Either a public key or a CA certificate, kept as one PEM block with the
+    SHA-256 of its SubjectPublicKeyInfo (``kind`` ``key`` or ``cert``), or
+    another person whose own keys and certificates are trusted as they are
+    now (``kind`` ``user``: revoking one of theirs revokes it here too). A
+    private key is never stored.
+    """
+
+    KINDS = (("key", "public key"), ("cert", "CA certificate"), ("user", "another user's keys"))
+
+    id = HexIdField(primary_key=True)
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="signing_keys")
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=4, choices=KINDS)
+    pem = models.TextField(blank=True)
+    fingerprint = models.CharField(max_length=64, blank=True)
+    trusted_user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="trusted_by"
+    )
+    time_created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-time_created"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "fingerprint"],
+                condition=~models.Q(fingerprint=""),
+                name="signing_key_unique_per_owner",
+            ),
+            models.UniqueConstraint(
+                fields=["owner", "trusted_user"],
+                condition=models.Q(trusted_user__isnull=False),
+                name="signing_user_unique_per_owner",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"

@@ -1,5 +1,5 @@
-"""Account pages: sign-up, the profile, scoped tokens, log out everywhere, password reset
-with a limit."""
+"""Account pages: sign-up, the profile, scoped tokens, signing keys, log out everywhere,
+password reset with a limit."""
 
 import datetime as dt
 
@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from portal import tokens
+from portal import signing_keys, tokens
 from portal.errors import DomainError, add_to_form
-from portal.forms import ProfileForm, ScopedTokenForm, SignupForm
+from portal.forms import ProfileForm, ScopedTokenForm, SigningKeyForm, SignupForm
 from portal.limits import RateLimit, wait_text
 
 
@@ -113,3 +113,48 @@ def revoke_scoped_token(request, token_id: str):
     tokens.revoke(request.user, row.id)
     messages.success(request, f"Revoked the token {row.name}.")
     return redirect("tokens")
+
+
+@login_required
+def signing_keys_page(request):
+    """The signers the person trusts; a POST adds one (a PEM or another user's keys)."""
+    form = SigningKeyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["pem"].strip():
+                row = signing_keys.add_pem(request.user, data["name"], data["pem"])
+            else:
+                row = signing_keys.trust_user(request.user, data["name"], data["user"].strip())
+        except DomainError as exc:
+            field = {"bad-pem": "pem", "private-key": "pem", "unknown-user": "user", "self": "user"}
+            add_to_form(form, exc, field.get(exc.code))
+        else:
+            messages.success(request, f"Trusted {row.name}.")
+            return redirect("signing-keys")
+    context = {"keys": signing_keys.signing_keys_of(request.user), "form": form}
+    return render(request, "portal/signing_keys.html", context)
+
+
+@login_required
+def remove_signing_key(request, key_id: str):
+    """Stop trusting one signer, after a confirmation page."""
+    row = get_object_or_404(signing_keys.signing_keys_of(request.user), pk=key_id)
+    if request.method != "POST":
+        what = [
+            "Devices that require signatures refuse new revisions signed only by it."
+            " Revisions posted already stay."
+        ]
+        return render(
+            request,
+            "confirm.html",
+            {
+                "title": f"Stop trusting “{row.name}”?",
+                "what": what,
+                "button": "Stop trusting",
+                "cancel_url": reverse("signing-keys"),
+            },
+        )
+    signing_keys.remove(request.user, row.id)
+    messages.success(request, f"No longer trusted: {row.name}.")
+    return redirect("signing-keys")

@@ -26,6 +26,12 @@ urlpatterns = [
     path(
         "accounts/tokens/<str:token_id>/revoke/", accounts.revoke_scoped_token, name="token-revoke"
     ),
+    path("accounts/signing-keys/", accounts.signing_keys_page, name="signing-keys"),
+    path(
+        "accounts/signing-keys/<str:key_id>/remove/",
+        accounts.remove_signing_key,
+        name="signing-key-remove",
+    ),
     # Django's own, with the limits of portal/limits.py; the rest of its set follows.
     path("accounts/login/", LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("accounts/password_reset/", accounts.PasswordResetView.as_view(), name="password_reset"),

@@ -29,6 +29,14 @@ class DeviceSerializer(HyphenatedFieldsMixin, serializers.Serializer):
     # left out for callers who may not see them. This serializer never reads input.
     challenge = serializers.CharField(required=False)
     public = serializers.BooleanField(read_only=True)
+    require_signatures = serializers.BooleanField(read_only=True)
+    # Only in GET /devices/<id>, to the owner and the device itself, when the device
+    # requires signatures (DeviceDetailView): trail-agent checks with them.
+    trusted_signers = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="PEM public keys and CA certificates the owner trusts",
+    )
     description = serializers.CharField(read_only=True)
     user_meta = serializers.JSONField(required=False)
     device_meta = serializers.JSONField(required=False)
@@ -81,12 +89,17 @@ class DeviceCreateSerializer(HyphenatedFieldsMixin, serializers.Serializer):
     user_meta = serializers.JSONField(required=False)
 
 
-class DeviceUpdateSerializer(serializers.Serializer):
-    """``PATCH /devices/<id>``: the owner renames, describes or publishes a device."""
+class DeviceUpdateSerializer(HyphenatedFieldsMixin, serializers.Serializer):
+    """``PATCH /devices/<id>``: the owner renames, describes, publishes a device, or
+    makes it require signatures."""
 
     nick = serializers.CharField(required=False, max_length=63, validators=[nick_validator])
     description = serializers.CharField(required=False, allow_blank=True, max_length=4000)
     public = serializers.BooleanField(required=False)
+    require_signatures = serializers.BooleanField(
+        required=False,
+        help_text="Accept only revisions signed by signers the owner trusts (/auth/signing-keys)",
+    )
 
 
 class ClaimSerializer(serializers.Serializer):

@@ -32,6 +32,7 @@ from devices.api.serializers import (
 )
 from devices.api.throttles import AUTO_TOKEN_HEADER, AnonymousRegistrationThrottle
 from devices.models import AutoToken, Device
+from portal import signing_keys
 from portal.api.docs import (
     ACCOUNT_PRN,
     ANONYMOUS_401,
@@ -54,6 +55,7 @@ DEVICE = {
     "owner": ACCOUNT_PRN,
     "owner-nick": "alice",
     "public": False,
+    "require-signatures": False,
     "description": "Lobby kiosk, building B",
     "user-meta": {"location": "lobby", "timezone": "Europe/Berlin"},
     "device-meta": {"pantavisor.arch": "aarch64/64/EL", "pantavisor.version": "019"},
@@ -216,6 +218,9 @@ class DeviceDetailView(APIView):
             "A device its caller may see: the owner, the device itself, or anyone when it"
             " is public (`user-meta` and `device-meta` only for the owner and the device)."
             " A device you may not see is a 404, as one that does not exist. "
+            " When it requires signatures, the owner and the device itself also get"
+            " `trusted-signers`, the PEMs of the keys and CA certificates the owner trusts"
+            " (trail-agent checks a revision with them before it installs it). "
             f'{ANONYMOUS_401} Pantavisor reads `owner` here: `""` until it is claimed.'
         ),
         examples=[answer_example(DEVICE)],
@@ -223,12 +228,20 @@ class DeviceDetailView(APIView):
         responses=DeviceSerializer,
     )
     def get(self, request, ref: str):
-        return device_answer(request, services.get_visible_device(request.user, ref))
+        device = services.get_visible_device(request.user, ref)
+        answer = DeviceSerializer(device, context={"request": request}).data
+        if device.require_signatures and (
+            device.is_itself(request.user) or device.is_owned_by(request.user)
+        ):
+            answer["trusted-signers"] = signing_keys.trusted_pems(device.owner)
+        return Response(answer)
 
     @extend_schema(
         summary="Rename, describe or publish a device",
         description=(
-            "The owner changes `nick`, `description` or `public`; the fields left out stay."
+            "The owner changes `nick`, `description`, `public` or `require-signatures` (accept"
+            " only revisions signed by signers the owner trusts, `/auth/signing-keys`; see"
+            " `POST /trails/{id}/steps`); the fields left out stay."
             " A nick the owner already uses is a 409; another person gets a 404 for a"
             " private device and a 403 `owner-only` for a public one, as does the device"
             f" itself. {ANONYMOUS_401}"

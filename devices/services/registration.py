@@ -143,11 +143,13 @@ def claim_device(user, ref: str, challenge: str | None) -> Device:
 
 
 def update_device(device: Device, **changes) -> Device:
-    """Apply owner edits (``nick``, ``description``, ``public``); a taken nick is a 409."""
+    """Apply owner edits (``nick``, ``description``, ``public``, ``require_signatures``);
+    a taken nick is a 409."""
     nick = changes.get("nick")
     if nick and nick != device.nick and nick_taken(device.owner, nick, exclude_id=device.id):
         raise conflict_nick(nick)
-    fields = [name for name in ("nick", "description", "public") if name in changes]
+    editable = ("nick", "description", "public", "require_signatures")
+    fields = [name for name in editable if name in changes]
     for name in fields:
         setattr(device, name, changes[name])
     try:

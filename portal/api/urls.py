@@ -1,4 +1,4 @@
-from portal.api import tokens, views
+from portal.api import signing_keys, tokens, views
 from portal.urlhelpers import api_path
 
 urlpatterns = [
@@ -10,4 +10,10 @@ urlpatterns = [
     ),
     *api_path("auth/tokens", tokens.TokensView.as_view(), name="api-tokens"),
     *api_path("auth/tokens/<str:api_token>", tokens.TokenView.as_view(), name="api-token"),
+    *api_path("auth/signing-keys", signing_keys.SigningKeysView.as_view(), name="api-signing-keys"),
+    *api_path(
+        "auth/signing-keys/<str:key_id>",
+        signing_keys.SigningKeyView.as_view(),
+        name="api-signing-key",
+    ),
 ]

@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from portal import signing_keys
 from portal.errors import Conflict, DomainError
 from revisions import pollcache
 from revisions.models import ProgressReport, Step, StepObject, Trail
@@ -14,6 +15,7 @@ from revisions.services.objects import ensure_present, link_public_objects, miss
 from revisions.signals import step_created, step_progressed
 from trail import state as ts
 from trail import status as st
+from trail.signatures.rule import check_required
 
 #: The fields of a progress report a device may set, besides ``status``.
 PROGRESS_FIELDS = (
@@ -56,6 +58,21 @@ def _check_objects(owner, state: dict) -> None:
         code="missing-objects",
         missing=missing,
     )
+
+
+def _check_signatures(trail: Trail, owner, state: dict) -> None:
+    """A 422 ``unsigned`` unless ``state`` meets the rule of a device that requires
+    signatures (trail/signatures/rule.py) with the signers its owner trusts."""
+    if not trail.device.require_signatures:
+        return
+    verdict = check_required(state, signing_keys.trust_of(owner))
+    if not verdict.met:
+        raise DomainError(
+            f"this device requires signatures: {verdict.reason}",
+            code="unsigned",
+            status_code=422,
+            **verdict.as_json(),
+        )
 
 
 def _announce_created(step: Step) -> None:
@@ -121,11 +138,13 @@ def post_step(
     allocated under the trail's row lock, so concurrent posters get
     consecutive numbers and never the same one. Every object the state names
     must be the owner's (uploaded or linked), else a 409 lists the missing
-    shas; ``link_public=True`` first links those that a public revision has
-    (forks do). Sends ``step_created`` after commit.
+    shas; a device that requires signatures refuses an unsigned state with a 422
+    (nothing stored, no number taken); ``link_public=True`` first links those
+    that a public revision has (forks do). Sends ``step_created`` after commit.
     """
     owner = _owner_of(trail)
     sha = validated_state_sha(state)
+    _check_signatures(trail, owner, state)
     shas = ts.required_shas(state)
     if link_public:
         link_public_objects(owner, shas)
@@ -173,6 +192,7 @@ def replace_state(step: Step, state: dict) -> Step:
     """Replace the state of a revision the device has not picked up yet (NEW)."""
     owner = _owner_of(step.trail)
     sha = validated_state_sha(state)
+    _check_signatures(step.trail, owner, state)
     ensure_present(owner, ts.required_shas(state))
     with transaction.atomic():
         locked = Step.objects.select_for_update().get(pk=step.pk)

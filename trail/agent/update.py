@@ -12,7 +12,8 @@ wire as Pantavisor sends them (pantavisor update/update.c):
   the mocker does, pantavisor-mocker src/flows/update_flow.zig:312-315);
   WONTGO when downloads keep failing otherwise ("max download retries").
 * A try-boot that fails is ERROR, and the device stays on its last good
-  revision; a state it cannot take is WONTGO.
+  revision; a state it cannot take is WONTGO, as is one that breaks the
+  signing rule of a device that requires signatures (:func:`signature_refusal`).
 * DONE, then ERROR when the bootloader cannot commit the revision
   (update.c:888-893): ``trail-agent/health.json`` ``{"commit": "fail"}``
   simulates it, and the device goes back to its last good revision.
@@ -36,6 +37,8 @@ from trail.agent import wire
 from trail.client import HubError
 from trail.errors import ChecksumError, ObjectError
 from trail.objects import SILENT, Job, Meter, download, transfer_all
+from trail.signatures import KeyFileError
+from trail.signatures.rule import check_required, trust_from_pems
 from trail.state import StateError, object_shas, validate_state
 from trail.status import (
     DONE,
@@ -219,6 +222,10 @@ async def apply(device: SimDevice, step: dict[str, Any]) -> None:
         except StateError as exc:
             await _refuse(reporter, phase, f"state refused: {exc}")
             return
+        refusal = await signature_refusal(device, state)
+        if refusal:
+            await _refuse(reporter, phase, refusal)
+            return
         reporter.retries = mine["retries"] = mine.get("retries", 0) + 1
         home.save_progress(update=mine)
         await reporter.send(QUEUED, 0, f"Retried {reporter.retries} of {REVISION_RETRIES}")
@@ -237,6 +244,26 @@ async def apply(device: SimDevice, step: dict[str, Any]) -> None:
         await _try_boot(device, reporter, rev, state, phase)
     except Abandon as exc:
         device.say(f"rev {rev}: given up: {exc}")
+
+
+async def signature_refusal(device: SimDevice, state: dict[str, Any]) -> str | None:
+    """Why ``state`` must not be installed on a device that requires signatures, or None.
+
+    The rule and the signers the owner trusts come from the hub's answer to the
+    device's own ``GET /devices/<id>`` (``require-signatures``, ``trusted-signers``);
+    the check is the hub's at post (trail/signatures/rule.py), made again on the
+    state the device received, so a revision changed on the hub after it was
+    posted is not installed.
+    """
+    me = await api.get_device(device.hub, device.id)
+    if not me.get("require-signatures"):
+        return None
+    try:
+        trust = trust_from_pems(me.get("trusted-signers") or [])
+    except KeyFileError as exc:
+        return f"signatures refused: the hub's trusted signers cannot be read: {exc}"
+    verdict = check_required(state, trust)
+    return None if verdict.met else f"signatures refused: {verdict.reason}"
 
 
 async def _refuse(reporter: Reporter, phase, msg: str) -> None:

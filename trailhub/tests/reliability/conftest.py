@@ -24,8 +24,10 @@ from django.db import transaction
 from devices.models import Device
 from devices.services import create_auto_token, post_logs
 from packs import services as packs
+from portal import signing_keys
 from portal import tokens as scoped_tokens
 from revisions import services as revisions
+from trail.signatures.keys import certificate_pem, new_development_key
 from webhooks.models import Delivery, Webhook
 
 SPEC = "pantavisor-service-system@1"
@@ -94,7 +96,7 @@ def world(db, owner, outsider, make_user, make_device, objects_dir) -> World:
     uploaded object, both metadata, logs, an auto token, a pack it leads with a rollout."""
     c = {key: canary(key) for key in ("state", "msg", "stepmeta", "objname", "umeta", "dmeta")}
     c |= {key: canary(key) for key in ("log", "tokenmeta", "tokendesc", "pack", "packdesc")}
-    c |= {"apitoken": canary("apitoken")}
+    c |= {"apitoken": canary("apitoken"), "signkey": canary("signkey")}
     c |= {"hookurl": canary("hookurl"), "hooksecret": canary("hooksecret")}
     admin = make_user("root", is_staff=True, is_superuser=True)
     target = make_device(
@@ -122,6 +124,8 @@ def world(db, owner, outsider, make_user, make_device, objects_dir) -> World:
     post_logs(target, [{"msg": c["log"], "lvl": "INFO", "src": "app"}])
     token, _raw = create_auto_token(owner, c["tokendesc"], {"t": c["tokenmeta"]})
     api_token, _raw = scoped_tokens.issue(owner, c["apitoken"], ["devices:read"])
+    _signer, cert = new_development_key("ec", "matrix")
+    signing_key = signing_keys.add_pem(owner, c["signkey"], certificate_pem([cert]).decode())
     pack = packs.create_pack(owner, nick=c["pack"], leader=target, description=c["packdesc"])
     packs.add_follower(pack, sibling)
     rollout = packs.start_rollout(pack.id, trail.steps.get(rev=0).pk)
@@ -164,6 +168,7 @@ def world(db, owner, outsider, make_user, make_device, objects_dir) -> World:
         "hookurl": OWNER_ONLY,
         "hooksecret": SECRET,
         "apitoken": OWNER_ONLY,
+        "signkey": OWNER_ONLY,
     }
     world.canaries = {c[key]: (key, cls) for key, cls in classes.items()}
     world.ids = {
@@ -174,6 +179,7 @@ def world(db, owner, outsider, make_user, make_device, objects_dir) -> World:
         "devicenick": target.nick,
         "token_id": token.id,
         "api_token": api_token.id,
+        "key_id": signing_key.id,
         "owner": owner.username,
         "nick": target.nick,
         "filename": "kiosk.tar.gz",

@@ -26,6 +26,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.views import APIView
 
 from conftest import PASSWORD
+from portal.api.signing_keys import PEM
 from trailhub.tests.reliability.conftest import (
     ACTORS,
     DEVICES,
@@ -87,6 +88,9 @@ MATRIX: dict[str, Row] = {
         codes(PEOPLE, 201), body={"name": "matrix", "scopes": ["devices:read"]}
     ),
     "DELETE /auth/tokens/{api_token}": OWNER,
+    "GET /auth/signing-keys": Row(codes(PEOPLE)),
+    "POST /auth/signing-keys": Row(codes(PEOPLE, 201), body={"name": "matrix", "pem": PEM}),
+    "DELETE /auth/signing-keys/{key_id}": OWNER,
     # --- webhooks ---------------------------------------------------------------------
     "GET /webhooks": Row(codes(PEOPLE)),
     "POST /webhooks": Row(

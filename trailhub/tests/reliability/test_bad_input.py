@@ -225,6 +225,25 @@ FIELD_TYPES = {
     "scoped token unknown id": Case(
         "owner", "DELETE", "/auth/tokens/" + "f" * 24, None, None, (404,)
     ),
+    "signing key pem a list": Case("owner", "POST", "/auth/signing-keys", {"name": "k", "pem": []}),
+    "signing key pem garbage": Case(
+        "owner", "POST", "/auth/signing-keys", {"name": "k", "pem": "-----BEGIN PUBLIC KEY-----"}
+    ),
+    "signing key pem huge": Case(
+        "owner", "POST", "/auth/signing-keys", {"name": "k", "pem": "A" * 100_000}
+    ),
+    "signing key user a dict": Case(
+        "owner", "POST", "/auth/signing-keys", {"name": "k", "user": {}}
+    ),
+    "signing key name empty": Case(
+        "owner", "POST", "/auth/signing-keys", {"name": " ", "user": "root"}
+    ),
+    "signing key unknown id": Case(
+        "owner", "DELETE", "/auth/signing-keys/" + "f" * 24, None, None, (404,)
+    ),
+    "require-signatures a word": Case(
+        "owner", "PATCH", "/devices/{ref}", {"require-signatures": "maybe"}
+    ),
     "webhook url not a url": Case(
         "owner", "POST", "/webhooks", {"url": "nope", "events": ["*"], "secret": "s" * 16}
     ),
