@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import hashlib
 import http.client
+import logging
 import os
 import queue
 import socket
@@ -33,6 +34,8 @@ from trail.errors import ObjectError
 if TYPE_CHECKING:
     from trail.objects import Job, Meter
 
+log = logging.getLogger("trail.bodies")
+
 #: Bytes a download reads from its socket, hashes and writes at a time (at most).
 READ = 1024 * 1024
 #: Seconds between a download's words of progress to its meter.
@@ -44,6 +47,10 @@ DOWNLOAD_THREADS = 16
 async def fetch(hub: Hub, url: str, job: Job, part: Path, have: int, digest, meter: Meter):
     """GET the object's bytes after the ``have`` already in ``part``; return the
     bytes received and the digest of the whole part file.
+
+    A hub that cannot resume at ``have`` (it answers 416, or a 206 from another
+    offset) gets none of its answer appended: the part file starts over from
+    the first byte, as it does when the hub ignores the Range (a 200).
 
     The body is read by requests in one of the process's download threads,
     which also hashes and appends each piece: httpx spent about three times
@@ -100,6 +107,21 @@ class _Body:
         self.response: requests.Response | None = None
 
     def fetch(self, tell, meter: Meter):
+        received = self._get(tell, meter)
+        if received is None:
+            # The hub cannot go on from the part file (416, or its bytes start at
+            # another offset): those bytes are not a prefix it can extend, so
+            # none of its answer is appended. Start over from the first byte, once.
+            self.part.unlink(missing_ok=True)
+            self.have, self.digest = 0, hashlib.sha256()
+            tell(meter.restart)
+            received = self._get(tell, meter)
+        assert received is not None  # without a Range there is nothing to resume
+        return received, self.digest
+
+    def _get(self, tell, meter: Meter) -> int | None:
+        """One GET of the body from byte ``have``: the bytes saved, or None when the
+        hub answered a resume with a 416 or with a range that starts elsewhere."""
         # identity: the body is the object itself, nothing to decode.
         headers = {"Accept-Encoding": "identity", "User-Agent": self.hub.http.headers["User-Agent"]}
         if self.have:
@@ -115,19 +137,28 @@ class _Body:
                 if status == 206 and self.have:
                     started = response.headers.get("Content-Range", "")
                     if not started.startswith(f"bytes {self.have}-"):
-                        self.part.unlink()
-                        raise ObjectError(
-                            f"object {sha}: the hub resumed at the wrong offset "
-                            f"({response.headers.get('Content-Range')!r} for byte {self.have})"
+                        log.info(
+                            "object %s: the hub resumed at the wrong offset (%r for byte %s);"
+                            " starting over",
+                            sha,
+                            started,
+                            self.have,
                         )
-                    return self._save(response, "ab", tell, meter), self.digest
+                        return None
+                    return self._save(response, "ab", tell, meter)
                 if status == 200:
                     if self.have:  # no Range support: start over
                         tell(meter.restart)
                         self.digest = hashlib.sha256()
-                    return self._save(response, "wb", tell, meter), self.digest
-                if status == 416:
-                    self.part.unlink(missing_ok=True)  # the part file is not a prefix of the object
+                    return self._save(response, "wb", tell, meter)
+                if status == 416 and self.have:
+                    log.info(
+                        "object %s: the hub cannot resume at byte %s (HTTP 416, %r); starting over",
+                        sha,
+                        self.have,
+                        response.headers.get("Content-Range"),
+                    )
+                    return None
                 raise error_of(_as_httpx(response))
         except (
             requests.RequestException,

@@ -17,6 +17,7 @@ import asyncio
 import errno
 import hashlib
 import io
+import logging
 import os
 import re
 import shutil
@@ -32,12 +33,15 @@ from trail.bodies import fetch
 from trail.client import Hub, HubError, error_of
 from trail.errors import ChecksumError, ObjectError
 
+log = logging.getLogger("trail.objects")
+
 CHUNK = 256 * 1024
 _SHA = re.compile(r"[0-9a-f]{64}")
 # What copy_file_range answers where the kernel or filesystem cannot do it.
 _NO_COPY_RANGE = frozenset({errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF})
 
-#: Finds the signed URLs of an object: ``(sha) -> {"signed-geturl", "size", ...}``.
+#: Finds the signed URLs of an object: ``(sha) -> {"signed-geturl", "size", ...}``; asked
+#: again for the same sha, it gives URLs signed anew (``GET /objects/<sha>``).
 Locator = Callable[[str], Awaitable[dict[str, Any]]]
 
 
@@ -222,31 +226,28 @@ async def download(
 
     Raises :class:`ObjectError` when the bytes do not hash to the sha (the
     partial file is removed, so the next try starts clean) and
-    :class:`HubError` when the hub cannot be reached or refuses.
+    :class:`HubError` when the hub cannot be reached or refuses. A signed URL
+    the hub refuses (403: it expired before its turn came, say) is asked for
+    again once, and the download resumes from the part file with the fresh one.
     """
     if store.has(job.sha):
         return 0
     info = await locate(job.sha)
-    url = info.get("signed-geturl")
-    if not url:
-        raise HubError(f"the hub gave no download URL for object {job.sha}")
+    url = _geturl(info, job)
     size = _int(info.get("size"), job.size)
     part = store.part(job.sha)
     store.root.mkdir(parents=True, exist_ok=True)
-    have = part.stat().st_size if part.exists() else 0
-    if size is not None and have > size:
-        part.unlink()
-        have = 0
-    digest = hashlib.sha256()
-    if have:
-        with open(part, "rb") as f:
-            while chunk := f.read(CHUNK):
-                digest.update(chunk)
+    have, digest = _resume_from(part, size)
     meter.start(job.sha, job.name, size or 0)
     meter.advance(job.sha, have)
     received = 0
     if not have or have != size:  # else the part file holds every byte: only the check is left
-        received, digest = await fetch(hub, url, job, part, have, digest, meter)
+        try:
+            received, digest = await fetch(hub, url, job, part, have, digest, meter)
+        except HubError as exc:
+            if exc.status != 403:
+                raise
+            received, digest = await _refetch(hub, store, job, locate, meter, size, exc)
     try:
         store.settle(part, digest.hexdigest(), job.sha)
     except ChecksumError as exc:
@@ -257,6 +258,57 @@ async def download(
         ) from None
     meter.finish(job.sha)
     return received
+
+
+async def _refetch(
+    hub: Hub,
+    store: ObjectStore,
+    job: Job,
+    locate: Locator,
+    meter: Meter,
+    size: int | None,
+    refused: HubError,
+) -> tuple[int, Any]:
+    """The download again with a fresh signed URL, after the hub refused the first one."""
+    log.info(
+        "object %s: the hub refused its download URL (%s); asking for a new one", job.sha, refused
+    )
+    url = _geturl(await locate(job.sha), job)
+    part = store.part(job.sha)
+    have, digest = _resume_from(part, size)  # a 403 wrote nothing: the same bytes as before
+    try:
+        fetched: tuple[int, Any] = await fetch(hub, url, job, part, have, digest, meter)
+    except HubError as exc:
+        if exc.status != 403:
+            raise
+        raise HubError(
+            f"the hub refused the download URL of object {job.sha} twice, a fresh one too: {exc}",
+            status=exc.status,
+            code=exc.code,
+        ) from exc
+    return fetched
+
+
+def _geturl(info: dict[str, Any], job: Job) -> str:
+    url = info.get("signed-geturl")
+    if not url:
+        raise HubError(f"the hub gave no download URL for object {job.sha}")
+    return str(url)
+
+
+def _resume_from(part: Path, size: int | None) -> tuple[int, Any]:
+    """The bytes of ``part`` a download goes on from, and their digest (a part file
+    longer than the object is removed: it cannot be its beginning)."""
+    have = part.stat().st_size if part.exists() else 0
+    if size is not None and have > size:
+        part.unlink()
+        have = 0
+    digest = hashlib.sha256()
+    if have:
+        with open(part, "rb") as f:
+            while chunk := f.read(CHUNK):
+                digest.update(chunk)
+    return have, digest
 
 
 async def upload(

@@ -85,6 +85,38 @@ def test_a_download_resumes_from_a_range(api, owner, upload):
 
 
 @pytest.mark.parametrize(
+    "asked, status, content_range, body",
+    [
+        ("bytes=0-0", 206, "bytes 0-0/1000", slice(0, 1)),
+        ("bytes=990-1000", 206, "bytes 990-999/1000", slice(990, 1000)),  # one past the end
+        ("bytes=990-5000", 206, "bytes 990-999/1000", slice(990, 1000)),  # to the end
+        ("bytes=999-", 206, "bytes 999-999/1000", slice(999, 1000)),  # the last byte
+        ("bytes=1000-", 416, "bytes */1000", slice(0, 0)),  # where a complete file ends
+        ("bytes=5000-", 416, "bytes */1000", slice(0, 0)),
+        ("bytes=1000-1999", 416, "bytes */1000", slice(0, 0)),
+        ("bytes=10-5", 200, None, slice(0, 1000)),  # not a valid range: ignored
+        ("bytes=-100", 200, None, slice(0, 1000)),  # a suffix: answered in full
+        ("bytes=0-1,5-6", 200, None, slice(0, 1000)),  # several: answered in full
+        ("items=0-5", 200, None, slice(0, 1000)),  # another unit: answered in full
+    ],
+)
+def test_a_range_is_answered_as_s3_answers_it(
+    api, owner, upload, asked, status, content_range, body
+):
+    """A resumed download (trail/bodies.py) reads the 206's Content-Range to know where
+    the bytes start and a 416 to know its part file is not the object's beginning; the
+    416 carries the size (RFC 9110 15.5.17) and no bytes of the object."""
+    data = random_bytes(1000)
+    upload(owner, data)
+    path = urlsplit(api.as_(owner).get(f"/objects/{sha(data)}").json()["signed-geturl"]).path
+    answer = api.as_(None).get(path, HTTP_RANGE=asked)
+    assert answer.status_code == status
+    assert answer.get("Content-Range") == content_range
+    got = b"".join(answer.streaming_content) if answer.streaming else answer.content
+    assert got == data[body]
+
+
+@pytest.mark.parametrize(
     "alter",
     [
         lambda path: path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB"),

@@ -41,22 +41,31 @@ async def cmd_status(ctx: Context, args) -> int:
 
 
 async def cmd_diff(ctx: Context, args) -> int:
-    """Unified diffs of what changed; text objects as text, others by sha."""
+    """Unified diffs of what changed; text objects as text, others by sha.
+
+    A ``.json`` key is shown as the state holds it (laid out as a checkout
+    writes it), so that only its values differ, whatever the file's layout;
+    the text goes out as it is (tabs, ``:x:``), not through the console's markup.
+    """
     wc = ctx.workcopy()
     store = ctx.store(wc.config["hub"])
     if args.remote:
         old, new = wc.remote, wc.head
         changes = diff_states(old, new)
-        new_bytes = lambda key: _value_bytes(key, new, store)  # noqa: E731
     else:
         old = wc.head
         new, status = wc.scan_state()
         changes = status.changes
-        new_bytes = lambda key: (wc.root / key).read_bytes()  # noqa: E731
+
+    def new_bytes(key: str) -> bytes | None:
+        if args.remote or not is_object_key(key):
+            return _value_bytes(key, new, store)
+        return (wc.root / key).read_bytes()  # not in the cache before a commit
+
     for change in changes:
         before = _value_bytes(change.key, old, store) if change.op != "added" else b""
         after = new_bytes(change.key) if change.op != "removed" else b""
-        ctx.out.print(_render(change, before, after, old, new), end="", markup=False)
+        ctx.out.file.write(_render(change, before, after, old, new))
     return 0
 
 

@@ -21,7 +21,7 @@ class Bars(Meter):
 
     def __init__(self, console: Console, verb: str, count: int) -> None:
         self.progress = Progress(
-            TextColumn("{task.description}", justify="left"),
+            TextColumn("{task.description}", justify="left", markup=False),  # names as they are
             BarColumn(bar_width=30),
             DownloadColumn(),
             TransferSpeedColumn(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -36,10 +37,13 @@ class Locations:
         self.hub = hub
         self.revision = (trail_id, rev) if trail_id is not None and rev is not None else None
         self.listed: dict[str, tuple[dict[str, Any], float]] | None = None
+        # Downloads start several at a time: the first asks for the list, the others wait.
+        self._listing = asyncio.Lock()
 
     async def locate(self, sha: str) -> dict[str, Any]:
-        if self.listed is None:
-            self.listed = await self._list()
+        async with self._listing:
+            if self.listed is None:
+                self.listed = await self._list()
         info, good_until = self.listed.pop(sha, (None, 0.0))
         if info is not None and time.monotonic() < good_until:
             return info

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 import tarfile
@@ -163,3 +164,81 @@ def test_reset_hard_restores_files_from_the_cache_without_the_hub(ctx, tmp_path,
     assert main(["reset", "--hard"]) == 0
     assert (wc.root / "bsp/kernel.img").read_bytes() == b"kernel"
     assert wc.status().clean
+
+
+def test_diff_shows_text_as_it_is_and_other_bytes_by_sha(ctx, tmp_path, monkeypatch, capsys):
+    """`trail diff` needs no hub: HEAD, the files and the cache. Text goes out byte for
+    byte (a tab, ":x:", a last line without its newline); bytes that are not text,
+    or an object the cache lacks, are named by sha."""
+    store = ctx.store("http://hub.test:8000")
+    wc = _working_copy(tmp_path, store)
+    monkeypatch.chdir(wc.root)
+    (wc.root / "etc").mkdir()
+    (wc.root / "etc/passwd").write_bytes(b"root:x:0:0:root:/root:/bin/sh\n\tindented")
+    assert main(["add", "etc/passwd"]) == 0
+    (wc.root / "bsp/kernel.img").write_bytes(b"\0binary kernel")
+    capsys.readouterr()
+
+    assert main(["diff"]) == 0
+    new_sha = hashlib.sha256(b"\0binary kernel").hexdigest()
+    assert capsys.readouterr().out == (
+        f"Binary object bsp/kernel.img changed: {wc.head['bsp/kernel.img'][:12]} -> {new_sha[:12]}\n"
+        "diff --trail a/etc/passwd b/etc/passwd\n"
+        "--- /dev/null\n"
+        "+++ b/etc/passwd\n"
+        "@@ -0,0 +1,2 @@\n"
+        "+root:x:0:0:root:/root:/bin/sh\n"
+        "+\tindented\n"
+        "\\ No newline at end of file\n"
+    )
+
+    (wc.root / "bsp/kernel.img").unlink()
+    assert main(["diff"]) == 0
+    assert capsys.readouterr().out.startswith(
+        "diff --trail a/bsp/kernel.img b/bsp/kernel.img\n"
+        "--- a/bsp/kernel.img\n"
+        "+++ /dev/null\n"
+        "@@ -1 +0,0 @@\n"
+        "-kernel\n"
+        "\\ No newline at end of file\n"
+        "diff --trail a/etc/passwd b/etc/passwd\n"
+    )
+
+
+def test_diff_remote_names_an_object_the_cache_lacks_by_sha(ctx, tmp_path, monkeypatch, capsys):
+    store = ctx.store("http://hub.test:8000")
+    wc = _working_copy(tmp_path, store)
+    monkeypatch.chdir(wc.root)
+    gone = "e" * 64  # the newest revision's kernel, never downloaded here
+    wc.set_head(wc.head, tip={**wc.head, "bsp/kernel.img": gone, "bsp/run.json": {}})
+    capsys.readouterr()
+    assert main(["diff", "--remote"]) == 0
+    assert capsys.readouterr().out == (
+        f"Binary object bsp/kernel.img changed: eeeeeeeeeeee -> {wc.head['bsp/kernel.img'][:12]}\n"
+        "diff --trail a/bsp/run.json b/bsp/run.json\n"
+        "--- a/bsp/run.json\n"
+        "+++ b/bsp/run.json\n"
+        "@@ -1 +1,3 @@\n"
+        "-{}\n"
+        "+{\n"
+        '+  "linux": "kernel.img"\n'
+        "+}\n"
+    )
+
+
+def test_output_is_text_not_markup_nor_emoji_codes(ctx, tmp_path, monkeypatch, capsys):
+    """rich reads "[red]" as a style, "[/y]" as a closing tag (an error when none is
+    open) and ":x:" as an emoji unless told not to; file names are printed as they are."""
+    store = ctx.store("http://hub.test:8000")
+    wc = _working_copy(tmp_path, store)
+    monkeypatch.chdir(wc.root)
+    names = ["to:x:do.txt", "[red]alert.txt", "draft[/y].txt"]  # the last in a directory
+    for name in names:
+        (wc.root / name).parent.mkdir(exist_ok=True)
+        (wc.root / name).write_text("later\n")
+    capsys.readouterr()
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert [line for line in out.splitlines() if line.startswith("?")] == [
+        f"? {name}" for name in sorted(names)
+    ]

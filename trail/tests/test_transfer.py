@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import threading
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from rich.console import Console
 
 from trail.cli import build_parser
 from trail.cli.context import Context
+from trail.cli.progress import Bars
 from trail.cli.remote import _download_into
 from trail.cli.transfer import URL_MARGIN, Locations
 from trail.client import Hub, Retry, new_http
@@ -88,6 +91,15 @@ async def test_it_asks_for_a_revisions_urls_once():
     locations = Locations(hub_for(fake), TRAIL, 1)
     for sha in SHAS.values():
         assert (await locations.locate(sha))["signed-geturl"] == f"/blob/{sha}"
+    assert fake.seen == [f"/trails/{TRAIL}/steps/1/objects"]
+
+
+async def test_downloads_that_start_together_ask_for_the_list_once():
+    """A clone starts four downloads at once: one asks for the list, the others wait for it."""
+    fake = FakeHub()
+    locations = Locations(hub_for(fake), TRAIL, 1)
+    found = await asyncio.gather(*(locations.locate(sha) for sha in SHAS.values()))
+    assert [info["signed-geturl"] for info in found] == [f"/blob/{sha}" for sha in SHAS.values()]
     assert fake.seen == [f"/trails/{TRAIL}/steps/1/objects"]
 
 
@@ -168,3 +180,16 @@ async def test_an_interrupted_clone_leaves_no_files_behind(ctx, tmp_path):
     assert not dest.exists()
     assert store.has(SHAS[ROOTFS])
     stalled.set()
+
+
+def test_the_bars_show_object_names_as_they_are():
+    """On a terminal each object has a bar labelled with its state key; a key may hold
+    "[/y]" (a closing tag to rich's markup, an error when none is open) or ":x:"."""
+    console = Console(file=io.StringIO(), force_terminal=True, width=120)
+    with Bars(console, "downloading", 2) as bars:
+        bars.start("a" * 64, "app/draft[/y].conf", 10)
+        bars.start("b" * 64, "etc/to:x:do", 10)
+        bars.advance("a" * 64, 5)
+        bars.progress.refresh()
+        shown = console.file.getvalue()
+    assert "app/draft[/y].conf" in shown and "etc/to:x:do" in shown
