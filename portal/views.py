@@ -93,9 +93,9 @@ def scoped_tokens(request):
 
 
 @login_required
-def revoke_scoped_token(request, token_id: str):
+def revoke_scoped_token(request, api_token: str):
     """Revoke one of the person's tokens, after a confirmation page."""
-    row = get_object_or_404(tokens.tokens_of(request.user), pk=token_id)
+    row = get_object_or_404(tokens.tokens_of(request.user), pk=api_token)
     if request.method != "POST":
         what = [
             f"Scripts and CI that use {row.prefix}… stop working at once. This cannot be undone."

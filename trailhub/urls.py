@@ -24,7 +24,7 @@ urlpatterns = [
     path("accounts/profile/", accounts.profile, name="profile"),
     path("accounts/tokens/", accounts.scoped_tokens, name="tokens"),
     path(
-        "accounts/tokens/<str:token_id>/revoke/", accounts.revoke_scoped_token, name="token-revoke"
+        "accounts/tokens/<str:api_token>/revoke/", accounts.revoke_scoped_token, name="token-revoke"
     ),
     path("accounts/signing-keys/", accounts.signing_keys_page, name="signing-keys"),
     path(
