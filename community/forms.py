@@ -6,6 +6,7 @@ import json
 
 from django import forms
 
+from community import services as community_services
 from devices import services as device_services
 from portal.errors import DomainError, add_to_form
 from portal.models import nick_validator
@@ -135,13 +136,10 @@ class ForkForm(forms.Form):
         data = super().clean()
         if data.get("target") != NEW_DEVICE or "nick" not in data:
             return data
-        if not data["nick"]:
-            self.add_error("nick", "Name the new device.")
-            return data
         try:
-            nick_validator(data["nick"])
-        except forms.ValidationError as exc:
-            self.add_error("nick", exc)
+            community_services.check_fork_nick(data["nick"])
+        except DomainError as exc:
+            add_to_form(self, exc, "nick")
         return data
 
     @property

@@ -8,14 +8,19 @@ lineage row that fork counts and "forked from" read.
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from community.models import Fork, Star
 from devices import services as device_services
 from devices.models import Device
-from portal.errors import Conflict
+from portal.errors import Conflict, DomainError, Forbidden
+from portal.models import nick_validator
 from revisions.models import Step, Trail
 from revisions.services.steps import post_step
+
+#: The largest revision number a step can have (an integer column): past any real one.
+MAX_REV = 2**31 - 1
 
 
 def _trail_of(device: Device) -> Trail:
@@ -60,6 +65,39 @@ def label(device: Device) -> str:
     return f"{device.owner.username}/{device.nick}"
 
 
+def check_fork_nick(nick: str) -> None:
+    """Refuse the nick of a device a fork would make: none, or not a nick (400)."""
+    if not nick:
+        raise DomainError("name the new device: give it a nick", code="nick-required")
+    try:
+        nick_validator(nick)
+    except ValidationError as exc:
+        raise DomainError(exc.messages[0], code="bad-nick") from None
+
+
+def revision_to_fork(source: Device, rev: int | None = None) -> Step:
+    """Revision ``rev`` of ``source`` (one the caller may see), or its newest when None.
+
+    A number the device does not have is a 400 ``no-such-rev``; a device with no
+    revision at all has nothing to fork (409 ``no-revisions``).
+    """
+    steps = Step.objects.filter(trail_id=source.id)
+    if rev is None:
+        step = steps.order_by("-rev").first()
+    else:  # a number past any revision is not one the database can compare
+        step = steps.filter(rev=rev).first() if rev <= MAX_REV else None
+    if step is not None:
+        return step
+    newest = steps.order_by("-rev").values_list("rev", flat=True).first()
+    if newest is None:
+        raise Conflict(
+            f"{label(source)} has no revision yet: there is nothing to fork", "no-revisions"
+        )
+    raise DomainError(
+        f"{label(source)} has no revision {rev}; its newest is {newest}", code="no-such-rev"
+    )
+
+
 def fork(
     user,
     source: Device,
@@ -72,16 +110,29 @@ def fork(
     """Fork revision ``step`` of ``source`` into ``into`` (one of ``user``'s devices), or into
     a new device called ``nick`` that has no hardware yet. Returns the new revision.
 
-    The objects are linked from the public revision, never copied; a
-    conflict (a taken nick, an object that cannot be linked) leaves nothing
-    behind.
+    The web page and ``POST /devices/<id>/fork`` both come here, having found
+    ``source`` through ``Device.objects.visible_to(user)``. The objects are
+    linked from the public revision, never copied; a refusal (a bad or taken
+    nick, a device that is not ``user``'s, an object that cannot be linked)
+    leaves nothing behind.
     """
+    if step.trail_id != source.id:
+        raise ValueError(f"revision {step.rev} is not one of {label(source)}'s")
+    if into is None:
+        check_fork_nick(nick)
+    elif not into.is_owned_by(user):
+        raise Forbidden("you may fork only into a device of yours", "owner-only")
+    elif into.id == source.id:
+        raise DomainError(
+            "a device cannot be forked into itself; to post an old revision again, roll back",
+            code="fork-into-itself",
+        )
     with transaction.atomic():
         created = into is None
         if into is None:
             # A fork makes a template: no hardware runs it until one is pointed at it.
             into = device_services.register_device(
-                owner=user, nick=nick or None, description=description, has_hardware=False
+                owner=user, nick=nick, description=description, has_hardware=False
             )
         new_step = post_step(
             _trail_of(into),

@@ -54,6 +54,24 @@ async def find_device(hub: Hub, owner_nick: str, nick: str) -> dict[str, Any]:
         raise
 
 
+async def fork_device(
+    hub: Hub,
+    ref: str,
+    *,
+    nick: str | None = None,
+    rev: int | None = None,
+    into: str | None = None,
+) -> dict[str, Any]:
+    """``POST /devices/<ref>/fork``: revision ``rev`` (default the newest) of a device the
+    caller may see, into a new device ``nick`` or into the caller's device ``into``.
+    The answer holds ``device``, ``revision`` and ``forked-from``."""
+    body: dict[str, Any] = {}
+    for name, value in (("nick", nick), ("rev", rev), ("into", into)):
+        if value is not None:
+            body[name] = value
+    return await hub.send_json("POST", f"/devices/{_q(ref)}/fork", body)
+
+
 async def list_devices(hub: Hub) -> list[dict[str, Any]]:
     return await hub.get_json("/devices/")
 

@@ -1,6 +1,6 @@
 """Community API routes: explore, stars, forks and profiles over the wire."""
 
-from community.api import explore, stars
+from community.api import explore, forks, stars
 from portal.urlhelpers import api_path
 
 urlpatterns = [
@@ -19,4 +19,5 @@ urlpatterns = [
     *api_path(
         "devices/<str:ref>/forks", explore.DeviceForksView.as_view(), name="api-device-forks"
     ),
+    *api_path("devices/<str:ref>/fork", forks.ForkView.as_view(), name="api-device-fork"),
 ]

@@ -11,6 +11,9 @@ from trail.canonical import state_sha
 
 SHA_A = "a" * 64
 SHA_B = "b" * 64
+#: The bytes of the objects of ``kiosk``'s revisions.
+KERNEL = b"kernel bytes"
+ROOTFS = b"root filesystem bytes"
 
 
 def sample_state(n: int = 0, platform: str = "awconnect") -> dict:
@@ -81,3 +84,18 @@ def uploaded_state(db):
         return state
 
     return make
+
+
+@pytest.fixture
+def kiosk(owner, public_device, uploaded_state):
+    """alice/kiosk (public) with rev 0 and 1 (DONE), posted through the revisions service,
+    its objects uploaded."""
+    from revisions.services.steps import create_trail, post_step, report_progress
+
+    create_trail(public_device, uploaded_state(owner, {"bsp/kernel.img": KERNEL}))
+    state = uploaded_state(
+        owner, {"bsp/kernel.img": KERNEL, "app/root.squashfs": ROOTFS}, **{"app/run.json": {}}
+    )
+    step = post_step(public_device.trail, state, author=owner, commit_msg="add the app")
+    report_progress(step, st.DONE, progress=100)
+    return public_device

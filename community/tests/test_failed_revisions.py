@@ -142,7 +142,9 @@ def test_the_fork_form_shows_one_error_the_right_one(client, outsider, kiosk, ma
     fork = "/u/alice/kiosk/revisions/0/fork/"
     bad_nick = client.post(fork, {"target": "new", "nick": "bad nick!"})
     assert len(errors(bad_nick)) == 1 and errors(bad_nick)[0].startswith("A nick is 2-63")
-    assert errors(client.post(fork, {"target": "new", "nick": ""})) == ["Name the new device."]
+    assert errors(client.post(fork, {"target": "new", "nick": ""})) == [
+        "name the new device: give it a nick"
+    ]
     bad_target = client.post(fork, {"target": "nope", "nick": "x"})
     assert errors(bad_target) == [
         "Select a valid choice. nope is not one of the available choices."

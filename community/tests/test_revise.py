@@ -7,28 +7,14 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from community.models import Fork
+from community.tests.conftest import ROOTFS
 from devices.models import Device
 from live import events
 from revisions.models import Blob, OwnerObject, Step
-from revisions.services.steps import create_trail, post_step, report_progress
+from revisions.services.steps import post_step
 from trail import status as st
 
 pytestmark = pytest.mark.django_db
-
-KERNEL = b"kernel bytes"
-ROOTFS = b"root filesystem bytes"
-
-
-@pytest.fixture
-def kiosk(owner, public_device, uploaded_state):
-    """alice/kiosk (public) with rev 0 and 1 (DONE), posted through the revisions service."""
-    create_trail(public_device, uploaded_state(owner, {"bsp/kernel.img": KERNEL}))
-    state = uploaded_state(
-        owner, {"bsp/kernel.img": KERNEL, "app/root.squashfs": ROOTFS}, **{"app/run.json": {}}
-    )
-    step = post_step(public_device.trail, state, author=owner, commit_msg="add the app")
-    report_progress(step, st.DONE, progress=100)
-    return public_device
 
 
 def test_it_rolls_back_by_posting_the_old_state_as_a_new_revision(client, owner, kiosk):

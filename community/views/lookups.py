@@ -7,10 +7,9 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from community.querysets import with_lineage, with_listing
+from community.services import MAX_REV
 from devices.models import Device
 from revisions.models import Step
-
-MAX_REV = 2**31 - 1
 
 
 def device_for(request, nick: str, device: str, *, owner_only: bool = False) -> Device:

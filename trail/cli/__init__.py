@@ -66,6 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", nargs="?", help="where (default: the device's nick)")
     p.add_argument("--rev", type=int, help="clone this revision instead of the newest")
 
+    p = command(
+        "fork",
+        remote.cmd_fork,
+        "copy a device's revision into a new device of yours",
+        "Fork SOURCE (as for clone: nick/device, a device id or a URL) into a new device of "
+        "yours called NICK (default: the source's nick), which no hardware runs yet; with "
+        "--into, into one of your devices as its next revision. The objects are linked on "
+        "the hub, never copied; the hub keeps where the fork came from.",
+    )
+    p.add_argument("source", help="the device to fork")
+    p.add_argument("nick", nargs="?", help="the new device's nick (default: the source's)")
+    p.add_argument("--rev", type=int, help="fork this revision instead of the newest")
+    p.add_argument("--into", metavar="DEVICE", help="one of your devices (id, prn or nick)")
+
     command("status", local.cmd_status, "show changed, added, removed and untracked files")
 
     p = command("diff", local.cmd_diff, "show the changes not committed yet")

@@ -1,4 +1,4 @@
-"""Commands that talk to the hub about a trail: clone, get, checkout, post, log."""
+"""Commands that talk to the hub about a trail: clone, fork, get, checkout, post, log."""
 
 from __future__ import annotations
 
@@ -78,13 +78,17 @@ def checked_state(step: dict[str, Any]) -> dict[str, Any]:
     return state
 
 
+async def find_source(hub: Hub, source: Source) -> dict[str, Any]:
+    """The device ``source`` names, as the hub answers it to the caller."""
+    if source.trail_id is None:
+        return await api.find_device(hub, source.owner or "", source.nick or "")
+    return await api.get_device(hub, source.trail_id)
+
+
 async def cmd_clone(ctx: Context, args) -> int:
     source = parse_source(args.source, ctx)
     async with ctx.connect(source.hub) as hub:
-        if source.trail_id is None:
-            device = await api.find_device(hub, source.owner, source.nick)
-        else:
-            device = await api.get_device(hub, source.trail_id)
+        device = await find_source(hub, source)
         trail_id = device["id"]
         tip = await api.latest_step(hub, trail_id)
         rev = args.rev if args.rev is not None else source.rev
@@ -106,6 +110,35 @@ async def cmd_clone(ctx: Context, args) -> int:
     }
     WorkCopy.create(dest, config, state, store, tip=tip["state"], placed=placed)
     ctx.out.print(f"cloned {_name(config)} rev {step['rev']} into {dest}")
+    return 0
+
+
+async def cmd_fork(ctx: Context, args) -> int:
+    if args.nick and args.into:
+        raise CLIError("give NICK for a new device or --into for one of yours, not both")
+    source = parse_source(args.source, ctx)
+    async with ctx.connect(source.hub) as hub:
+        device = await find_source(hub, source)
+        # A new device is called as the one it comes from, unless told otherwise.
+        nick = None if args.into else args.nick or device["nick"]
+        rev = args.rev if args.rev is not None else source.rev
+        try:
+            answer = await api.fork_device(hub, device["id"], nick=nick, rev=rev, into=args.into)
+        except HubError as exc:
+            if exc.code == "nick-taken":
+                raise CLIError(f"{exc}: `trail fork {args.source} NICK` names the fork") from None
+            raise
+    made, step, origin = answer["device"], answer["revision"], answer["forked-from"]
+    name = f"{made['owner-nick']}/{made['nick']}"
+    ctx.out.print(
+        f"forked {origin['owner-nick']}/{origin['nick']} rev {origin['rev']} into {name}"
+        f" as its rev {step['rev']}"
+    )
+    if args.into is None:
+        ctx.out.print(
+            f"{name} runs on no hardware yet; `trail clone {name}` to change it, "
+            "`trail post` to send your changes"
+        )
     return 0
 
 
@@ -248,9 +281,10 @@ async def refuse_a_device_not_yours(hub: Hub, url: str, trail_id: str) -> None:
     page = f"{url}/u/{quote(owner)}/{quote(nick)}/"
     raise CLIError(
         f"{owner}/{nick} is {owner}'s device: only {owner} (or the device itself) may post "
-        f"to it, so nothing was uploaded. To post your own version, fork it: log in on "
-        f"{page} and press Fork, which copies its newest revision into a device of yours; "
-        "then `trail clone` that device and post your changes there"
+        f"to it, so nothing was uploaded. To post your own version, fork it: `trail fork "
+        f"{owner}/{nick}` (or log in on {page} and press Fork), which copies its newest "
+        "revision into a device of yours; then `trail clone` that device and post your "
+        "changes there"
     )
 
 

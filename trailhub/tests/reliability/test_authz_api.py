@@ -130,6 +130,10 @@ MATRIX: dict[str, Row] = {
     "DELETE /devices/{ref}/star": Row(codes(["owner"]), public=codes(PEOPLE)),
     "GET /devices/{ref}/stargazers": read(),
     "GET /devices/{ref}/forks": read(),
+    # A person forks what they can see into a new device of theirs; a device is a 403.
+    "POST /devices/{ref}/fork": Row(
+        codes(["owner"], 201), public=codes(PEOPLE, 201), body={"nick": "matrix-fork"}
+    ),
     "GET /devices/tokens": Row(codes(PEOPLE)),
     "POST /devices/tokens": Row(codes(PEOPLE), body={}),
     "GET /devices/tokens/{token_id}": OWNER,

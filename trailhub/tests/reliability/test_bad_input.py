@@ -365,6 +365,14 @@ FIELD_TYPES = {
     ),
     "stargazers limit zero": Case("owner", "GET", "/devices/{ref}/stargazers?limit=0"),
     "forks page negative": Case("owner", "GET", "/devices/{ref}/forks?page=-1"),
+    "fork nick with a slash": Case("owner", "POST", "/devices/{ref}/fork", {"nick": "a/b"}),
+    "fork nick a list": Case("owner", "POST", "/devices/{ref}/fork", {"nick": ["x1"]}),
+    "fork rev a word": Case("owner", "POST", "/devices/{ref}/fork", {"nick": "f1", "rev": "x"}),
+    "fork rev past any": Case("owner", "POST", "/devices/{ref}/fork", {"nick": "f1", "rev": 2**63}),
+    "fork into a path": Case(
+        "owner", "POST", "/devices/{ref}/fork", {"into": "../x"}, None, (404,)
+    ),
+    "fork into a list": Case("owner", "POST", "/devices/{ref}/fork", {"into": []}),
     "star of a missing device": Case(
         "owner", "PUT", "/devices/" + "f" * 24 + "/star", None, None, (404,)
     ),
