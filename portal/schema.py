@@ -46,8 +46,11 @@ REFUSALS = {
     "400": ("The request is not valid: its body, a parameter or a header.", "input"),
     "401": ("The token is missing, expired or not valid.", "always"),
     "403": ("The caller may not do this (or its token's scopes do not reach it).", "always"),
-    "404": ("Nothing the caller may see has that id.", "path"),
-    "409": ("It conflicts with what is stored.", "body"),
+    "404": (
+        "Nothing the caller may see has that id (in the path, a parameter or the body).",
+        "input",
+    ),
+    "409": ("It conflicts with what is stored.", "write"),
     "413": ("The request body is over the limit.", "body"),
     "415": ("The request body is not of a type the operation reads.", "body"),
 }
@@ -59,12 +62,13 @@ def document_refusals(result, generator, request, public):
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for item in result.get("paths", {}).values():
-        for operation in item.values():
+        for method, operation in item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             parameters = operation.get("parameters", [])
             meets = {
                 "always": True,
+                "write": method in ("post", "put", "patch", "delete"),
                 "body": "requestBody" in operation,
                 "path": any(p.get("in") == "path" for p in parameters),
                 "input": "requestBody" in operation or bool(parameters),

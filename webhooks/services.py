@@ -89,6 +89,7 @@ def change(owner, webhook_id: str, **fields: Any) -> Webhook:
 def remove(owner, webhook_id: str) -> Webhook:
     hook = webhook_of(owner, webhook_id)
     hook.delete()
+    hook.pk = webhook_id  # delete() clears it; the answer names the webhook removed
     return hook
 
 

@@ -34,6 +34,7 @@ from devices.api.throttles import AUTO_TOKEN_HEADER, AnonymousRegistrationThrott
 from devices.models import AutoToken, Device
 from portal import signing_keys
 from portal.api.docs import (
+    throttled,
     ACCOUNT_PRN,
     ANONYMOUS_401,
     DEVICE_ID,
@@ -181,7 +182,7 @@ class DeviceListView(APIView):
             ),
         ],
         request=DeviceCreateSerializer,
-        responses=RegisteredDeviceSerializer,
+        responses={200: RegisteredDeviceSerializer, **throttled("anonymous registrations")},
         parameters=[
             OpenApiParameter(
                 AUTO_TOKEN_HEADER,

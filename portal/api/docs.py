@@ -56,3 +56,13 @@ def error_response(
         status_codes=[str(status)],
     )
     return {status: OpenApiResponse(OpenApiTypes.OBJECT, description, examples=[example])}
+
+
+def throttled(what: str) -> dict[int, OpenApiResponse]:
+    """The 429 of an operation with a rate limit (``Retry-After`` says when to try again)."""
+    return error_response(
+        f"Too many {what} from this address or for this account; try again after Retry-After.",
+        429,
+        "throttled",
+        f"too many {what}; try again in 5 minutes",
+    )

@@ -16,6 +16,7 @@ from portal.api.docs import (
     answer_example,
     error_response,
     request_example,
+    throttled,
 )
 from portal.api.guards import require_person
 from portal.api.serializers import (
@@ -73,7 +74,7 @@ class LoginView(APIView):
             answer_example({"token": TOKEN, "token_type": "bearer"}),
         ],
         request=LoginSerializer,
-        responses=TokenSerializer,
+        responses={200: TokenSerializer, **throttled("failed logins")},
         auth=[],
     )
     def post(self, request):
@@ -217,7 +218,7 @@ class AccountsView(APIView):
             ),
         ],
         request=AccountCreationSerializer,
-        responses=AccountSerializer,
+        responses={200: AccountSerializer, **throttled("sign-ups")},
         auth=[],
     )
     def post(self, request):

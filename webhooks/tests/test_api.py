@@ -116,5 +116,6 @@ def test_it_hides_a_webhook_from_everyone_but_its_owner(api, owner, outsider, ma
     assert api.as_(outsider).get("/webhooks").json() == []
     assert api.as_(outsider).delete(f"/webhooks/{hook.id}").status_code == 404
     assert Webhook.objects.filter(pk=hook.pk).exists()
-    assert api.as_(owner).delete(f"/webhooks/{hook.id}").status_code == 200
+    removed = api.as_(owner).delete(f"/webhooks/{hook.id}")
+    assert removed.status_code == 200 and removed.json()["id"] == hook.id
     assert not Webhook.objects.filter(pk=hook.pk).exists()
