@@ -13,9 +13,13 @@ log = logging.getLogger(__name__)
 @queue.task
 def deliver(delivery_id: str, attempt: int = 1) -> None:
     """Make one attempt at a delivery; after a failure, queue the next one with its wait.
-    The next is never lost for good: the sweep queues a late one again."""
+    The next is never lost for good: the sweep queues a late one again.
+
+    Without a broker (the embedded default) this runs inside the request whose change
+    caused the event, and a countdown would not wait: the next attempt is left to the
+    sweep instead of being made at once, in that request."""
     wait = services.attempt(delivery_id, attempt)
-    if wait is not None:
+    if wait is not None and not deliver.app.conf.task_always_eager:
         try:
             deliver.apply_async((delivery_id, attempt + 1), countdown=wait)
         except Exception:
