@@ -34,13 +34,13 @@ from devices.api.throttles import AUTO_TOKEN_HEADER, AnonymousRegistrationThrott
 from devices.models import AutoToken, Device
 from portal import signing_keys
 from portal.api.docs import (
-    throttled,
     ACCOUNT_PRN,
     ANONYMOUS_401,
     DEVICE_ID,
     DEVICE_PRN,
     answer_example,
     request_example,
+    throttled,
 )
 from portal.api.guards import require_device, require_login, require_person
 from portal.auth import device_of, person_of
