@@ -1,19 +1,21 @@
 """Benchmark the community pages against a trivial Django view, in one run.
 
-    .venv/bin/python bench/pages.py [--devices 10000] [--revisions 1000] [--runs 30]
+    .venv/bin/python bench/pages.py [--devices 10000] [--revisions 1000] [--fleet 10000] [--runs 30]
 
 Seeds a throwaway database (embedded SQLite in a temporary TRAILHUB_VAR_DIR,
 or PostgreSQL when DATABASE_URL is set: use a database of its own) with
-``--devices`` public devices, stars and forks, and one device with
-``--revisions`` revisions, then times each page in-process with Django's test
-client (middleware, queries and templates included; no network) and prints
-the median, the 95th percentile and the ratio to a view that returns "ok".
-Ratios measured side by side are what to compare across machines.
+``--devices`` public devices, stars and forks, one device with
+``--revisions`` revisions, and one person's fleet of ``--fleet`` private
+devices (for the dashboard), then times each page in-process with Django's
+test client (middleware, queries and templates included; no network) and
+prints the median, the 95th percentile and the ratio to a view that returns
+"ok". Ratios measured side by side are what to compare across machines.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import random
 import statistics
@@ -30,6 +32,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--devices", type=int, default=10_000)
     parser.add_argument("--revisions", type=int, default=1_000)
+    parser.add_argument("--fleet", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=30)
     return parser.parse_args()
 
@@ -148,6 +151,87 @@ def seed(devices: int, revisions: int) -> dict:
     return {"owner": owner, "big": big, "revisions": revisions}
 
 
+def seed_fleet(count: int) -> dict:
+    """One person's ``count`` private devices, as a fleet operator's dashboard shows them.
+
+    Their newest revision is DONE, or ERROR for one in 20, DOWNLOADING for one
+    in 50, none for one in 100; half were seen a moment ago, the others a day
+    ago; each has a device-meta with its architecture, board and serial; ten
+    packs are led by the first ten, and one device in ten (all seen a moment
+    ago) follows one of the packs, a hundred each.
+    """
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from devices.models import Device
+    from packs.models import Pack, PackMember
+    from portal.ids import new_id
+    from revisions.models import Step, Trail
+    from trail.canonical import state_sha
+
+    person = get_user_model()(id=new_id(), username="fleet", email="fleet@example.com")
+    person.set_unusable_password()
+    person.save()
+    now = timezone.now()
+    arches = ["arm64", "armv7", "x86_64"]
+    rows = [
+        Device(
+            id=new_id(),
+            nick=f"unit-{i:05d}",
+            owner=person,
+            public=False,
+            last_seen=now if i % 2 else now - dt.timedelta(days=1),
+            device_meta={"arch": arches[i % 3], "board": f"board-{i % 7}", "serial": f"S{i:07d}"},
+        )
+        for i in range(count)
+    ]
+    Device.objects.bulk_create(rows, batch_size=1000)
+    tracked = [d for i, d in enumerate(rows) if i % 100 != 99]
+    later = {i for i in range(count) if i % 20 == 0 or i % 50 == 1}
+    Trail.objects.bulk_create(
+        [
+            Trail(device=d, head_rev=1 if i in later else 0, last_touched=now)
+            for i, d in enumerate(rows)
+            if i % 100 != 99
+        ],
+        batch_size=1000,
+    )
+    small = state_for(0)
+    sha = state_sha(small)
+    steps = [
+        Step(trail_id=d.id, rev=0, state=small, state_sha=sha, status="DONE", progress=100)
+        for d in tracked
+    ]
+    for i in sorted(later):
+        status, progress = ("ERROR", 100) if i % 20 == 0 else ("DOWNLOADING", 40)
+        steps.append(
+            Step(
+                trail_id=rows[i].id,
+                rev=1,
+                state=small,
+                state_sha=sha,
+                status=status,
+                progress=progress,
+            )
+        )
+    Step.objects.bulk_create(steps, batch_size=500)
+    leaders = rows[:10]
+    packs = [
+        Pack(id=new_id(), owner=person, nick=f"pack-{n}", leader=leader)
+        for n, leader in enumerate(leaders)
+    ]
+    Pack.objects.bulk_create(packs)
+    PackMember.objects.bulk_create(
+        [
+            PackMember(pack=packs[(i // 10) % 10], device=d)
+            for i, d in enumerate(rows)
+            if i >= 10 and i % 10 == 5
+        ],
+        batch_size=1000,
+    )
+    return {"fleet": person, "fleet_pack": packs[3].id, "fleet_size": count}
+
+
 def trivial(request):
     from django.http import HttpResponse
 
@@ -171,6 +255,7 @@ def time_pages(seeded: dict, runs: int) -> list[tuple[str, float, float]]:
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     owner, last = seeded["owner"].username, seeded["revisions"] - 1
+    fleet, pack = f"{seeded['fleet_size']:,}", seeded["fleet_pack"]
     pages = [
         ("trivial view", "/__trivial__/", False),
         ("home", "/", False),
@@ -181,6 +266,11 @@ def time_pages(seeded: dict, runs: int) -> list[tuple[str, float, float]]:
         ("explore page 200", "/explore/?page=200", False),
         ("profile (50 devices)", f"/u/{owner}/", False),
         ("dashboard (51 devices)", "/dashboard/", True),
+        (f"dashboard ({fleet} devices)", "/dashboard/", "fleet"),
+        ("dashboard ?status=ERROR", "/dashboard/?status=ERROR", "fleet"),
+        ("dashboard ?q=S00012 (device-meta)", "/dashboard/?q=S00012", "fleet"),
+        ("dashboard online, in a pack", f"/dashboard/?presence=online&pack={pack}", "fleet"),
+        ("dashboard page 150 by last seen", "/dashboard/?sort=seen&page=150", "fleet"),
         ("device overview (1k revs)", f"/u/{owner}/big/", False),
         ("revision history (1k revs)", f"/u/{owner}/big/revisions/", False),
         ("revision view", f"/u/{owner}/big/revisions/{last}/", False),
@@ -188,10 +278,11 @@ def time_pages(seeded: dict, runs: int) -> list[tuple[str, float, float]]:
     ]
     results = []
     with override_settings(ROOT_URLCONF=__name__, DEBUG=False):
-        anonymous, member = Client(), Client()
+        anonymous, member, operator = Client(), Client(), Client()
         member.force_login(seeded["owner"])
+        operator.force_login(seeded["fleet"])
         for name, url, logged_in in pages:
-            client = member if logged_in else anonymous
+            client = operator if logged_in == "fleet" else member if logged_in else anonymous
             with CaptureQueriesContext(connection) as queries:
                 response = client.get(url)
             count = len(queries.captured_queries)  # read now: the next request resets the log
@@ -217,16 +308,16 @@ def main() -> None:
         setup(var_dir)
         from django.db import connection
 
-        seeded = seed(args.devices, args.revisions)
+        seeded = {**seed(args.devices, args.revisions), **seed_fleet(args.fleet)}
         print(
-            f"seeded {args.devices} devices and one with {args.revisions} revisions"
-            f" on {connection.vendor} in {time.perf_counter() - started:.0f} s"
+            f"seeded {args.devices} devices, one with {args.revisions} revisions and a fleet"
+            f" of {args.fleet} on {connection.vendor} in {time.perf_counter() - started:.0f} s"
         )
         results = time_pages(seeded, args.runs)
     base = results[0][1]
-    print(f"\n{'page':30} {'median ms':>10} {'p95 ms':>8} {'x trivial':>10} {'queries':>8}")
+    print(f"\n{'page':36} {'median ms':>10} {'p95 ms':>8} {'x trivial':>10} {'queries':>8}")
     for name, median, p95, queries in results:
-        print(f"{name:30} {median:10.1f} {p95:8.1f} {median / base:10.1f} {queries:8d}")
+        print(f"{name:36} {median:10.1f} {p95:8.1f} {median / base:10.1f} {queries:8d}")
 
 
 if __name__ == "__main__":

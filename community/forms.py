@@ -5,10 +5,16 @@ from __future__ import annotations
 import json
 
 from django import forms
+from django.db.models import F
 
+from community import fleet
 from community import services as community_services
+from community.querysets import MAX_QUERY
 from devices import services as device_services
+from devices.models import Device
+from packs.models import Pack
 from portal.errors import DomainError, add_to_form
+from portal.ids import is_id
 from portal.models import nick_validator
 from portal.parsers import loads
 
@@ -146,3 +152,160 @@ class ForkForm(forms.Form):
     def into(self):
         """The chosen existing device, or None for a new one."""
         return self.devices.get(self.cleaned_data["target"])
+
+
+# --- The dashboard's fleet ----------------------------------------------------------------
+
+
+def _choices(values, labels: dict | None = None) -> list[tuple[str, str]]:
+    return [(value, (labels or {}).get(value, value)) for value in values]
+
+
+class FleetFilterForm(forms.Form):
+    """The dashboard's filters, from its query string (``community.fleet`` applies them).
+
+    A search longer than the pages take is cut, as explore does; any other value
+    that is not one of the choices is left out of :meth:`filters`, and the form
+    says why.
+    """
+
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "nick, id or device-meta", "maxlength": 100}
+        ),
+    )
+    status = forms.ChoiceField(
+        label="Newest revision",
+        required=False,
+        choices=[("", "any status")] + _choices(fleet.STATUSES, {fleet.NONE: "no revisions yet"}),
+    )
+    presence = forms.ChoiceField(
+        label="Presence",
+        required=False,
+        choices=[("", "any")] + _choices(fleet.PRESENCES),
+    )
+    pack = forms.ChoiceField(label="Pack", required=False)
+    visibility = forms.ChoiceField(
+        label="Visibility",
+        required=False,
+        choices=[("", "any")] + _choices(fleet.VISIBILITIES),
+    )
+    sort = forms.ChoiceField(
+        label="Sort by",
+        required=False,
+        choices=[("", "nick"), ("seen", "last seen")],
+    )
+
+    def __init__(self, data, *, packs: list[Pack]):
+        data = data.copy()
+        if "q" in data:
+            data["q"] = data["q"][:MAX_QUERY]
+        super().__init__(data)
+        self.fields["pack"].choices = [("", "any pack"), (fleet.NONE, "in no pack")] + [
+            (pack.id, pack.nick) for pack in packs
+        ]
+
+    def filters(self) -> dict:
+        """The filters to apply: those given and valid."""
+        self.is_valid()
+        return {name: value for name, value in self.cleaned_data.items() if value}
+
+
+#: The most devices one bulk action takes (a page holds 50).
+MAX_SELECTED = 500
+
+FLEET_ACTIONS = {
+    "pack": "Add to pack",
+    "public": "Make public",
+    "private": "Make private",
+}
+
+
+class DeviceIdsField(forms.Field):
+    """The ids of the devices ticked on the dashboard, each once, in order."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {
+        "required": "Select at least one device.",
+        "too_many": f"Select at most {MAX_SELECTED} devices at a time.",
+    }
+
+    def to_python(self, value) -> list[str]:
+        if not value:
+            return []
+        if isinstance(value, str):
+            value = [value]
+        return list(dict.fromkeys(str(item).strip() for item in value))
+
+    def validate(self, value) -> None:
+        super().validate(value)
+        if len(value) > MAX_SELECTED:
+            raise forms.ValidationError(self.error_messages["too_many"], code="too_many")
+
+
+class FleetActionForm(forms.Form):
+    """A bulk action on devices selected on the dashboard: add them to one of the person's
+    packs, make them public, or make them private.
+
+    Every device must be the person's own and the pack theirs, or the form is
+    invalid and nothing changes. ``confirmed`` is set by the confirmation page;
+    ``back`` is the dashboard's query string (its filters and page), to return to.
+    """
+
+    action = forms.ChoiceField(label="With the selected devices", choices=FLEET_ACTIONS.items())
+    pack = forms.ChoiceField(
+        label="Pack",
+        required=False,
+        error_messages={"invalid_choice": "That is not one of your packs. Nothing was changed."},
+    )
+    device = DeviceIdsField()
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    back = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+
+    def __init__(self, *args, user, packs: list[Pack], **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+        self.fields["pack"].choices = [("", "choose a pack…")] + [
+            (pack.id, pack.nick) for pack in packs
+        ]
+
+    def clean_device(self) -> list[Device]:
+        ids = self.cleaned_data["device"]
+        owned = Device.objects.owned_by(self.user).filter(id__in=[i for i in ids if is_id(i)])
+        found = {
+            device.id: device
+            for device in owned.select_related("owner").annotate(
+                follows_pack_id=F("pack_membership__pack")
+            )
+        }
+        missing = [i for i in ids if i not in found]
+        if missing:
+            listed = ", ".join(missing[:5]) + (
+                f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            )
+            raise forms.ValidationError(
+                f"Not one of your devices: {listed}. You can only change your own devices;"
+                " nothing was changed.",
+                code="not-your-device",
+            )
+        return [found[i] for i in ids]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") != "pack":
+            data["pack"] = None
+        elif "pack" in data:  # valid: one of the person's packs, or none chosen
+            if not data["pack"]:
+                self.add_error("pack", "Choose the pack to add the devices to.")
+            else:
+                data["pack"] = (
+                    Pack.objects.visible_to(self.user)
+                    .select_related("leader", "owner")
+                    .filter(id=data["pack"])
+                    .first()
+                )
+                if data["pack"] is None:  # deleted since the page was shown
+                    self.add_error("pack", self.fields["pack"].error_messages["invalid_choice"])
+        return data

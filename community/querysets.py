@@ -159,9 +159,13 @@ def sort(devices: QuerySet, key: str) -> QuerySet:
     return devices.annotate(**needs).order_by(*SORTS[key])
 
 
-def cards(ids: list[str], user) -> list:
-    """The devices ``ids`` (already checked visible) with their card annotations, in that order."""
-    found = {device.id: device for device in with_listing(Device.objects.filter(id__in=ids), user)}
+def cards(ids: list[str], user, **extra) -> list:
+    """The devices ``ids`` (already checked visible) with their card annotations, in that
+    order; ``extra`` annotations too (what a list shows besides the card)."""
+    devices = with_listing(Device.objects.filter(id__in=ids), user)
+    if extra:
+        devices = devices.annotate(**extra)
+    found = {device.id: device for device in devices}
     return [found[i] for i in ids if i in found]
 
 

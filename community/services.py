@@ -1,4 +1,5 @@
-"""Rolling back and forking (new revisions posted through the revisions service), and stars.
+"""Rolling back and forking (new revisions posted through the revisions service), stars,
+and the dashboard's bulk actions (through the devices and packs services).
 
 Nothing here writes a step itself: ``revisions.services.steps.post_step``
 allocates the number, checks (or, for forks, links) the objects and announces
@@ -14,6 +15,8 @@ from django.db import transaction
 from community.models import Fork, Star
 from devices import services as device_services
 from devices.models import Device
+from packs import services as pack_services
+from packs.models import Pack
 from portal.errors import Conflict, DomainError, Forbidden
 from portal.models import nick_validator
 from revisions.models import Step, Trail
@@ -152,3 +155,56 @@ def fork(
             user=user,
         )
     return new_step
+
+
+# --- Bulk actions on the dashboard ------------------------------------------------------
+
+
+def _check_owned(user, devices: list[Device]) -> None:
+    """Refuse the whole action, before anything changes, when a device is not ``user``'s."""
+    theirs = [device.nick for device in devices if not device.is_owned_by(user)]
+    if theirs:
+        raise Forbidden(
+            f"not your device: {', '.join(theirs)}; you can only change your own devices",
+            "not-your-device",
+        )
+
+
+def set_public(user, devices: list[Device], public: bool) -> list[Device]:
+    """Make each of ``user``'s ``devices`` public (or private) through
+    ``devices.services.update_device``, all of them or none; returns those that
+    changed (one already so is left alone)."""
+    _check_owned(user, devices)
+    with transaction.atomic():
+        return [
+            device_services.update_device(device, public=public)
+            for device in devices
+            if device.public != public
+        ]
+
+
+def add_followers(
+    user, pack: Pack, devices: list[Device]
+) -> tuple[list[Device], list[tuple[Device, DomainError]]]:
+    """Make each of ``user``'s ``devices`` follow ``pack`` through
+    ``packs.services.add_follower`` (its rules: one pack per device, not its own
+    leader, no loop; a new follower catches up to the leader's revision).
+
+    Returns the devices added and those the service refused, each with its
+    refusal; a refusal leaves the others to go on. One already following the
+    pack is neither.
+    """
+    if not pack.is_owned_by(user):
+        raise Forbidden(f"pack {pack.nick} is not yours", "not-your-pack")
+    _check_owned(user, devices)
+    added: list[Device] = []
+    refused: list[tuple[Device, DomainError]] = []
+    for device in devices:
+        try:
+            _, created = pack_services.add_follower(pack, device)
+        except DomainError as exc:
+            refused.append((device, exc))
+        else:
+            if created:
+                added.append(device)
+    return added, refused

@@ -1,8 +1,9 @@
-"""Community pages (DESIGN.md): /explore/, /u/<nick>/, /u/<nick>/<device>/…"""
+"""Community pages (DESIGN.md): /explore/, /u/<nick>/, /u/<nick>/<device>/…, and the
+dashboard's bulk actions (/dashboard/bulk/)."""
 
 from django.urls import include, path
 
-from community.views import device, lists, owner, revise
+from community.views import device, fleet, lists, owner, revise
 
 app_name = "community"
 
@@ -22,6 +23,8 @@ device_pages = [
 ]
 
 urlpatterns = [
+    # The dashboard itself is the project's page (trailhub.views), built by community.views.
+    path("dashboard/bulk/", fleet.bulk, name="fleet-bulk"),
     path("explore/", lists.explore, name="explore"),
     path("u/<str:nick>/", lists.profile, name="profile"),
     path("u/<str:nick>/<str:device>/", include(device_pages)),

@@ -8,6 +8,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 
+def _online_since(now: dt.datetime | None) -> dt.datetime:
+    """The oldest ``last_seen`` that still counts as online at ``now``."""
+    return (now or timezone.now()) - dt.timedelta(seconds=settings.DEVICE_ONLINE_WINDOW)
+
+
 class DeviceQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Devices ``user`` may read: public ones, the user's own, or (for a device) itself.
@@ -31,8 +36,11 @@ class DeviceQuerySet(models.QuerySet):
 
     def online(self, now: dt.datetime | None = None):
         """Devices seen within ``DEVICE_ONLINE_WINDOW`` (:attr:`Device.online`, as a filter)."""
-        since = (now or timezone.now()) - dt.timedelta(seconds=settings.DEVICE_ONLINE_WINDOW)
-        return self.filter(last_seen__gte=since)
+        return self.filter(last_seen__gte=_online_since(now))
+
+    def offline(self, now: dt.datetime | None = None):
+        """Devices not seen within ``DEVICE_ONLINE_WINDOW``, or never: the others of :meth:`online`."""
+        return self.exclude(last_seen__gte=_online_since(now))
 
     def nick_matching(self, pattern: str):
         """Devices whose nick is ``pattern``, or starts with it (any case) when it

@@ -18,6 +18,7 @@ from community.querysets import (
     top,
     with_listing,
 )
+from community.views.fleet import fleet_context
 from devices.models import Device
 
 PAGE_SIZE = 24
@@ -61,9 +62,12 @@ def home_context(user) -> dict:
 
 
 def dashboard_context(request) -> dict:
-    devices = Device.objects.owned_by(request.user).order_by("nick", "id")
-    page = page_of(devices, request.GET.get("page"), 50, request.user)
+    """The dashboard: the person's fleet (community/views/fleet.py) and what they starred."""
     starred = with_listing(
         Device.objects.visible_to(request.user).filter(stars__user=request.user), request.user
     ).order_by("-stars__time_created")[:12]
-    return {"page": page, "starred": starred, "online_window": settings.DEVICE_ONLINE_WINDOW}
+    return {
+        **fleet_context(request),
+        "starred": starred,
+        "online_window": settings.DEVICE_ONLINE_WINDOW,
+    }

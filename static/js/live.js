@@ -216,9 +216,10 @@
         setBadge($(row, "head-status"), word(event), event.status_class);
       }
       if (event.running) { text($(row, "running"), "rev " + event.rev); }
-      if (event.last_seen) { markSeen(row, event.last_seen); }
+      if (event.last_seen) { markSeen(row, event.last_seen); text($(row, "seen"), "just now"); }
     } else if (event.type === "presence") {
       markSeen(row, event.last_seen);
+      text($(row, "seen"), "just now");
     }
   }
 

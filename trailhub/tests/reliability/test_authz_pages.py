@@ -60,6 +60,8 @@ PAGES: dict[str, tuple] = {
     "accounts/signing-keys/": SIGNED_IN,
     "accounts/signing-keys/<str:key_id>/remove/": OWNER,
     "dashboard/": SIGNED_IN,
+    # A bulk action on the person's own devices (community/views/fleet.py); POST only.
+    "dashboard/bulk/": SIGNED_IN,
     "dashboard/claim/": SIGNED_IN,
     "dashboard/tokens/": SIGNED_IN,
     "dashboard/tokens/<str:token_id>/disable/": OWNER,
