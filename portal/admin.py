@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from portal.forms import AdminLoginForm
-from portal.models import ApiToken, User
+from portal.models import ApiToken, SigningKey, User
 
 # The admin's login counts failures as the other logins do (portal/limits.py).
 admin.site.login_form = AdminLoginForm
@@ -24,3 +24,15 @@ class ApiTokenAdmin(admin.ModelAdmin):
     search_fields = ("name", "prefix", "owner__username")
     raw_id_fields = ("owner",)
     readonly_fields = ("id", "digest", "prefix", "scopes", "time_created", "last_used")
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(admin.ModelAdmin):
+    """Public keys, CA certificates and trusted users that a person's devices may require."""
+
+    list_display = ("name", "owner", "kind", "fingerprint", "trusted_user", "time_created")
+    list_filter = ("kind",)
+    list_select_related = ("owner", "trusted_user")
+    search_fields = ("name", "fingerprint", "owner__username")
+    raw_id_fields = ("owner", "trusted_user")
+    readonly_fields = ("id", "kind", "pem", "fingerprint", "time_created")
