@@ -11,7 +11,7 @@ from community import fleet
 from community import services as community_services
 from community.querysets import MAX_QUERY
 from devices import services as device_services
-from devices.models import Device
+from devices.models import PUBLIC_FACTS, Device
 from packs.models import Pack
 from portal.errors import DomainError, add_to_form
 from portal.ids import is_id
@@ -32,6 +32,14 @@ class DeviceSettingsForm(forms.Form):
         required=False,
         help_text="Anyone can see a public device's page, revisions and objects, and fork it.",
     )
+    public_facts = forms.MultipleChoiceField(
+        label="Show on the public pages",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="What the device reports about itself (its device-meta) that anyone who"
+        " can see the device may read, on its page and its card. Nothing else of the"
+        " device-meta is shown to anyone but you.",
+    )
     require_signatures = forms.BooleanField(
         required=False,
         label="Require signatures",
@@ -47,10 +55,16 @@ class DeviceSettingsForm(forms.Form):
                 "nick": device.nick,
                 "description": device.description,
                 "public": device.public,
+                "public_facts": device.public_facts,
                 "require_signatures": device.require_signatures,
             },
         )
         super().__init__(*args, **kwargs)
+        reported = dict(device.facts(names=list(PUBLIC_FACTS)))  # published or not: yours
+        self.fields["public_facts"].choices = [
+            (name, f"{label}: {reported.get(label, 'not reported yet')} ({key})")
+            for name, (label, key) in PUBLIC_FACTS.items()
+        ]
 
     def save(self):
         """The updated device, or None with the service's reason on the form."""

@@ -28,6 +28,7 @@ from django.shortcuts import get_object_or_404
 from community.models import Fork, Star
 from devices.models import Device
 from revisions.querysets import with_revisions
+from trail.apps.platform import platforms_of
 
 SORTS = {
     "stars": ("-star_count", "-activity", "id"),
@@ -94,19 +95,21 @@ def _count(model, field: str) -> Subquery:
     return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
 
 
-def with_listing(devices: QuerySet, user=None) -> QuerySet:
+def with_listing(devices: QuerySet, user=None, *, contents: bool = False) -> QuerySet:
     """Annotate what a device card shows.
 
     ``star_count``, ``fork_count``, ``head_rev`` / ``head_status`` (the newest
     revision), ``running_rev`` (the newest DONE/UPDATED one), ``activity``
     (when its trail last moved, else when it was created) and ``starred``
-    (whether ``user`` starred it).
+    (whether ``user`` starred it). With ``contents``, ``head_state`` too (the
+    newest revision's state, for :func:`cards` to name its platforms).
     """
     devices = devices.select_related("owner").annotate(
         star_count=_count(Star, "device"),
         fork_count=_count(Fork, "source_device"),
     )
-    devices = with_revisions(devices).annotate(
+    head = ("rev", "status", "state") if contents else ("rev", "status")
+    devices = with_revisions(devices, head=head).annotate(
         activity=Coalesce("trail__last_touched", "time_created"),
     )
     if user is not None and user.is_authenticated and not getattr(user, "is_device", False):
@@ -159,25 +162,37 @@ def sort(devices: QuerySet, key: str) -> QuerySet:
     return devices.annotate(**needs).order_by(*SORTS[key])
 
 
-def cards(ids: list[str], user, **extra) -> list:
+def cards(ids: list[str], user, *, contents: bool = False, **extra) -> list:
     """The devices ``ids`` (already checked visible) with their card annotations, in that
-    order; ``extra`` annotations too (what a list shows besides the card)."""
-    devices = with_listing(Device.objects.filter(id__in=ids), user)
+    order; ``extra`` annotations too (what a list shows besides the card).
+
+    With ``contents``, each also says what it runs and on what, as explore's cards
+    show it: ``runs``, the names of its newest revision's platforms, and
+    ``runs_on``, the board and architecture its owner publishes (``Device.facts``).
+    """
+    devices = with_listing(Device.objects.filter(id__in=ids), user, contents=contents)
     if extra:
         devices = devices.annotate(**extra)
     found = {device.id: device for device in devices}
+    if contents:
+        for device in found.values():
+            state = device.head_state or {}
+            del device.head_state  # a state can be large; a card keeps only the names
+            device.runs = [platform["name"] for platform in platforms_of(state)]
+            device.runs_on = device.facts()
     return [found[i] for i in ids if i in found]
 
 
-def page_of(ordered: QuerySet, number, per_page: int, user) -> Page:
-    """One page of the ``ordered`` devices, each with its card annotations.
+def page_of(ordered: QuerySet, number, per_page: int, user, *, contents: bool = False) -> Page:
+    """One page of the ``ordered`` devices, each with its card annotations (and
+    what it runs, with ``contents``: :func:`cards`).
 
     Two queries besides the count, whatever the page or the number of
     devices: the page's ids in order (only the sort key is computed for the
     rows passed over), then the cards of those ids alone.
     """
     page = Paginator(ordered.values_list("id", flat=True), per_page).get_page(number)
-    page.object_list = cards(list(page.object_list), user)
+    page.object_list = cards(list(page.object_list), user, contents=contents)
     return page
 
 
@@ -192,6 +207,6 @@ def window(ordered: QuerySet, number: int, per_page: int, user) -> tuple[int, li
     return ordered.count(), cards(ids, user)
 
 
-def top(ordered: QuerySet, count: int, user) -> list:
+def top(ordered: QuerySet, count: int, user, *, contents: bool = False) -> list:
     """The first ``count`` of the ``ordered`` devices, with their card annotations."""
-    return cards(list(ordered.values_list("id", flat=True)[:count]), user)
+    return cards(list(ordered.values_list("id", flat=True)[:count]), user, contents=contents)

@@ -8,12 +8,18 @@ come back as plain strings; the templates escape them.
 
 from __future__ import annotations
 
-import difflib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from trail import textdiff
 from trail.state import SPEC_KEY, diff_states, is_object_key
+from trail.textdiff import text_diff
+from trail.tree import json_bytes
+
+#: The largest file the pages show as text (a side of a diff, or the file page).
+TEXT_LIMIT = 64 * 1024
 
 
 def pretty(value: Any) -> str:
@@ -78,46 +84,80 @@ def tree_rows(state: dict[str, Any]) -> list[TreeRow]:
 
 @dataclass
 class DiffLine:
-    sign: str  # "+", "-", " " or "@" (a hunk header)
+    sign: str  # "+", "-", " ", "@" (a hunk header) or "\\" (no newline at end of file)
     text: str
 
 
 @dataclass
 class KeyDiff:
-    """What changed in one key between two states."""
+    """What changed in one key between two states.
+
+    ``lines`` is a line diff of the key's content: always for a ``.json`` key, and
+    for an object when both sides were read as text (:func:`trail.textdiff.text_diff`);
+    otherwise it is empty and ``old``/``new`` name the objects by sha.
+    """
 
     op: str  # added, removed, changed
     key: str
     is_object: bool
-    old: str | None
+    old: str | None  # an object's sha on each side (None where it does not exist)
     new: str | None
     lines: list[DiffLine]
 
 
-def diff(old: dict[str, Any], new: dict[str, Any], context: int = 3) -> list[KeyDiff]:
-    """Every key that differs (:func:`trail.state.diff_states`), with a line diff for JSON."""
+def diff(
+    old: dict[str, Any], new: dict[str, Any], contents: Mapping[str, bytes] | None = None
+) -> list[KeyDiff]:
+    """Every key that differs (:func:`trail.state.diff_states`), with a line diff of
+    its content as `trail diff` prints it: JSON as a checkout writes it, and objects
+    whose bytes ``contents`` (sha to bytes) holds when both sides read as text."""
+    contents = contents or {}
+
+    def content(state: dict[str, Any], key: str, is_object: bool) -> bytes | None:
+        if key not in state:
+            return b""  # the side where the key does not exist
+        if not is_object:
+            return json_bytes(state[key])
+        return contents.get(state[key]) if isinstance(state[key], str) else None
+
     result = []
     for change in diff_states(old, new):
         key = change.key
         is_object = is_object_key(key)
-        before = _show(old[key], is_object) if key in old else None
-        after = _show(new[key], is_object) if key in new else None
-        lines: list[DiffLine] = []
-        if not is_object:
-            lines = _line_diff(before or "", after or "", context)
+        limit = TEXT_LIMIT if is_object else textdiff.MAX_TEXT  # JSON is in the state already
+        hunks = text_diff(content(old, key, is_object), content(new, key, is_object), limit)
+        lines = [_line(text) for text in hunks or []]
+        before = _sha(old, key) if is_object else None
+        after = _sha(new, key) if is_object else None
         result.append(KeyDiff(change.op, key, is_object, before, after, lines))
     return result
 
 
-def _show(value: Any, is_object: bool) -> str:
-    return value if is_object and isinstance(value, str) else pretty(value)
+def text_objects(old: dict[str, Any], new: dict[str, Any]) -> tuple[set[str], set[str]]:
+    """The shas whose bytes :func:`diff` would show as text, on each side: those of the
+    object keys that differ (what the caller reads, if small, into ``contents``)."""
+    wanted: tuple[set[str], set[str]] = (set(), set())
+    for change in diff_states(old, new):
+        if is_object_key(change.key):
+            for side, state in zip(wanted, (old, new), strict=True):
+                if isinstance(state.get(change.key), str):
+                    side.add(state[change.key])
+    return wanted
 
 
-def _line_diff(before: str, after: str, context: int) -> list[DiffLine]:
-    a = before.splitlines() if before else []
-    b = after.splitlines() if after else []
-    lines = []
-    for text in list(difflib.unified_diff(a, b, lineterm="", n=context))[2:]:
-        sign = "@" if text.startswith("@@") else text[:1]
-        lines.append(DiffLine(sign, text if sign == "@" else text[1:]))
-    return lines
+def as_text(data: bytes | None) -> str | None:
+    """A file's bytes as text for the file page, or None (binary, or too big to show)."""
+    return textdiff.as_text(data, TEXT_LIMIT)
+
+
+def _sha(state: dict[str, Any], key: str) -> str | None:
+    if key not in state:
+        return None
+    value = state[key]
+    return value if isinstance(value, str) else pretty(value)
+
+
+def _line(text: str) -> DiffLine:
+    if text.startswith("@@"):
+        return DiffLine("@", text)
+    return DiffLine(text[:1], text[1:])

@@ -70,6 +70,17 @@ def _secret_digest(salt: str, secret: str) -> str:
     return hashlib.sha256(f"{salt}${secret}".encode()).hexdigest()
 
 
+#: Facts a device reports in its device-meta that its owner may show on the public pages
+#: (explore's cards, the device page): name -> (label, device-meta key, as Pantavisor
+#: writes it). Nothing else of the device-meta is ever shown to anyone but the owner.
+PUBLIC_FACTS = {
+    "board": ("Board", "pantavisor.dtmodel"),
+    "arch": ("Architecture", "pantavisor.arch"),
+}
+#: A fact longer than this is cut: it is a label on a card, not a document.
+FACT_MAX_LENGTH = 80
+
+
 class Device(models.Model):
     """A device account. Its trail (revisions) has the same id.
 
@@ -102,6 +113,11 @@ class Device(models.Model):
     description = models.TextField(blank=True, max_length=4000)
     user_meta = models.JSONField(default=dict, blank=True)
     device_meta = models.JSONField(default=dict, blank=True)
+    public_facts = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Which PUBLIC_FACTS of the device-meta the owner shows on the public pages.",
+    )
     time_created = models.DateTimeField(default=timezone.now, db_index=True)
     time_modified = models.DateTimeField(auto_now=True)
     last_seen = models.DateTimeField(null=True, blank=True)
@@ -147,6 +163,17 @@ class Device(models.Model):
         algorithm, _, rest = self.secret_hash.partition("$")
         salt, _, digest = rest.partition("$")
         return algorithm == "sha256" and hmac.compare_digest(digest, _secret_digest(salt, secret))
+
+    def facts(self, names=None) -> list[tuple[str, str]]:
+        """``(label, value)`` of the :data:`PUBLIC_FACTS` named (by default, those the
+        owner publishes) that the device-meta holds as text, in PUBLIC_FACTS' order."""
+        names = self.public_facts if names is None else names
+        found = []
+        for name, (label, key) in PUBLIC_FACTS.items():
+            value = self.device_meta.get(key) if name in names else None
+            if isinstance(value, str) and value.strip():
+                found.append((label, value.strip()[:FACT_MAX_LENGTH]))
+        return found
 
     @property
     def online(self) -> bool:

@@ -2,7 +2,9 @@
 
 from django.contrib import admin
 from django.contrib.auth.views import LoginView
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from portal import views as accounts
@@ -42,6 +44,8 @@ urlpatterns = [
     path("dashboard/packs/", include("packs.urls")),
     path("dashboard/webhooks/", include("webhooks.urls")),
     path("admin/", admin.site.urls),
+    # Browsers ask for it whatever the page links; the pages link the SVG too.
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.ico"), permanent=True)),
     # Probes for load balancers and orchestrators (docs/deployment.md), no login.
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),

@@ -156,3 +156,85 @@ def test_the_pages_list_platforms_with_their_source_image(client, public_device,
         body = client.get(page).content.decode()
         assert "registry.example.com/team/web:1.4" in body, page
         assert "sha256:" + "cd" * 32 in body, page
+
+
+def test_the_overview_says_how_to_get_it_with_trail_clone(client, public_device, add_step):
+    add_step(public_device)
+    response = client.get("/u/alice/kiosk/")
+    assert response.context["clone"] == "trail clone --hub http://testserver alice/kiosk"
+    body = response.content.decode()
+    assert '<code id="clone-command" data-field="clone-command">trail clone --hub' in body
+    # The copy button needs its script; without it the command is text to select.
+    assert '<button type="button" class="secondary copy" data-copy="clone-command" hidden>' in body
+    assert '<script src="/static/js/copy.js" defer></script>' in body
+    # Someone else's device: posting to it is its owner's.
+    assert (
+        "fork it (the Fork button, or <code>trail fork --hub http://testserver alice/kiosk" in body
+    )
+
+
+def test_the_clone_command_is_one_a_shell_reads_as_it_is(rf, public_device):
+    from community.views.device import clone_command
+
+    assert clone_command("http://[::1]:8000", public_device) == (
+        "trail clone --hub 'http://[::1]:8000' alice/kiosk"
+    )
+
+
+def test_the_owner_of_a_private_device_is_told_to_log_in_first(client, owner, device, add_step):
+    add_step(device)
+    client.force_login(owner)
+    body = client.get("/u/alice/kiosk/").content.decode()
+    assert "trail login --hub http://testserver" in body
+    assert "fork it" not in body
+
+
+def test_a_logged_out_visitor_is_sent_to_log_in_to_fork(client, public_device, add_step):
+    add_step(public_device)
+    add_step(public_device)
+    for page in ("/u/alice/kiosk/", "/u/alice/kiosk/revisions/0/"):
+        body = client.get(page).content.decode()
+        assert "Fork</a>" in body, page
+    body = client.get("/u/alice/kiosk/").content.decode()
+    assert 'href="/accounts/login/?next=/u/alice/kiosk/revisions/1/fork/"' in body
+    assert (
+        'href="/accounts/login/?next=/u/alice/kiosk/revisions/0/fork/"'
+        in client.get("/u/alice/kiosk/revisions/0/").content.decode()
+    )
+    # Logged in, the form itself.
+    login = client.get("/accounts/login/?next=/u/alice/kiosk/revisions/1/fork/")
+    assert 'name="next" value="/u/alice/kiosk/revisions/1/fork/"' in login.content.decode()
+
+
+def test_the_fork_count_links_to_the_forks_it_may_show(
+    client, owner, outsider, public_device, add_step, make_device
+):
+    add_step(public_device)
+    shown = make_device(outsider, nick="lobby", public=True, description="Mallory's lobby")
+    add_step(shown)
+    hidden = make_device(outsider, nick="secret-fork")
+    add_step(hidden)
+    for into in (shown, hidden):
+        Fork.objects.create(
+            device=into, rev=0, source_device=public_device, source_rev=0,
+            source_label="alice/kiosk", user=outsider,
+        )  # fmt: skip
+    body = client.get("/u/alice/kiosk/").content.decode()
+    assert '<a class="counter" href="/u/alice/kiosk/forks/"' in body
+    assert '<span data-field="fork-count">2</span> forks</a>' in body
+
+    response = client.get("/u/alice/kiosk/forks/")
+    assert [fork.card.nick for fork in response.context["page"]] == ["lobby"]
+    body = response.content.decode()
+    assert "Mallory&#x27;s lobby" in body and "rev 0 → rev 0 by mallory" in body
+    assert "secret-fork" not in body
+    assert "and 1 into private device, not listed" in body
+    client.force_login(outsider)  # its owner sees both
+    names = [f.card.nick for f in client.get("/u/alice/kiosk/forks/").context["page"]]
+    assert sorted(names) == ["lobby", "secret-fork"]
+
+
+def test_a_device_nobody_forked_says_so(client, public_device):
+    assert (
+        "Nobody has forked this device yet." in client.get("/u/alice/kiosk/forks/").content.decode()
+    )

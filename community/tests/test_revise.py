@@ -159,25 +159,26 @@ def test_forking_needs_a_login(client, kiosk):
 def test_the_revision_view_links_objects_to_signed_downloads(client, kiosk, owner):
     response = client.get("/u/alice/kiosk/revisions/1/")
     sha = hashlib.sha256(ROOTFS).hexdigest()
-    link = f"/u/alice/kiosk/revisions/1/objects/{sha}"
+    link = "/u/alice/kiosk/revisions/1/download/app/root.squashfs"
     assert link in response.content.decode()
+    assert "/u/alice/kiosk/revisions/1/files/app/root.squashfs" in response.content.decode()
     [row] = [r for r in response.context["rows"] if r.value == sha]
     assert row.extra == {"size": len(ROOTFS), "stored": True}
     redirect = client.get(link)
     assert redirect.status_code == 302
     download = client.get(redirect["Location"])
     assert download.status_code == 200
+    assert download["Content-Disposition"] == 'attachment; filename="root.squashfs"'
     assert (
         b"".join(download.streaming_content if download.streaming else [download.content]) == ROOTFS
     )
 
 
 def test_object_downloads_follow_visibility(client, kiosk, outsider):
-    sha = hashlib.sha256(ROOTFS).hexdigest()
     assert (
-        client.get(f"/u/alice/kiosk/revisions/0/objects/{sha}").status_code == 404
+        client.get("/u/alice/kiosk/revisions/0/download/app/root.squashfs").status_code == 404
     )  # not in rev 0
     kiosk.public = False
     kiosk.save()
     client.force_login(outsider)
-    assert client.get(f"/u/alice/kiosk/revisions/1/objects/{sha}").status_code == 404
+    assert client.get("/u/alice/kiosk/revisions/1/download/app/root.squashfs").status_code == 404

@@ -1,9 +1,10 @@
-"""The device pages: overview, revision history, one revision, diffs."""
+"""The device pages: overview, forks, revision history, one revision and its files, diffs."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import shlex
 
 from django.conf import settings
 from django.core.paginator import Paginator
@@ -14,15 +15,19 @@ from django.utils import timezone
 
 from community import stateview
 from community.models import Fork
+from community.querysets import cards, forks_of
 from community.views.lookups import device_for, page_context, step_for
 from devices.models import Device
 from revisions.models import Step
-from revisions.services.objects import find_object, step_objects
+from revisions.services.objects import held_blobs, small_contents, step_objects
 from revisions.storage import get_store
 from trail.apps.platform import platforms_of
-from trail.state import required_shas
+from trail.state import SPEC_KEY, is_object_key
 
 HISTORY_PAGE_SIZE = 50
+FORKS_PAGE_SIZE = 24
+#: The most objects a diff page reads to show as text; past that, changes are named by sha.
+MAX_TEXT_FILES = 100
 RECENT = 6
 # Columns a list of revisions never shows: the big ones.
 HEAVY = ("state", "log", "downloads", "meta")
@@ -47,10 +52,17 @@ def _forks(request, device: Device):
     )
 
 
+def clone_command(hub: str, device: Device) -> str:
+    """The `trail clone` that gets ``device`` from ``hub``, to copy and paste anywhere:
+    the hub named with ``--hub``, so that it needs no TRAIL_HUB (docs/cli.md)."""
+    return shlex.join(["trail", "clone", "--hub", hub, f"{device.owner.username}/{device.nick}"])
+
+
 def overview(request, nick: str, device: str):
     device = device_for(request, nick, device)
     newest = Step.objects.filter(trail_id=device.id).order_by("-rev").first()
     recent = list(_history(device)[:RECENT])
+    hub = request.build_absolute_uri("/").rstrip("/")
     return render(
         request,
         "community/device/overview.html",
@@ -59,8 +71,27 @@ def overview(request, nick: str, device: str):
             "newest": newest,
             "platforms": platforms_of(newest.state) if newest else [],
             "recent": recent,
+            "hub": hub,
+            "clone": clone_command(hub, device),
         },
     )
+
+
+def forks(request, nick: str, device: str):
+    """The devices forked from this one that the caller may see, newest fork first."""
+    device = device_for(request, nick, device)
+    rows = forks_of(device, request.user).select_related("user")
+    page = Paginator(rows, FORKS_PAGE_SIZE).get_page(request.GET.get("page"))
+    found = {card.id: card for card in cards([fork.device_id for fork in page], request.user)}
+    for fork in page:
+        fork.card = found[fork.device_id]
+    context = {
+        **page_context(device, "forks"),
+        "page": page,
+        # The count on the page counts forks into private devices too; the list cannot.
+        "unlisted": max(device.fork_count - page.paginator.count, 0),
+    }
+    return render(request, "community/device/forks.html", context)
 
 
 def revisions(request, nick: str, device: str):
@@ -151,7 +182,7 @@ def diff(request, nick: str, device: str):
         b = str(device.head_rev)
     if not a and b.isdigit() and int(b) > 0:
         a = str(int(b) - 1)
-    context = {**page_context(device, "diff"), "a": a, "b": b}
+    context = {**page_context(device, "diff"), "a": a, "b": b, "text_limit": stateview.TEXT_LIMIT}
     if not (a and b):
         return render(request, "community/device/diff.html", context)
     try:
@@ -160,7 +191,7 @@ def diff(request, nick: str, device: str):
     except SpecError as exc:
         context["error"] = str(exc)
         return render(request, "community/device/diff.html", context, status=exc.status)
-    changes = stateview.diff(a_step.state, b_step.state)
+    changes = stateview.diff(a_step.state, b_step.state, _text_contents(a_step, b_step))
     context.update(
         a_label=_label(device, a_device, a_step),
         b_label=_label(device, b_device, b_step),
@@ -176,18 +207,66 @@ def diff(request, nick: str, device: str):
     return render(request, "community/device/diff.html", context)
 
 
-def object_download(request, nick: str, device: str, rev: int, sha: str):
-    """Redirect to a freshly signed download URL of an object that revision ``rev`` names.
+def _text_contents(a: Step, b: Step) -> dict[str, bytes]:
+    """The bytes of the objects that differ between ``a`` and ``b``, each read through
+    its own side's revision (what that revision's page may show) and only when small:
+    at most :data:`MAX_TEXT_FILES` of them, the rest named by sha."""
+    wanted = stateview.text_objects(a.state, b.state)
+    contents: dict[str, bytes] = {}
+    budget = MAX_TEXT_FILES
+    for step, shas in zip((a, b), wanted, strict=True):
+        chosen = sorted(shas - contents.keys())[:budget]
+        contents.update(small_contents(held_blobs(step, chosen).values(), stateview.TEXT_LIMIT))
+        budget -= len(chosen)
+    return contents
+
+
+def _file_of(request, nick: str, device: str, rev: int, key: str) -> tuple[Device, Step]:
+    """The device, its revision ``rev``, which has the file ``key``; or 404."""
+    found = device_for(request, nick, device)
+    step = step_for(found, rev)
+    if key == SPEC_KEY or key not in step.state:
+        raise Http404(f"revision {rev} has no file {key}")
+    return found, step
+
+
+def file_page(request, nick: str, device: str, rev: int, key: str):
+    """One file of a revision: a ``.json`` key's JSON, a small text object's text (escaped,
+    never rendered), or for anything else its size and sha with the download."""
+    device, step = _file_of(request, nick, device, rev, key)
+    value = step.state[key]
+    context = {
+        **page_context(device, "revisions"),
+        "step": step,
+        "key": key,
+        "folders": key.split("/")[:-1],
+        "name": key.rsplit("/", 1)[-1],
+        "text_limit": stateview.TEXT_LIMIT,
+    }
+    if is_object_key(key):
+        blob = held_blobs(step, [value]).get(value) if isinstance(value, str) else None
+        data = small_contents([blob], stateview.TEXT_LIMIT).get(value) if blob else None
+        text = stateview.as_text(data)
+        context.update(sha=value, blob=blob)
+    else:
+        text = stateview.pretty(value)
+    if text is not None:
+        lines = text.split("\n")
+        context["lines"] = lines[:-1] if len(lines) > 1 and not lines[-1] else lines
+    return render(request, "community/device/file.html", context)
+
+
+def download(request, nick: str, device: str, rev: int, key: str):
+    """Redirect to a freshly signed download of the object at ``key`` in revision ``rev``,
+    saved under the key's file name (Content-Disposition).
 
     URLs are signed on click rather than for every object on the page: they
     expire, and a state can name thousands of objects.
     """
-    device = device_for(request, nick, device)
-    step = step_for(device, rev)
-    if sha not in required_shas(step.state):
-        raise Http404("that revision names no such object")
-    view = find_object(request.user, sha)
-    if view is None or not view.stored:
+    device, step = _file_of(request, nick, device, rev, key)
+    sha = step.state[key]
+    if not is_object_key(key) or not isinstance(sha, str) or not held_blobs(step, [sha]):
         raise Http404("the object is not uploaded yet")
     expires = timezone.now() + dt.timedelta(seconds=settings.OBJECTS_URL_TTL)
-    return redirect(get_store().download_url(request, sha, expires))
+    name = key.rsplit("/", 1)[-1]
+    return redirect(get_store().download_url(request, sha, expires, filename=name))

@@ -30,7 +30,7 @@ def explore(request):
     if key not in SORTS:
         key = DEFAULT_SORT
     devices = sort(search(public_devices(), q), key)
-    page = page_of(devices, request.GET.get("page"), PAGE_SIZE, request.user)
+    page = page_of(devices, request.GET.get("page"), PAGE_SIZE, request.user, contents=True)
     return render(
         request,
         "community/explore.html",
@@ -41,7 +41,11 @@ def explore(request):
 def profile(request, nick: str):
     person = person_named(nick)
     page = page_of(
-        devices_of(person, request.user), request.GET.get("page"), PAGE_SIZE, request.user
+        devices_of(person, request.user),
+        request.GET.get("page"),
+        PAGE_SIZE,
+        request.user,
+        contents=True,
     )
     starred = with_listing(
         Device.objects.visible_to(request.user).filter(stars__user=person), request.user
@@ -56,8 +60,8 @@ def profile(request, nick: str):
 def home_context(user) -> dict:
     """The home page's two shelves: most starred, and most recently active."""
     return {
-        "popular": top(sort(public_devices(), "stars"), 6, user),
-        "recent": top(sort(public_devices(), "recent"), 6, user),
+        "popular": top(sort(public_devices(), "stars"), 6, user, contents=True),
+        "recent": top(sort(public_devices(), "recent"), 6, user, contents=True),
     }
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from rest_framework import exceptions
 
 from devices.models import (
+    PUBLIC_FACTS,
     AutoToken,
     Device,
     hash_token,
@@ -143,12 +144,14 @@ def claim_device(user, ref: str, challenge: str | None) -> Device:
 
 
 def update_device(device: Device, **changes) -> Device:
-    """Apply owner edits (``nick``, ``description``, ``public``, ``require_signatures``);
-    a taken nick is a 409."""
+    """Apply owner edits (``nick``, ``description``, ``public``, ``require_signatures``,
+    ``public_facts``); a taken nick is a 409, an unknown fact a 400."""
     nick = changes.get("nick")
     if nick and nick != device.nick and nick_taken(device.owner, nick, exclude_id=device.id):
         raise conflict_nick(nick)
-    editable = ("nick", "description", "public", "require_signatures")
+    if "public_facts" in changes:
+        changes["public_facts"] = _fact_names(changes["public_facts"])
+    editable = ("nick", "description", "public", "require_signatures", "public_facts")
     fields = [name for name in editable if name in changes]
     for name in fields:
         setattr(device, name, changes[name])
@@ -159,6 +162,17 @@ def update_device(device: Device, **changes) -> Device:
     except IntegrityError:
         raise conflict_nick(device.nick) from None
     return device
+
+
+def _fact_names(names) -> list[str]:
+    """``names`` as the device stores them: known PUBLIC_FACTS only, in their order."""
+    unknown = sorted(set(names) - PUBLIC_FACTS.keys())
+    if unknown:
+        raise DomainError(
+            f"no such fact to publish: {', '.join(unknown)} (known: {', '.join(PUBLIC_FACTS)})",
+            "bad-fact",
+        )
+    return [name for name in PUBLIC_FACTS if name in names]
 
 
 # --- Factory auto-assign tokens --------------------------------------------

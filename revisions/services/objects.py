@@ -274,6 +274,35 @@ def find_object(user, sha: str) -> ObjectView | None:
     return ObjectView.of_blob(blob) if visible.exists() else None
 
 
+def held_blobs(step: Step, shas: Iterable[str]) -> dict[str, Blob]:
+    """The stored bytes of those of ``shas`` that ``step``'s owner holds (uploaded or
+    linked): the objects of ``step`` whose bytes its pages may serve or show. Naming a
+    sha in a state grants nothing."""
+    owner = step.trail.device.owner
+    shas = list(shas)
+    if owner is None or not shas:
+        return {}
+    ensure_present(owner, shas)
+    held = OwnerObject.objects.present().filter(owner=owner, sha256__in=shas)
+    return {b.sha256: b for b in Blob.objects.filter(sha256__in=held.values("sha256"))}
+
+
+def small_contents(blobs: Iterable[Blob], limit: int) -> dict[str, bytes]:
+    """The bytes of those ``blobs`` (from :func:`held_blobs`) of at most ``limit``
+    bytes, by sha; larger ones are not read at all."""
+    store = get_store()
+    contents = {}
+    for blob in blobs:
+        if blob.size > limit:
+            continue
+        stream = store.open(blob.sha256)
+        try:
+            contents[blob.sha256] = stream.read(blob.size)
+        finally:
+            stream.close()
+    return contents
+
+
 def step_objects(step: Step) -> list[ObjectView]:
     """The objects ``step``'s state names, in key order, one per sha.
 
@@ -285,15 +314,7 @@ def step_objects(step: Step) -> list[ObjectView]:
 
     keys = object_shas(step.state)
     owner = step.trail.device.owner
-    held: set[str] = set()
-    if owner is not None:
-        ensure_present(owner, keys)
-        held = set(
-            OwnerObject.objects.present()
-            .filter(owner=owner, sha256__in=list(keys))
-            .values_list("sha256", flat=True)
-        )
-    blobs = {b.sha256: b for b in Blob.objects.filter(sha256__in=list(held))}
+    blobs = held_blobs(step, keys)
     pending = {}
     if owner is not None and len(blobs) < len(keys):
         pending = {

@@ -10,6 +10,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
+from django.utils.http import content_disposition_header
+
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
@@ -25,6 +27,13 @@ def content_key(sha: str) -> str:
     if not SHA256_RE.match(sha):
         raise ValueError(f"not a sha256: {sha!r}")
     return f"{sha[:2]}/{sha}"
+
+
+def attachment(filename: str) -> str:
+    """The ``Content-Disposition`` of bytes to save as ``filename`` (RFC 6266): a quoted
+    ``filename="…"`` for printable ASCII, else ``filename*=utf-8''…`` percent-encoded, so
+    that no name (quotes, control characters, line breaks) can end the header."""
+    return content_disposition_header(True, filename) or "attachment"
 
 
 class UploadRejected(Exception):
@@ -98,8 +107,14 @@ class BlobStore(Protocol):
         """
         ...
 
-    def download_url(self, request: HttpRequest, sha: str, expires: dt.datetime) -> str:
-        """A URL that ``GET``s the bytes of ``sha``, valid until ``expires`` (a device: a hub path)."""
+    def download_url(
+        self, request: HttpRequest, sha: str, expires: dt.datetime, filename: str = ""
+    ) -> str:
+        """A URL that ``GET``s the bytes of ``sha``, valid until ``expires`` (a device: a hub path).
+
+        With ``filename``, the answer says to save them as that file
+        (``Content-Disposition``: :func:`attachment`).
+        """
         ...
 
     def open(self, sha: str, start: int = 0) -> BinaryIO:

@@ -32,8 +32,8 @@ class FileSystemStore:
     def upload_url(self, request, grant: str, sha: str, size: int, expires: dt.datetime) -> str:
         return signing.upload_url(request, grant, sha, size, expires)
 
-    def download_url(self, request, sha: str, expires: dt.datetime) -> str:
-        return signing.download_url(request, sha, expires)
+    def download_url(self, request, sha: str, expires: dt.datetime, filename: str = "") -> str:
+        return signing.download_url(request, sha, expires, filename)
 
     # --- bytes ------------------------------------------------------------------
     def path(self, sha: str) -> Path:

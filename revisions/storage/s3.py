@@ -38,7 +38,13 @@ from django.utils import timezone
 
 from portal.auth import device_of
 from revisions.storage import signing
-from revisions.storage.base import CHUNK_SIZE, UploadRejected, content_key, spool_verified
+from revisions.storage.base import (
+    CHUNK_SIZE,
+    UploadRejected,
+    attachment,
+    content_key,
+    spool_verified,
+)
 
 log = logging.getLogger(__name__)
 STAGING = "uploads/"
@@ -78,13 +84,14 @@ class S3Store:
             HttpMethod="PUT",
         )
 
-    def download_url(self, request, sha: str, expires: dt.datetime) -> str:
+    def download_url(self, request, sha: str, expires: dt.datetime, filename: str = "") -> str:
         if device_of(request.user) is not None:
-            return signing.download_url(request, sha, expires)
+            return signing.download_url(request, sha, expires, filename)
+        params = {"Bucket": self.bucket, "Key": self.key(sha)}
+        if filename:  # the bucket answers with this header (response-content-disposition)
+            params["ResponseContentDisposition"] = attachment(filename)
         return self.client.generate_presigned_url(
-            "get_object",
-            Params={"Bucket": self.bucket, "Key": self.key(sha)},
-            ExpiresIn=self._ttl(expires),
+            "get_object", Params=params, ExpiresIn=self._ttl(expires)
         )
 
     # --- bytes ------------------------------------------------------------------

@@ -3,9 +3,11 @@
 Pantavisor sends only the path of a signed URL to its hub (it drops the
 query), and finds its upload path with ``strstr(url, "/local-s3")``; so the
 whole grant lives in one path segment. A token reads
-``get.<sha>.<exp>.<signature>`` or ``put.<sha>.<exp>.<grant>.<size>.<signature>``:
-the operation, the sha, the expiry (Unix time) and, for an upload, the grant
-and its exact size, signed with :class:`django.core.signing.Signer` (HMAC-SHA256,
+``get.<sha>.<exp>.<signature>``, ``get.<sha>.<exp>.<name>.<signature>`` or
+``put.<sha>.<exp>.<grant>.<size>.<signature>``: the operation, the sha, the
+expiry (Unix time), for a download from the portal the file name it is saved
+under (base64url, so its own dots are no separators) and, for an upload, the
+grant and its exact size, signed with :class:`django.core.signing.Signer` (HMAC-SHA256,
 key derived from ``SECRET_KEY`` and a salt of our own). Changing any part, or
 using it after ``exp``, makes it worthless. Every character is one a URL path
 takes as it is (``[0-9a-zA-Z._-]``).
@@ -13,6 +15,8 @@ takes as it is (``[0-9a-zA-Z._-]``).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import time
 from dataclasses import dataclass
@@ -45,6 +49,8 @@ class SignedRequest:
     exp: int
     grant: str = ""
     size: int | None = None
+    #: The name a download is saved under (Content-Disposition), or "" for none.
+    filename: str = ""
 
 
 def _signer() -> signing.Signer:
@@ -52,8 +58,11 @@ def _signer() -> signing.Signer:
     return signing.Signer(sep=".", salt=SALT, algorithm="sha256")
 
 
-def sign(op: str, sha: str, exp: int, grant: str = "", size: int | None = None) -> str:
-    """The token that allows ``op`` on ``sha`` until ``exp`` (an upload: of ``grant``, ``size`` bytes)."""
+def sign(
+    op: str, sha: str, exp: int, grant: str = "", size: int | None = None, filename: str = ""
+) -> str:
+    """The token that allows ``op`` on ``sha`` until ``exp`` (an upload: of ``grant``,
+    ``size`` bytes; a download: saved as ``filename`` when one is given)."""
     if op not in OPS or not SHA256_RE.match(sha):
         raise ValueError(f"cannot sign {op!r} on {sha!r}")
     fields = [op, sha, str(int(exp))]
@@ -61,7 +70,21 @@ def sign(op: str, sha: str, exp: int, grant: str = "", size: int | None = None) 
         if not grant.isalnum() or size is None or size < 0:
             raise ValueError("an upload token needs its grant and size")
         fields += [grant, str(size)]
+    elif filename:
+        fields.append(_encode_name(filename))
     return _signer().sign(".".join(fields))
+
+
+def _encode_name(filename: str) -> str:
+    return base64.urlsafe_b64encode(filename.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def _decode_name(field: str) -> str:
+    padded = field + "=" * (-len(field) % 4)
+    try:
+        return base64.urlsafe_b64decode(padded).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):  # pragma: no cover - signed by sign() only
+        raise SignatureError("bad-signature", "this object URL is not one of ours") from None
 
 
 def url(request, token: str) -> str:
@@ -75,9 +98,9 @@ def upload_url(request, grant: str, sha: str, size: int, expires: dt.datetime) -
     return url(request, sign("put", sha, int(expires.timestamp()), grant, size))
 
 
-def download_url(request, sha: str, expires: dt.datetime) -> str:
-    """This hub's URL to ``GET`` the bytes of ``sha`` from."""
-    return url(request, sign("get", sha, int(expires.timestamp())))
+def download_url(request, sha: str, expires: dt.datetime, filename: str = "") -> str:
+    """This hub's URL to ``GET`` the bytes of ``sha`` from (saved as ``filename``, if given)."""
+    return url(request, sign("get", sha, int(expires.timestamp()), filename=filename))
 
 
 def _now() -> float:
@@ -94,8 +117,9 @@ def verify(token: str) -> SignedRequest:
         ) from None
     fields = value.split(".")
     op = fields[0]
-    if op == "get" and len(fields) == 3:
-        signed = SignedRequest(op=op, sha=fields[1], exp=int(fields[2]))
+    if op == "get" and len(fields) in (3, 4):
+        name = _decode_name(fields[3]) if len(fields) == 4 else ""
+        signed = SignedRequest(op=op, sha=fields[1], exp=int(fields[2]), filename=name)
     elif op == "put" and len(fields) == 5:
         signed = SignedRequest(
             op=op, sha=fields[1], exp=int(fields[2]), grant=fields[3], size=int(fields[4])

@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from revisions import gc, services
 from revisions.models import Blob, OwnerObject
+from revisions.storage.base import attachment, content_key
 from revisions.storage.s3 import S3Store
 from revisions.tests.conftest import random_bytes, sha
 
@@ -219,3 +220,22 @@ def test_the_hub_refuses_a_devices_bad_upload_and_keeps_nothing(api, device, s3_
     assert answer.status_code == (400 if sent == "wrong-bytes" else 413)
     assert keys(s3_objects) == set()
     assert not Blob.objects.exists()
+
+
+def test_a_persons_download_is_saved_under_the_name_asked_for(owner, s3_objects, rf):
+    """The portal's downloads ask the bucket for Content-Disposition in the presigned URL
+    (response-content-disposition), as the filesystem store's /local-s3/ answers it."""
+    data = b"curriculum vitae\n"
+    s3_objects.test_client.put_object(
+        Bucket=s3_objects.bucket, Key=content_key(sha(data)), Body=data
+    )
+    request = rf.get("/")
+    request.user = owner
+    expires = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+    url = s3_objects.download_url(request, sha(data), expires, filename='résumé "final".txt')
+    answer = httpx.get(url)
+    assert answer.status_code == 200 and answer.content == data
+    assert answer.headers["Content-Disposition"] == attachment('résumé "final".txt')
+    assert answer.headers["Content-Disposition"].startswith("attachment; filename*=utf-8''")
+    plain = httpx.get(s3_objects.download_url(request, sha(data), expires))
+    assert "Content-Disposition" not in plain.headers

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +10,10 @@ from trail.cli.progress import plural
 from trail.cli.remote import restore_head
 from trail.objects import ObjectStore
 from trail.state import Change, diff_states, is_object_key
+from trail.textdiff import text_diff
 from trail.tree import json_bytes
 
 MARKS = {"changed": "M", "added": "A", "removed": "D"}
-MAX_TEXT_DIFF = 1024 * 1024
 
 
 async def cmd_status(ctx: Context, args) -> int:
@@ -84,26 +83,13 @@ def _render(change: Change, before, after, old, new) -> str:
         head = f"--- /dev/null\n+++ b/{key}\n"
     elif change.op == "removed":
         head = f"--- a/{key}\n+++ /dev/null\n"
-    a, b = _text(before), _text(after)
-    if a is None or b is None:
+    lines = text_diff(before, after)
+    if lines is None:
         old_sha = old.get(key, "")[:12] if change.op != "added" else "(none)"
         new_sha = new.get(key, "")[:12] if change.op != "removed" else "(none)"
         return f"Binary object {key} {change.op}: {old_sha} -> {new_sha}\n"
-    lines = difflib.unified_diff(a.splitlines(True), b.splitlines(True), n=3)
-    body = "".join(
-        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
-        for line in list(lines)[2:]
-    )
+    body = "".join(line + "\n" for line in lines)
     return f"diff --trail a/{key} b/{key}\n{head}{body}"
-
-
-def _text(data: bytes | None) -> str | None:
-    if data is None or len(data) > MAX_TEXT_DIFF or b"\0" in data:
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
 
 
 async def cmd_add(ctx: Context, args) -> int:

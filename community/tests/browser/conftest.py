@@ -134,6 +134,22 @@ def trail_cli(hub, tmp_path):
     return run
 
 
+def shell(hub: LiveHub, code: str) -> str:
+    """Run ``code`` in a ``manage.py shell`` on ``hub``'s database and settings, and return
+    what it printed: a fleet written through the services in seconds, for tests whose
+    point is how pages read it."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=REPO,
+        env=hub.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def claim(hub: LiveHub, token: str, device: AgentDevice) -> None:
     """Claim through the API (for tests whose point is elsewhere)."""
     response = httpx.put(

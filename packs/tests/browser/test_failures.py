@@ -7,9 +7,6 @@ the test takes seconds. The pages are then read as the owner reads them.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from playwright.sync_api import expect
 
@@ -20,9 +17,9 @@ from community.tests.browser.conftest import (  # noqa: F401
     device,
     hub,
     log_in,
+    shell,
     shoot,
 )
-from testsupport.live import REPO
 
 pytestmark = pytest.mark.e2e
 
@@ -67,16 +64,7 @@ print(pack.id)
 
 def test_failures_read_as_failures(page, hub, shoot):  # noqa: F811
     hub.signup("vic", PASSWORD)
-    seeded = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", FLEET],
-        cwd=REPO,
-        env=hub.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert seeded.returncode == 0, seeded.stderr
-    pack_id = seeded.stdout.split()[-1]
+    pack_id = shell(hub, FLEET).split()[-1]
     log_in(page, hub, "vic")
 
     # The pack page after a failed wave was resumed: not "every wave passed".

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.http import Http404, StreamingHttpResponse
-from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny
@@ -16,6 +15,7 @@ from revisions.api.lookups import parse_rev
 from revisions.api.views.common import streamed
 from revisions.exports import export_members, missing_blobs, tarball
 from revisions.models import Step
+from revisions.storage.base import attachment
 
 
 class ExportView(APIView):
@@ -77,6 +77,5 @@ class ExportView(APIView):
         response = StreamingHttpResponse(
             streamed(request, tarball(export_members(step))), content_type="application/gzip"
         )
-        # filename*=UTF-8''… for a name that is not ASCII (RFC 6266), which browsers read.
-        response["Content-Disposition"] = content_disposition_header(True, filename)
+        response["Content-Disposition"] = attachment(filename)
         return response

@@ -32,6 +32,7 @@ from revisions.api import examples
 from revisions.api.views.common import file_response
 from revisions.models import Blob
 from revisions.storage import UploadRejected, get_store
+from revisions.storage.base import attachment
 from revisions.storage.signing import SignatureError, SignedRequest, check
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,8 @@ class LocalS3View(APIView):
         },
     )
     def get(self, request, token):
-        sha = signed(request, token).sha
+        grant = signed(request, token)
+        sha = grant.sha
         blob = Blob.objects.filter(sha256=sha).only("size").first()
         if blob is None:
             raise DomainError("this object's bytes have not been uploaded yet", "not-found", 404)
@@ -124,6 +126,8 @@ class LocalS3View(APIView):
         if start is not None:
             response["Content-Range"] = f"bytes {first}-{last}/{blob.size}"
         metrics.BYTES_OUT.inc(last - first + 1)
+        if grant.filename:  # a download from the portal, saved under its file's name
+            response["Content-Disposition"] = attachment(grant.filename)
         response["Accept-Ranges"] = "bytes"
         response["Cache-Control"] = "private, max-age=3600, immutable"
         return response

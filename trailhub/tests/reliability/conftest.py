@@ -175,6 +175,7 @@ def world(db, owner, outsider, make_user, make_device, objects_dir) -> World:
         "ref": target.id,
         "rev": str(step.rev),
         "sha": sha,
+        "key": "app/root.squashfs",  # the object's file in the revision
         "usernick": owner.username,
         "devicenick": target.nick,
         "token_id": token.id,
