@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from community.models import Fork, Star
+from community.models import Fork, Star, Upstream
 
 
 @admin.register(Star)
@@ -14,4 +14,12 @@ class StarAdmin(admin.ModelAdmin):
 class ForkAdmin(admin.ModelAdmin):
     list_display = ("device", "rev", "source_label", "source_rev", "created_device")
     search_fields = ("device__nick", "source_label")
+    raw_id_fields = ("device", "source_device")
+
+
+@admin.register(Upstream)
+class UpstreamAdmin(admin.ModelAdmin):
+    list_display = ("device", "source_device", "base_rev", "follow", "time_modified")
+    list_filter = ("follow",)
+    search_fields = ("device__nick", "source_device__nick")
     raw_id_fields = ("device", "source_device")

@@ -66,3 +66,49 @@ class Fork(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_id}@{self.rev} ⑂ {self.source_label}@{self.source_rev}"
+
+
+class Upstream(models.Model):
+    """What a forked device follows: the device it was forked from, and the revision of
+    it that its state last took in (``base_rev``: the base of the next three-way merge).
+
+    A fork sets it (the newest fork into a device wins); merging upstream revision N
+    moves ``base_rev`` to N. With ``follow`` the device merges each new upstream
+    revision by itself; a merge that conflicts turns ``follow`` off and says why in
+    ``notice``, which the device page shows until the next merge.
+    """
+
+    device = models.OneToOneField(
+        "devices.Device", primary_key=True, on_delete=models.CASCADE, related_name="upstream"
+    )
+    source_device = models.ForeignKey(
+        "devices.Device",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="downstreams",
+    )
+    base_rev = models.IntegerField(help_text="The upstream revision the device last took in.")
+    follow = models.BooleanField(
+        default=False, help_text="Merge each new upstream revision automatically."
+    )
+    notice = models.CharField(max_length=2000, blank=True)
+    time_modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["source_device", "follow"])]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} ⇡ {self.source_device_id}@{self.base_rev}"
+
+    @classmethod
+    def took_in(cls, device, source, rev: int) -> None:
+        """``device`` now holds revision ``rev`` of ``source`` (a fork into it): that is
+        its upstream from now on, ``rev`` the base of the next merge. Following goes on
+        only when the upstream is the same device it followed."""
+        row = cls.objects.select_for_update().filter(device=device).first()
+        follow = row is not None and row.follow and row.source_device_id == source.id
+        cls.objects.update_or_create(
+            device=device,
+            defaults={"source_device": source, "base_rev": rev, "follow": follow, "notice": ""},
+        )

@@ -1,6 +1,6 @@
 """Community API routes: explore, stars, forks and profiles over the wire."""
 
-from community.api import explore, forks, stars
+from community.api import explore, forks, stars, upstream
 from portal.urlhelpers import api_path
 
 urlpatterns = [
@@ -20,4 +20,12 @@ urlpatterns = [
         "devices/<str:ref>/forks", explore.DeviceForksView.as_view(), name="api-device-forks"
     ),
     *api_path("devices/<str:ref>/fork", forks.ForkView.as_view(), name="api-device-fork"),
+    *api_path(
+        "trails/<str:ref>/upstream", upstream.UpstreamView.as_view(), name="api-trail-upstream"
+    ),
+    *api_path(
+        "trails/<str:ref>/upstream/merge",
+        upstream.UpstreamMergeView.as_view(),
+        name="api-trail-upstream-merge",
+    ),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import shlex
 
@@ -16,12 +17,15 @@ from django.utils import timezone
 from community import stateview
 from community.models import Fork
 from community.querysets import cards, forks_of
+from community.services import upstream as upstreams
 from community.views.lookups import device_for, page_context, step_for
 from devices.models import Device
+from portal.errors import DomainError
 from revisions.models import Step
 from revisions.services.objects import held_blobs, small_contents, step_objects
 from revisions.storage import get_store
 from trail.apps.platform import platforms_of
+from trail.merge import ABSENT
 from trail.state import SPEC_KEY, is_object_key
 
 HISTORY_PAGE_SIZE = 50
@@ -58,6 +62,31 @@ def clone_command(hub: str, device: Device) -> str:
     return shlex.join(["trail", "clone", "--hub", hub, f"{device.owner.username}/{device.nick}"])
 
 
+def _shown(value) -> str | None:
+    """A side of a merge conflict as the page shows it (None: the side has none)."""
+    if value is ABSENT:
+        return None
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+def _upstream(request, device: Device) -> dict:
+    """The upstream card of a fork: how far behind, and what a merge would conflict on."""
+    status = upstreams.upstream_of(device, request.user)
+    if status.source is None and not status.notice:
+        return {}
+    conflicts = []
+    if status.behind:
+        try:
+            found = upstreams.preview(status)
+        except DomainError:
+            found = None
+        for conflict in found.merge.conflicts if found else ():
+            sides = (conflict.base, conflict.ours, conflict.theirs)
+            conflicts.append({"path": conflict.path, "sides": [_shown(s) for s in sides]})
+    return {"upstream": status, "conflicts": conflicts}
+
+
 def overview(request, nick: str, device: str):
     device = device_for(request, nick, device)
     newest = Step.objects.filter(trail_id=device.id).order_by("-rev").first()
@@ -73,6 +102,7 @@ def overview(request, nick: str, device: str):
             "recent": recent,
             "hub": hub,
             "clone": clone_command(hub, device),
+            **_upstream(request, device),
         },
     )
 

@@ -1,4 +1,5 @@
-"""Actions that post revisions: roll back (the owner) and fork (anyone logged in)."""
+"""Actions that post revisions: roll back (the owner), fork (anyone logged in), merge
+upstream and follow it (the owner of a fork)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from community import services
 from community.forms import ForkForm
+from community.services import upstream
 from community.views.lookups import device_for, page_context, step_for
 from portal.errors import DomainError, add_to_form
 
@@ -78,3 +80,44 @@ def fork(request, nick: str, device: str, rev: int):
     return render(
         request, "community/device/fork.html", context, status=400 if form.errors else 200
     )
+
+
+def _device_url(device) -> str:
+    return reverse("community:device", args=[device.owner.username, device.nick])
+
+
+@login_required
+@require_POST
+def merge_upstream(request, nick: str, device: str):
+    """Merge the upstream's newest revision (the overview's button)."""
+    device = device_for(request, nick, device, owner_only=True)
+    try:
+        new = upstream.merge_upstream(request.user, device)
+    except DomainError as exc:
+        messages.error(request, f"Could not merge: {exc.message}")
+        return redirect(_device_url(device))
+    if new is None:
+        messages.success(request, "Up to date with upstream: the merge changed nothing here.")
+        return redirect(_device_url(device))
+    messages.success(request, f"Posted revision {new.rev}: {new.commit_msg}.")
+    return redirect(_revision_url(device, new.rev))
+
+
+@login_required
+@require_POST
+def follow_upstream(request, nick: str, device: str):
+    """Start (``follow=on``) or stop following the upstream."""
+    device = device_for(request, nick, device, owner_only=True)
+    follow = request.POST.get("follow") == "on"
+    try:
+        upstream.set_follow(request.user, device, follow)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            "Following upstream: each new upstream revision is merged here."
+            if follow
+            else "Stopped following upstream.",
+        )
+    return redirect(_device_url(device))

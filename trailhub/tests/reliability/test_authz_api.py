@@ -134,6 +134,10 @@ MATRIX: dict[str, Row] = {
     "POST /devices/{ref}/fork": Row(
         codes(["owner"], 201), public=codes(PEOPLE, 201), body={"nick": "matrix-fork"}
     ),
+    # The target is no fork: its owner is told so (409 no-upstream), anyone else refused.
+    "GET /trails/{ref}/upstream": read(),
+    "PUT /trails/{ref}/upstream": Row(codes(["owner"], 409), body={"follow": True}),
+    "POST /trails/{ref}/upstream/merge": Row(codes(["owner"], 409), body={"rev": -1}),
     "GET /devices/tokens": Row(codes(PEOPLE)),
     "POST /devices/tokens": Row(codes(PEOPLE), body={}),
     "GET /devices/tokens/{token_id}": OWNER,

@@ -151,6 +151,7 @@ def test_it_refuses_oversized_bodies_everywhere(api, world, settings):
 
 
 STEPS = "/trails/{ref}/steps"
+UPSTREAM = "/trails/{ref}/upstream"
 PROGRESS = "/trails/{ref}/steps/{rev}/progress"
 OBJECT = {"objectname": "o", "size": "10", "sha256sum": UNKNOWN_SHA}
 
@@ -373,6 +374,10 @@ FIELD_TYPES = {
         "owner", "POST", "/devices/{ref}/fork", {"into": "../x"}, None, (404,)
     ),
     "fork into a list": Case("owner", "POST", "/devices/{ref}/fork", {"into": []}),
+    "upstream follow a word": Case("owner", "PUT", UPSTREAM, {"follow": "perhaps"}),
+    "upstream follow missing": Case("owner", "PUT", UPSTREAM, {}),
+    "upstream merge rev a word": Case("owner", "POST", UPSTREAM + "/merge", {"rev": "x"}),
+    "upstream merge rev below -1": Case("owner", "POST", UPSTREAM + "/merge", {"rev": -2}),
     "star of a missing device": Case(
         "owner", "PUT", "/devices/" + "f" * 24 + "/star", None, None, (404,)
     ),

@@ -1,10 +1,12 @@
 """Rolling back and forking (new revisions posted through the revisions service), stars,
-and the dashboard's bulk actions (through the devices and packs services).
+and the dashboard's bulk actions (through the devices and packs services); merging
+upstream revisions into forks is :mod:`community.services.upstream`.
 
 Nothing here writes a step itself: ``revisions.services.steps.post_step``
 allocates the number, checks (or, for forks, links) the objects and announces
 the revision after commit. This module adds what the community owns: the
-lineage row that fork counts and "forked from" read.
+lineage row that fork counts and "forked from" read, and the upstream a fork
+follows.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from community.models import Fork, Star
+from community.models import Fork, Star, Upstream
 from devices import services as device_services
 from devices.models import Device
 from packs import services as pack_services
@@ -154,6 +156,7 @@ def fork(
             source_label=label(source),
             user=user,
         )
+        Upstream.took_in(into, source, step.rev)
     return new_step
 
 
