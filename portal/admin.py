@@ -1,18 +1,23 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from portal.forms import AdminLoginForm
 from portal.models import ApiToken, SigningKey, User
 
-# The admin's login counts failures as the other logins do (portal/limits.py).
-admin.site.login_form = AdminLoginForm
+# admin.site is portal.admin_site.AdminSite (portal.apps.AdminConfig): its login counts
+# failures as the other logins do, and asks for the second factor as they do.
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     list_display = ("username", "email", "is_staff", "is_active", "date_joined")
     search_fields = ("username", "email")
-    fieldsets = (*DjangoUserAdmin.fieldsets, ("Profile", {"fields": ("bio",)}))
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets,
+        ("Profile", {"fields": ("bio",)}),
+        # Its authenticators and recovery codes are under "OTP_TOTP" and "OTP_STATIC":
+        # deleting them (a lost phone) turns two-factor login off; untick this first.
+        ("Two-factor login", {"fields": ("require_2fa",)}),
+    )
 
 
 @admin.register(ApiToken)

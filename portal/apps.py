@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class PortalConfig(AppConfig):
@@ -9,3 +10,10 @@ class PortalConfig(AppConfig):
 
     def ready(self):
         from portal import schema  # noqa: F401  (registers the OpenAPI auth extension)
+
+
+class AdminConfig(admin_apps.AdminConfig):
+    """Django's admin on the site of portal/admin_site.py (in INSTALLED_APPS in its stead)."""
+
+    default = False  # portal's own config stays PortalConfig
+    default_site = "portal.admin_site.AdminSite"

@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.core.exceptions import ValidationError
 
-from portal import scopes
+from portal import scopes, two_factor
 from portal.limits import LoginLimits, wait_text
 
 
@@ -26,11 +26,31 @@ class SignupForm(UserCreationForm):
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = get_user_model()
-        fields = ("email", "first_name", "last_name", "bio")
+        fields = ("email", "first_name", "last_name", "bio", "require_2fa")
+
+    def clean_require_2fa(self):
+        required = self.cleaned_data["require_2fa"]
+        if required and not two_factor.is_enabled(self.instance):
+            raise ValidationError(
+                "Set up two-factor login first (an authenticator app), then require it."
+            )
+        return required
 
 
 class LoginLimitMixin:
-    """Failed logins on a page count as they do on the API (portal.limits.LoginLimits)."""
+    """Failed logins on a page count as they do on the API (portal.limits.LoginLimits).
+
+    A right password of an account with two-factor login is refused here too, with the
+    code ``two_factor.SECOND_STEP``: the login views then ask for the second factor
+    (portal.views.second_step) instead of logging in.
+    """
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if two_factor.is_enabled(user):
+            raise ValidationError(
+                "Enter a code from your authenticator app.", code=two_factor.SECOND_STEP
+            )
 
     def clean(self):
         username, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
@@ -56,6 +76,26 @@ class LoginForm(LoginLimitMixin, AuthenticationForm):
 
 class AdminLoginForm(LoginLimitMixin, AdminAuthenticationForm):
     pass
+
+
+class CodeForm(forms.Form):
+    """A code from the authenticator app (six digits) or, at login, a recovery code."""
+
+    code = forms.CharField(
+        max_length=32,
+        strip=True,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"}
+        ),
+    )
+
+
+class TurnOffTwoFactorForm(forms.Form):
+    proof = forms.CharField(
+        label="A current code, a recovery code or your password",
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
 
 
 class ScopedTokenForm(forms.Form):

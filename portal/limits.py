@@ -21,6 +21,7 @@ import math
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
+from portal.errors import DomainError
 from trail.wire import DEVICE_PRN_PREFIX
 
 
@@ -139,6 +140,13 @@ class LoginLimits:
             if not counter.allow_request(self.request, None)
         ]
         return max(waits) if waits else None
+
+    def check(self) -> None:
+        """Refuse (a DomainError) while a counter is full: for the pages that take a
+        second factor or a password after the login form."""
+        wait = self.wait()
+        if wait is not None:
+            raise DomainError(f"Too many failed logins; try again {wait_text(wait)}.", "throttled")
 
     def record_failure(self) -> None:
         for counter in self.counters:

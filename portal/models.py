@@ -30,6 +30,14 @@ class User(AbstractUser):
     # Raised by "log out everywhere": every token and session made before ends.
     # The database default lets code from before it (a rolling deploy) insert users.
     token_generation = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    # Set by the person, with an authenticator confirmed (portal/two_factor.py): while it
+    # is, two-factor login cannot be turned off.
+    require_2fa = models.BooleanField(
+        "require two-factor login",
+        default=False,
+        db_default=False,
+        help_text="Keep two-factor login on: it cannot be turned off while this is ticked.",
+    )
 
     @property
     def nick(self) -> str:

@@ -1,21 +1,34 @@
-"""Account pages: sign-up, the profile, scoped tokens, signing keys, log out everywhere,
-password reset with a limit."""
+"""Account pages: sign-up, the login and its second factor, the profile, two-factor
+login, scoped tokens, signing keys, log out everywhere, password reset with a limit."""
 
 import datetime as dt
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, redirect, render
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from portal import signing_keys, tokens
+from portal import signing_keys, tokens, two_factor
 from portal.errors import DomainError, add_to_form
-from portal.forms import ProfileForm, ScopedTokenForm, SigningKeyForm, SignupForm
-from portal.limits import RateLimit, wait_text
+from portal.forms import (
+    CodeForm,
+    LoginForm,
+    ProfileForm,
+    ScopedTokenForm,
+    SigningKeyForm,
+    SignupForm,
+    TurnOffTwoFactorForm,
+)
+from portal.limits import LoginLimits, RateLimit, wait_text
 
 
 def signup(request):
@@ -34,6 +47,74 @@ def signup(request):
     return render(request, "registration/signup.html", {"form": form})
 
 
+def second_step(request, form, next_url: str):
+    """After a right password of an account with two-factor login (the login form's
+    refusal ``two_factor.SECOND_STEP``), the page that asks for the code; else None."""
+    if not form.has_error(NON_FIELD_ERRORS, two_factor.SECOND_STEP):
+        return None
+    two_factor.begin_login(request, form.get_user(), next_url)
+    return redirect("login-verify")
+
+
+class LoginView(auth_views.LoginView):
+    """Django's, with the limits of portal/limits.py and a second step for accounts with
+    two-factor login; an account without it logs in as before."""
+
+    authentication_form = LoginForm
+
+    def form_invalid(self, form):
+        return second_step(self.request, form, self.get_success_url()) or super().form_invalid(form)
+
+
+def _safe_next(request) -> str:
+    url = request.GET.get("next", "")
+    if url_has_allowed_host_and_scheme(url, {request.get_host()}, request.is_secure()):
+        return url
+    return resolve_url(settings.LOGIN_REDIRECT_URL)
+
+
+@sensitive_post_parameters("code")
+@never_cache
+def login_verify(request):
+    """The second step: a code from the authenticator app, or a recovery code.
+
+    For the login that gave the right password (``two_factor.pending_login``), or
+    for a session logged in without one that needs it now (the admin, with
+    ``ADMIN_REQUIRE_2FA``). Wrong codes count as failed logins (portal/limits.py).
+    """
+    pending = two_factor.pending_login(request)
+    if pending is not None:
+        user, next_url = pending
+    elif (
+        request.user.is_authenticated
+        and not request.user.is_verified()
+        and two_factor.is_enabled(request.user)
+    ):
+        user, next_url = request.user, _safe_next(request)
+    else:
+        return redirect("login")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        limits = LoginLimits(request, user.username)
+        try:
+            limits.check()
+            device = two_factor.verify(user, form.cleaned_data["code"])
+        except DomainError as exc:
+            if exc.code == "2fa-wrong-code":
+                limits.record_failure()
+            add_to_form(form, exc, "code" if exc.code == "2fa-wrong-code" else None)
+        else:
+            two_factor.finish_login(request, user, device)
+            if two_factor.is_recovery(device):
+                messages.warning(
+                    request,
+                    f"You used a recovery code: {two_factor.recovery_codes_left(user)} left. "
+                    "Make new ones on your account's two-factor page before they run out.",
+                )
+            return redirect(next_url)
+    return render(request, "registration/login_verify.html", {"form": form})
+
+
 @login_required
 def profile(request):
     form = ProfileForm(request.POST or None, instance=request.user)
@@ -41,7 +122,8 @@ def profile(request):
         form.save()
         messages.success(request, "Profile saved.")
         return redirect("profile")
-    return render(request, "portal/profile.html", {"form": form})
+    context = {"form": form, "two_factor_on": two_factor.is_enabled(request.user)}
+    return render(request, "portal/profile.html", context)
 
 
 @require_POST
@@ -158,3 +240,87 @@ def remove_signing_key(request, key_id: str):
     signing_keys.remove(request.user, row.id)
     messages.success(request, f"No longer trusted: {row.name}.")
     return redirect("signing-keys")
+
+
+@login_required
+def two_factor_overview(request):
+    """Two-factor login: on or off, the recovery codes left, what can be done."""
+    enabled = two_factor.is_enabled(request.user)
+    context = {
+        "enabled": enabled,
+        "codes_left": two_factor.recovery_codes_left(request.user) if enabled else 0,
+    }
+    return render(request, "portal/two_factor.html", context)
+
+
+@sensitive_post_parameters("code")
+@never_cache
+@login_required
+def two_factor_setup(request):
+    """Add an authenticator app: its secret, then a code from it confirms it; the
+    recovery codes are shown once, in the answer to that."""
+    try:
+        device = two_factor.start_setup(request.user)
+    except DomainError as exc:
+        messages.info(request, exc.message)
+        return redirect("two-factor")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            codes = two_factor.confirm_setup(request, form.cleaned_data["code"])
+        except DomainError as exc:
+            add_to_form(form, exc, "code")
+        else:
+            messages.success(request, "Two-factor login is on.")
+            return render(request, "portal/recovery_codes.html", {"codes": codes, "new": True})
+    context = {"form": form, "enrolment": two_factor.enrolment(device)}
+    return render(request, "portal/two_factor_setup.html", context)
+
+
+@never_cache
+@login_required
+def two_factor_recovery_codes(request):
+    """New recovery codes (the old ones stop working), after a confirmation page."""
+    if not two_factor.is_enabled(request.user):
+        return redirect("two-factor")
+    if request.method != "POST":
+        what = [
+            "Ten new recovery codes replace the ones you have: those stop working at once.",
+            "The new ones are shown once, on the next page.",
+        ]
+        return render(
+            request,
+            "confirm.html",
+            {
+                "title": "Make new recovery codes?",
+                "what": what,
+                "button": "Make new recovery codes",
+                "cancel_url": reverse("two-factor"),
+            },
+        )
+    codes = two_factor.new_recovery_codes(request.user)
+    return render(request, "portal/recovery_codes.html", {"codes": codes})
+
+
+@sensitive_post_parameters("proof")
+@login_required
+def two_factor_off(request):
+    """Turn two-factor login off, given a current code, a recovery code or the password
+    (a wrong one counts as a failed login)."""
+    if not two_factor.is_enabled(request.user):
+        return redirect("two-factor")
+    form = TurnOffTwoFactorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        limits = LoginLimits(request, request.user.username)
+        try:
+            limits.check()
+            if not two_factor.check_proof(request.user, form.cleaned_data["proof"]):
+                limits.record_failure()
+                raise DomainError("That is neither a current code nor your password.", "2fa-proof")
+            two_factor.turn_off(request.user)
+        except DomainError as exc:
+            add_to_form(form, exc, "proof" if exc.code == "2fa-proof" else None)
+        else:
+            messages.success(request, "Two-factor login is off: your password alone logs in.")
+            return redirect("two-factor")
+    return render(request, "portal/two_factor_off.html", {"form": form})

@@ -63,7 +63,8 @@ CONTENT_SECURITY_POLICY = (
 )
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, on the site of portal/admin_site.py (ADMIN_REQUIRE_2FA).
+    "portal.apps.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -75,6 +76,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    # Two-factor login for the web (portal/two_factor.py): TOTP devices, recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "trailhub",
     "portal",
     "devices",
@@ -98,6 +103,8 @@ MIDDLEWARE = [
     "portal.bodies.BodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed a second factor.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -292,6 +299,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Two-factor login (docs/security.md): the admin lets in only sessions that passed a
+# second factor; staff without an authenticator are sent to set one up.
+ADMIN_REQUIRE_2FA = envbool("ADMIN_REQUIRE_2FA", False)
+# The name authenticator apps show next to the account (otpauth:// issuer).
+OTP_TOTP_ISSUER = "Trailhub"
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
 EMAIL_PORT = envint("EMAIL_PORT", 25)

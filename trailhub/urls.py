@@ -1,14 +1,12 @@
 """URLs: API paths at the root (the Pantahub wire), pages elsewhere (DESIGN.md)."""
 
 from django.contrib import admin
-from django.contrib.auth.views import LoginView
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from portal import views as accounts
-from portal.forms import LoginForm
 from trailhub import views
 from trailhub.metrics.views import metrics
 
@@ -34,8 +32,18 @@ urlpatterns = [
         accounts.remove_signing_key,
         name="signing-key-remove",
     ),
-    # Django's own, with the limits of portal/limits.py; the rest of its set follows.
-    path("accounts/login/", LoginView.as_view(authentication_form=LoginForm), name="login"),
+    path("accounts/two-factor/", accounts.two_factor_overview, name="two-factor"),
+    path("accounts/two-factor/setup/", accounts.two_factor_setup, name="two-factor-setup"),
+    path(
+        "accounts/two-factor/recovery-codes/",
+        accounts.two_factor_recovery_codes,
+        name="two-factor-recovery-codes",
+    ),
+    path("accounts/two-factor/off/", accounts.two_factor_off, name="two-factor-off"),
+    # Django's own, with the limits of portal/limits.py and a second factor where the
+    # account has one; the rest of its set follows.
+    path("accounts/login/", accounts.LoginView.as_view(), name="login"),
+    path("accounts/login/verify/", accounts.login_verify, name="login-verify"),
     path("accounts/password_reset/", accounts.PasswordResetView.as_view(), name="password_reset"),
     path("accounts/logout-everywhere/", accounts.logout_everywhere, name="logout-everywhere"),
     path("accounts/", include("django.contrib.auth.urls")),
