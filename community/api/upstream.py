@@ -60,10 +60,26 @@ class FollowSerializer(serializers.Serializer):
     follow = serializers.BooleanField(help_text="true: merge each new upstream revision")
 
 
-class MergeRequestSerializer(serializers.Serializer):
+class MergeRequestSerializer(HyphenatedFieldsMixin, serializers.Serializer):
     rev = serializers.IntegerField(
         min_value=-1, default=-1, help_text="the upstream revision to merge; -1: the newest"
     )
+    state = serializers.DictField(
+        required=False,
+        help_text="the merge resolved by hand, posted instead of the computed one",
+    )
+    parent_rev = serializers.IntegerField(
+        min_value=0,
+        required=False,
+        help_text="with state: the device's revision the resolution was made from",
+    )
+
+    def validate(self, attrs):
+        if "parent_rev" in attrs and "state" not in attrs:
+            raise serializers.ValidationError(
+                {"parent-rev": "parent-rev goes with a state resolved by hand"}
+            )
+        return attrs
 
 
 class MergeAnswerSerializer(serializers.Serializer):
@@ -185,7 +201,12 @@ class UpstreamMergeView(APIView):
             " `base-rev` moves to `rev`. Where both sides changed the same key or member"
             " differently, it answers 409 `conflicts` with each (`path`, an RFC 6901"
             " pointer into the state, and the `base`, `ours` and `theirs` values there,"
-            " a side that has none leaving it out) and changes nothing. A revision the"
+            " a side that has none leaving it out) and changes nothing. With `state`,"
+            " the merge resolved by hand (what `trail pull --upstream` posts after the"
+            " conflicts are resolved), that state is posted instead of the computed one,"
+            " conflicts or not; `parent-rev`, the device's revision it was made from,"
+            " must still be its newest, else a 409 `moved` (a revision posted since"
+            " would be lost). A revision the"
             " upstream does not have is a 400 `no-such-rev`; one taken in already a 409"
             " `up-to-date`; no upstream you may see a 409 `no-upstream`. " + OWNER_ONLY
         ),
@@ -194,6 +215,10 @@ class UpstreamMergeView(APIView):
         responses={201: MergeAnswerSerializer, 200: MergeAnswerSerializer},
         examples=[
             request_example({"rev": -1}),
+            request_example(
+                {"rev": 9, "parent-rev": 2, "state": {"#spec": "pantavisor-service-system@1"}},
+                "Resolved by hand",
+            ),
             answer_example(MERGED, status=201),
             answer_example(CONFLICTS, "Conflicts", status=409),
         ],
@@ -203,7 +228,14 @@ class UpstreamMergeView(APIView):
         device = get_owned_device(person, ref)
         form = MergeRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        new = upstream.merge_upstream(person, device, form.validated_data["rev"])
+        asked = form.validated_data
+        new = upstream.merge_upstream(
+            person,
+            device,
+            asked["rev"],
+            resolved=asked.get("state"),
+            parent_rev=asked.get("parent_rev"),
+        )
         answer = {
             "revision": StepSerializer(new, context={"device": device}).data if new else None,
             "upstream": UpstreamSerializer(upstream.upstream_of(device, person)).data,

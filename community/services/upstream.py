@@ -22,10 +22,9 @@ from packs.services import leader_revision
 from portal import queue
 from portal.errors import Conflict, DomainError
 from revisions.models import Step, Trail
-from revisions.services.steps import post_step
+from revisions.services.steps import post_step, validated_state_sha
 from trail import status as st
 from trail.merge import Merge, merge_states
-from trail.state import state_sha
 
 
 @dataclass
@@ -118,19 +117,39 @@ def preview(status: UpstreamStatus, rev: int = -1) -> Preview:
     return Preview(ours, theirs, merge_states(base.state, ours.state, theirs.state))
 
 
-def merge_upstream(user, device: Device, rev: int = -1) -> Step | None:
+def merge_upstream(
+    user,
+    device: Device,
+    rev: int = -1,
+    *,
+    resolved: dict | None = None,
+    parent_rev: int | None = None,
+) -> Step | None:
     """Merge upstream revision ``rev`` (-1: the newest) into ``device`` (``user``'s) and
     post the result as its next revision, "Merge upstream <owner/nick> rev N"; return
     it, or None when the device held the merged state already (only the base moved).
 
     Conflicts are a 409 ``conflicts`` with each one (``trail.merge.Conflict.as_json``)
     and change nothing; so do the refusals of :func:`preview` and of posting.
+
+    ``resolved`` is the merge as its owner made it by hand (``trail pull --upstream``
+    after resolving the conflicts): it is posted instead of the computed merge, and
+    ``parent_rev``, the device's revision it was made from, must still be its newest
+    (else a 409 ``moved``: a revision posted since would be lost).
     """
     with transaction.atomic():
         status = upstream_of(device, user, lock=True)
         found = preview(status, rev)
         merged = found.merge
-        if not merged.clean:
+        if parent_rev is not None and parent_rev != found.ours.rev:
+            raise Conflict(
+                f"{label(device)} has revision {found.ours.rev} since revision {parent_rev},"
+                " which this merge was made from: merge again from the newest",
+                code="moved",
+                rev=found.ours.rev,
+            )
+        state = merged.state if resolved is None else resolved
+        if resolved is None and not merged.clean:
             raise Conflict(
                 f"upstream revision {found.theirs.rev} changes {len(merged.conflicts)} place(s)"
                 f" that {label(device)} changed otherwise since revision {status.base_rev}:"
@@ -139,10 +158,10 @@ def merge_upstream(user, device: Device, rev: int = -1) -> Step | None:
                 conflicts=[conflict.as_json() for conflict in merged.conflicts],
             )
         new = None
-        if state_sha(merged.state) != found.ours.state_sha:
+        if validated_state_sha(state) != found.ours.state_sha:
             new = post_step(
                 Trail.objects.get(device=device),
-                merged.state,
+                state,
                 commit_msg=f"Merge upstream {label(_need_source(status))} rev {found.theirs.rev}",
                 author=user,
                 forked_from=found.theirs,

@@ -153,6 +153,65 @@ def test_a_conflict_answers_each_place_and_changes_nothing(
     assert Upstream.objects.get(device=mine).base_rev == 1
 
 
+def test_a_conflict_resolved_by_hand_is_posted_as_the_merge(
+    api, owner, outsider, kiosk, mine, committed
+):
+    ours = changed(mine, outsider, committed, port=8080)
+    changed(kiosk, owner, committed, port=9090)
+    resolved = copy.deepcopy(ours.state)
+    resolved["app/run.json"]["port"] = 8443  # neither side's: the owner's own choice
+
+    answer = api.as_(outsider).post(
+        url(mine, merge=True),
+        {"rev": 2, "state": resolved, "parent-rev": ours.rev},
+        format="json",
+    )
+
+    assert answer.status_code == 201, answer.content
+    new = head(mine)
+    assert new.rev == ours.rev + 1 and new.state["app/run.json"]["port"] == 8443
+    assert new.commit_msg == "Merge upstream alice/kiosk rev 2"
+    assert answer.json()["upstream"]["base-rev"] == 2
+    assert Upstream.objects.get(device=mine).base_rev == 2
+
+
+def test_a_resolution_made_before_a_newer_post_is_refused(
+    api, owner, outsider, kiosk, mine, committed
+):
+    ours = changed(mine, outsider, committed, port=8080)
+    changed(kiosk, owner, committed, port=9090)
+    later = changed(mine, outsider, committed, debug=True)  # posted while resolving
+
+    answer = api.as_(outsider).post(
+        url(mine, merge=True), {"state": ours.state, "parent-rev": ours.rev}, format="json"
+    )
+
+    assert (answer.status_code, answer.json()["code"]) == (409, "moved"), answer.content
+    assert answer.json()["rev"] == later.rev
+    assert head(mine) == later and Upstream.objects.get(device=mine).base_rev == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"state": {"#spec": "pantavisor-service-system@1", "../x": "a"}}, 400, None),
+        ({"state": "not an object"}, 400, "not_a_dict"),
+        ({"parent-rev": 1}, 400, "invalid"),
+        ({"state": {"#spec": "pantavisor-service-system@1", "app/x": "f" * 64}}, 409, None),
+    ],
+)
+def test_a_bad_resolution_changes_nothing(
+    api, owner, outsider, kiosk, mine, committed, body, status, code
+):
+    changed(kiosk, owner, committed, port=9090)
+    revisions = Step.objects.filter(trail_id=mine.id).count()
+    answer = api.as_(outsider).post(url(mine, merge=True), body, format="json")
+    assert answer.status_code == status, answer.content
+    assert code is None or answer.json()["code"] == code
+    assert Step.objects.filter(trail_id=mine.id).count() == revisions
+    assert Upstream.objects.get(device=mine).base_rev == 1
+
+
 def test_a_merge_that_changes_nothing_posts_nothing_but_moves_the_base(
     api, owner, outsider, kiosk, mine, committed
 ):

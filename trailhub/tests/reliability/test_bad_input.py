@@ -378,6 +378,10 @@ FIELD_TYPES = {
     "upstream follow missing": Case("owner", "PUT", UPSTREAM, {}),
     "upstream merge rev a word": Case("owner", "POST", UPSTREAM + "/merge", {"rev": "x"}),
     "upstream merge rev below -1": Case("owner", "POST", UPSTREAM + "/merge", {"rev": -2}),
+    "upstream merge state a list": Case("owner", "POST", UPSTREAM + "/merge", {"state": []}),
+    "upstream merge parent-rev alone": Case(
+        "owner", "POST", UPSTREAM + "/merge", {"parent-rev": 1}
+    ),
     "star of a missing device": Case(
         "owner", "PUT", "/devices/" + "f" * 24 + "/star", None, None, (404,)
     ),
