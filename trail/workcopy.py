@@ -8,11 +8,27 @@
   ``latest`` (the newest revision seen on the trail), the pending commit
   message;
 * ``index.json`` — new files marked with ``trail add`` for the next commit;
+* ``conflicts.json`` — what ``trail pull`` could not merge, until ``trail resolve``;
 * ``stat.json`` — size and mtime of each object file with its sha, so that
   ``status`` hashes only the files that changed.
 
 As with ``pvr``: files of HEAD that changed or disappeared are committed as
 they are; new files only once ``trail add`` names them.
+
+``trail pull`` merges the newest revision into HEAD (:meth:`WorkCopy.plan_pull`,
+then :meth:`WorkCopy.apply_pull`): base is ``remote.json`` (what HEAD's
+changes are changes from, what ``trail post`` compares with), ours is HEAD,
+theirs the newest revision. Changes not committed stay as they are, unless
+the merge would write over them: then it refuses, as git does. A key both
+sides changed is a conflict (:mod:`trail.merge`); HEAD holds ours there, and
+
+* a text file both sides hold is written with conflict markers
+  (``<<<<<<< ours`` … ``=======`` … ``>>>>>>> theirs (rev N)``);
+* any other file keeps ours, with theirs beside it as ``KEY.theirs``;
+* a ``.json`` file keeps ours; each member in conflict is recorded with its
+  RFC 6901 path and the three values, which ``trail status`` shows.
+
+Until ``trail resolve KEY`` drops its record, ``commit`` and ``post`` refuse.
 """
 
 from __future__ import annotations
@@ -24,8 +40,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trail.merge import Conflict, merge_states
 from trail.objects import ObjectStore
 from trail.state import (
+    SPEC_KEY,
     Change,
     StateError,
     diff_states,
@@ -34,6 +52,7 @@ from trail.state import (
     state_sha,
     validate_state,
 )
+from trail.textdiff import MAX_TEXT, as_text
 from trail.tree import (
     check_layout,
     file_keys,
@@ -45,6 +64,10 @@ from trail.tree import (
 )
 
 META = ".trail"
+#: The lines a text conflict is written between (``>>>>>>> theirs (rev N)``).
+OURS_MARK, SPLIT_MARK, THEIRS_MARK = "<<<<<<< ours", "=======", ">>>>>>> theirs"
+#: What a file's version from the hub is called beside it when it is not text.
+THEIRS_SUFFIX = ".theirs"
 
 
 class WorkCopyError(Exception):
@@ -63,6 +86,43 @@ class Status:
     @property
     def clean(self) -> bool:
         return not self.changes and not self.broken
+
+
+@dataclass
+class PullPlan:
+    """What :meth:`WorkCopy.plan_pull` decided: the merged state and how to write it."""
+
+    theirs: dict[str, Any]
+    merged: dict[str, Any]
+    conflicts: tuple[Conflict, ...]
+    #: HEAD's keys that the merge changes, adds or removes (their files are rewritten).
+    changes: list[Change]
+
+    @property
+    def files_in_conflict(self) -> list[str]:
+        """The object keys (not ``.json``) in conflict that the hub's revision holds."""
+        return [
+            c.parts[0]
+            for c in self.conflicts
+            if is_object_key(c.parts[0]) and isinstance(c.theirs, str)
+        ]
+
+    @property
+    def needed(self) -> dict[str, Any]:
+        """The object keys whose objects the working copy needs for :meth:`WorkCopy.apply_pull`."""
+        needed = {c.key: self.merged[c.key] for c in self.changes if c.op != "removed"}
+        needed.update({key: self.theirs[key] for key in self.files_in_conflict})
+        return {key: sha for key, sha in needed.items() if is_object_key(key)}
+
+
+@dataclass
+class Pulled:
+    """What :meth:`WorkCopy.apply_pull` wrote for the conflicts."""
+
+    #: Text keys written with conflict markers.
+    marked: list[str] = field(default_factory=list)
+    #: Keys kept as ours, with the hub's version written beside them as KEY.theirs.
+    beside: list[str] = field(default_factory=list)
 
 
 class WorkCopy:
@@ -157,6 +217,14 @@ class WorkCopy:
     def added(self) -> list[str]:
         return self._read("index.json", [])
 
+    @property
+    def conflicts(self) -> list[dict[str, Any]]:
+        """What the last ``trail pull`` could not merge: ``{"key", "path", "base", "ours",
+        "theirs"}`` (a side left out where it is absent), and for a file ``"kind"``:
+        ``"text"`` (conflict markers) or ``"beside"`` (theirs in ``"beside"``)."""
+        found = self._read("conflicts.json", [])
+        return found if isinstance(found, list) else []
+
     def unposted(self) -> bool:
         """Whether HEAD differs from the trail's newest revision: something to post."""
         return state_sha(self.head) != state_sha(self.remote)
@@ -222,6 +290,17 @@ class WorkCopy:
 
     # --- changing it -------------------------------------------------------------
 
+    def _key_of(self, path: Path) -> str:
+        """The key of a file named by the user (relative to the current directory)."""
+        absolute = Path(os.path.abspath(path))
+        try:
+            rel = absolute.relative_to(self.root).as_posix()
+        except ValueError:
+            raise WorkCopyError(f"{path} is outside the working copy {self.root}") from None
+        if rel.split("/")[0] == META:
+            raise WorkCopyError(f"{path} is inside {META}/, which is trail's own")
+        return rel
+
     def add(self, paths: list[Path]) -> list[str]:
         """Mark new files (directories: every file under them) for the next commit;
         return the keys added."""
@@ -249,8 +328,18 @@ class WorkCopy:
         self._write("index.json", new)
         return [k for k in keys if k not in head]
 
+    def refuse_conflicts(self, verb: str) -> None:
+        """Raise unless every conflict of the last pull is resolved."""
+        keys = sorted({str(record.get("key")) for record in self.conflicts})
+        if keys:
+            raise WorkCopyError(
+                f"cannot {verb}: the pull left conflicts in {', '.join(keys)}; make each file "
+                "what it should hold, then `trail resolve PATH` (`trail status` lists them)"
+            )
+
     def commit(self, message: str, store: ObjectStore) -> list[Change]:
         """Make HEAD the state the files hold; store its new objects; return the changes."""
+        self.refuse_conflicts("commit")
         state, status = self.scan_state()
         if status.broken:
             key, why = next(iter(status.broken.items()))
@@ -285,3 +374,138 @@ class WorkCopy:
     def reset(self) -> None:
         """Forget ``trail add`` (``checkout(self.head, …)`` puts the files back too)."""
         self._write("index.json", [])
+
+    # --- pulling -------------------------------------------------------------------
+
+    def plan_pull(self, theirs: dict[str, Any]) -> PullPlan:
+        """Merge ``theirs`` (the newest revision's state, validated) into HEAD, from
+        ``remote.json``, without writing anything; refuse what would lose work.
+
+        Refused: a pull over conflicts not resolved yet; a merged state that is no
+        tree (both sides added ``a`` and ``a/b``); changes not committed, or files
+        nobody tracks, where the merge would write.
+        """
+        self.refuse_conflicts("pull")
+        head = self.head
+        merge = merge_states(self.remote, head, theirs)
+        try:
+            validate_state(merge.state)
+            check_layout(merge.state)
+        except StateError as exc:
+            raise WorkCopyError(
+                f"cannot merge: the merged state would not be a tree: {exc}"
+            ) from None
+        plan = PullPlan(theirs, merge.state, merge.conflicts, diff_states(head, merge.state))
+        _, status = self.scan_state()
+        written = {c.key for c in plan.changes} | set(plan.files_in_conflict)
+        local = {c.key for c in status.changes} | set(status.broken)
+        overwritten = sorted(local & written)
+        if overwritten:
+            raise WorkCopyError(
+                f"your changes to {', '.join(overwritten)} are not committed and the merge "
+                "would write over them: commit them (`trail commit`) or put back HEAD's files "
+                "(`trail reset --hard`), then pull; nothing was changed"
+            )
+        beside = {key + THEIRS_SUFFIX for key in plan.files_in_conflict}
+        in_the_way = sorted(set(status.untracked) & (written | beside))
+        if in_the_way:
+            raise WorkCopyError(
+                f"files nobody tracks are where the merge would write: {', '.join(in_the_way)}; "
+                "move them away (or `trail add` and commit them), then pull; nothing was changed"
+            )
+        return plan
+
+    def apply_pull(self, plan: PullPlan, store: ObjectStore, rev: int) -> Pulled:
+        """Write the merge :meth:`plan_pull` planned (the objects of ``plan.needed``
+        in ``store``): the changed files, the conflicts, HEAD; revision ``rev``
+        (the hub's newest) becomes what HEAD is based on."""
+        head = self.head
+        write = {SPEC_KEY: plan.merged[SPEC_KEY]}
+        write.update({c.key: plan.merged[c.key] for c in plan.changes if c.op != "removed"})
+        gone = {c.key: head[c.key] for c in plan.changes if c.op == "removed"}
+        write_tree(write, self.root, store, previous=gone)
+        pulled = Pulled()
+        records = []
+        for conflict in plan.conflicts:
+            key = conflict.parts[0]
+            record: dict[str, Any] = {"key": key, **conflict.as_json()}
+            if key in plan.files_in_conflict:
+                text = self._marked_text(key, conflict, store, rev)
+                if text is not None:
+                    write_atomic(self.root / key, text)
+                    record["kind"] = "text"
+                    pulled.marked.append(key)
+                elif key + THEIRS_SUFFIX not in plan.merged:
+                    store.copy_to(conflict.theirs, self.root / (key + THEIRS_SUFFIX))
+                    record.update(kind="beside", beside=key + THEIRS_SUFFIX)
+                    pulled.beside.append(key)
+            records.append(record)
+        self._write("conflicts.json", records)
+        self.set_head(plan.merged, tip=plan.theirs)
+        cache = self._stat_cache()
+        for key in [c.key for c in plan.changes] + pulled.marked:
+            cache.pop(key, None)
+        self._write("stat.json", cache)
+        config = self.config
+        message = config.get("message") or ""
+        if state_sha(plan.merged) != state_sha(plan.theirs):
+            message = "\n".join(m for m in (message, f"merge rev {rev}") if m)
+        self.update_config(rev=rev, latest=rev, message=message)
+        return pulled
+
+    def _marked_text(
+        self, key: str, conflict: Conflict, store: ObjectStore, rev: int
+    ) -> bytes | None:
+        """Ours and theirs between conflict markers, when both are text."""
+        path = self.root / key
+        if not isinstance(conflict.ours, str) or not path.is_file():
+            return None
+        if path.stat().st_size > MAX_TEXT or store.size(conflict.theirs) > MAX_TEXT:
+            return None
+        ours, theirs = as_text(path.read_bytes()), as_text(store.path(conflict.theirs).read_bytes())
+        if ours is None or theirs is None:
+            return None
+
+        def ended(text: str) -> str:
+            return text if not text or text.endswith("\n") else text + "\n"
+
+        marked = (
+            f"{OURS_MARK}\n{ended(ours)}{SPLIT_MARK}\n{ended(theirs)}{THEIRS_MARK} (rev {rev})\n"
+        )
+        return marked.encode("utf-8")
+
+    def resolve(self, paths: list[str]) -> list[str]:
+        """Mark the conflicts of the last pull at ``paths`` resolved (the files hold
+        what they should, and the next commit takes them); remove a ``KEY.theirs``
+        that is still there. Refused while a text file still has conflict markers."""
+        records = self.conflicts
+        keys: list[str] = []
+        for text in paths:
+            key = SPEC_KEY if text == SPEC_KEY else self._key_of(Path(text))
+            mine = [record for record in records if record.get("key") == key]
+            if not mine:
+                raise WorkCopyError(f"{text}: no conflict there (`trail status` lists them)")
+            if any(r.get("kind") == "text" for r in mine) and self._has_markers(key):
+                raise WorkCopyError(
+                    f"{key} still has conflict markers ({OURS_MARK} … {THEIRS_MARK}): "
+                    "edit it to what it should hold, then resolve it"
+                )
+            keys.append(key)
+        for record in records:
+            beside = record.get("beside")
+            if record.get("key") in keys and isinstance(beside, str):
+                path = self.root / beside
+                if path.is_file() and not path.is_symlink():
+                    path.unlink()
+        self._write("conflicts.json", [r for r in records if r.get("key") not in keys])
+        return keys
+
+    def _has_markers(self, key: str) -> bool:
+        path = self.root / key
+        if not path.is_file():
+            return False
+        lines = path.read_bytes().splitlines()
+        return any(
+            line.startswith(OURS_MARK.encode()) or line.startswith(THEIRS_MARK.encode())
+            for line in lines
+        )

@@ -119,6 +119,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rev", type=int, help="this revision instead of the newest")
     p.add_argument("--force", action="store_true", help="throw away changes not posted")
 
+    p = command(
+        "pull",
+        remote.cmd_pull,
+        "merge the newest revision from the hub into HEAD",
+        "Fetch the newest revision and merge it into HEAD: what the hub's revision changed "
+        "since this working copy last saw it, with what HEAD changed. A key both changed is "
+        "a conflict: a text file gets conflict markers, another file keeps yours with the "
+        "hub's beside it as FILE.theirs, a .json member keeps yours and `trail status` shows "
+        "the three values; `trail resolve PATH` each, commit, then post. Refused, changing "
+        "nothing, where the merge would write over changes not committed.",
+    )
+
+    p = command(
+        "resolve",
+        local.cmd_resolve,
+        "mark conflicts of `trail pull` resolved",
+        "Mark the conflicts in PATH resolved once the file holds what it should (refused "
+        "while a text file still has conflict markers); a FILE.theirs still there is removed. "
+        "Then `trail commit` and `trail post`.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files in conflict (or #spec)")
+
     p = command("log", remote.cmd_log, "list the trail's revisions, newest first")
     p.add_argument("-n", "--limit", type=int, help="show at most this many")
 

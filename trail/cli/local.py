@@ -1,4 +1,4 @@
-"""Commands that work on the working copy alone: status, diff, add, commit, reset."""
+"""Commands that work on the working copy alone: status, diff, add, commit, resolve, reset."""
 
 from __future__ import annotations
 
@@ -7,34 +7,36 @@ from typing import Any
 
 from trail.cli.context import Context
 from trail.cli.progress import plural
-from trail.cli.remote import restore_head
+from trail.cli.remote import MARKS, conflict_lines, name_of, restore_head
 from trail.objects import ObjectStore
 from trail.state import Change, diff_states, is_object_key
 from trail.textdiff import text_diff
 from trail.tree import json_bytes
-
-MARKS = {"changed": "M", "added": "A", "removed": "D"}
 
 
 async def cmd_status(ctx: Context, args) -> int:
     wc = ctx.workcopy()
     config = wc.config
     status = wc.status()
-    name = f"{config.get('owner-nick')}/{config.get('device-nick')}".strip("/")
-    ctx.out.print(f"On rev {config['rev']} of {name or config['trail-id']} at {config['hub']}")
+    ctx.out.print(f"On rev {config['rev']} of {name_of(config)} at {config['hub']}")
     if wc.unposted():
         pending = len(diff_states(wc.remote, wc.head))
         ctx.out.print(
             f"HEAD differs from the newest rev {config['latest']} in {plural(pending, 'key')}: "
             "`trail post` sends it"
         )
+    conflicts = wc.conflicts
+    if conflicts:
+        ctx.out.print("conflicts (make each file what it should hold, then `trail resolve PATH`):")
+        for line in conflict_lines(conflicts):
+            ctx.out.print(line)
     for change in status.changes:
         ctx.out.print(f"{MARKS[change.op]} {change.key}")
     for key, why in status.broken.items():
         ctx.out.print(f"! {key}: {why}")
     for key in status.untracked:
         ctx.out.print(f"? {key}")
-    if status.clean and not status.untracked:
+    if status.clean and not status.untracked and not conflicts:
         ctx.out.print("nothing to commit, working tree clean")
     return 0
 
@@ -108,6 +110,19 @@ async def cmd_commit(ctx: Context, args) -> int:
     for change in changes:
         ctx.out.print(f"{MARKS[change.op]} {change.key}")
     ctx.out.print(f"committed {plural(len(changes), 'change')}; `trail post` sends it to the hub")
+    return 0
+
+
+async def cmd_resolve(ctx: Context, args) -> int:
+    wc = ctx.workcopy()
+    keys = wc.resolve(args.paths)
+    for key in keys:
+        ctx.out.print(f"resolved {key}")
+    left = len({record.get("key") for record in wc.conflicts})
+    if left:
+        ctx.out.print(f"{plural(left, 'file')} still in conflict (`trail status`)")
+    else:
+        ctx.out.print("no conflicts left: `trail commit`, then `trail post`")
     return 0
 
 

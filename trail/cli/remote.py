@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import shutil
 import time
@@ -16,8 +17,10 @@ import httpx
 
 from trail import api
 from trail.cli.context import CLIError, Context
+from trail.cli.progress import plural
 from trail.cli.transfer import CONCURRENCY, Locations, fetch, push
 from trail.client import Hub, HubError, normalize_url
+from trail.merge import json_pointer
 from trail.objects import ObjectStore
 from trail.state import StateError, object_shas, required_shas, state_sha, validate_state
 from trail.status import FINAL, RUNNING_OK
@@ -25,6 +28,7 @@ from trail.tree import check_layout, place_object
 from trail.workcopy import WorkCopy
 
 _ID = re.compile(r"[0-9a-f]{24}")
+MARKS = {"changed": "M", "added": "A", "removed": "D"}
 
 
 @dataclass
@@ -109,7 +113,7 @@ async def cmd_clone(ctx: Context, args) -> int:
         "message": "",
     }
     WorkCopy.create(dest, config, state, store, tip=tip["state"], placed=placed)
-    ctx.out.print(f"cloned {_name(config)} rev {step['rev']} into {dest}")
+    ctx.out.print(f"cloned {name_of(config)} rev {step['rev']} into {dest}")
     return 0
 
 
@@ -203,8 +207,75 @@ async def cmd_get(ctx: Context, args) -> int:
         await fetch(ctx, hub, store, state, locations=locations)
     wc.checkout(state, store, tip=tip["state"])
     wc.update_config(rev=step["rev"], latest=tip["rev"], message="")
-    ctx.out.print(f"{_name(wc.config)} is at rev {step['rev']} (newest: {tip['rev']})")
+    ctx.out.print(f"{name_of(wc.config)} is at rev {step['rev']} (newest: {tip['rev']})")
     return 0
+
+
+async def cmd_pull(ctx: Context, args) -> int:
+    """Merge the newest revision into HEAD (see :meth:`WorkCopy.plan_pull`)."""
+    wc = ctx.workcopy()
+    wc.refuse_conflicts("pull")
+    config = wc.config
+    url = ctx.hub_url()
+    async with ctx.connect(url) as hub:
+        tip = await api.latest_step(hub, config["trail-id"])
+        theirs = checked_state(tip)
+        rev = int(tip["rev"])
+        if state_sha(theirs) == state_sha(wc.remote):
+            wc.update_config(latest=rev)
+            ctx.out.print(f"already up to date with rev {rev} of {name_of(config)}")
+            return 0
+        plan = wc.plan_pull(theirs)
+        store = ctx.store(url)
+        # Only what the merge writes: the objects of the keys that take the hub's version.
+        locations = Locations(hub, config["trail-id"], rev)
+        await fetch(ctx, hub, store, plan.needed, locations=locations)
+    pulled = wc.apply_pull(plan, store, rev)
+    for change in plan.changes:
+        ctx.out.print(f"{MARKS[change.op]} {change.key}")
+    if not plan.conflicts:
+        if wc.unposted():
+            ctx.out.print(
+                f"merged rev {rev} of {name_of(config)} into HEAD: `trail post` sends the "
+                f"merge as rev {rev + 1}"
+            )
+        else:
+            ctx.out.print(f"{name_of(config)} is at rev {rev}, the newest")
+        return 0
+    for line in conflict_lines(wc.conflicts):
+        ctx.out.print(line)
+    ctx.err.print(
+        f"merged rev {rev} of {name_of(config)} with {plural(len(plan.conflicts), 'conflict')}"
+        f" ({len(pulled.marked)} with conflict markers, {len(pulled.beside)} beside as"
+        " .theirs): make each file what it should hold, `trail resolve PATH`, `trail commit`,"
+        " then `trail post`"
+    )
+    return 1
+
+
+def conflict_lines(conflicts: list[dict[str, Any]]) -> list[str]:
+    """How ``trail pull`` and ``trail status`` show the conflicts of a pull."""
+    lines = []
+    for record in conflicts:
+        key, kind = str(record.get("key")), record.get("kind")
+        if kind == "text":
+            lines.append(f"C {key}  (both changed it: conflict markers in the file)")
+            continue
+        if kind == "beside":
+            lines.append(f"C {key}  (both changed it: ours kept, the hub's in {record['beside']})")
+            continue
+        sides = ", ".join(
+            f"{side} {_short(record[side])}" if side in record else f"{side} absent"
+            for side in ("base", "ours", "theirs")
+        )
+        where = "" if record.get("path") == json_pointer((key,)) else f" at {record.get('path')}"
+        lines.append(f"C {key}{where}  ({sides}; ours kept)")
+    return lines
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 async def cmd_checkout(ctx: Context, args) -> int:
@@ -231,6 +302,7 @@ async def restore_head(ctx: Context, wc: WorkCopy) -> None:
 async def cmd_post(ctx: Context, args) -> int:
     wc = ctx.workcopy()
     config = wc.config
+    wc.refuse_conflicts("post")
     status = wc.status()
     if not status.clean:
         ctx.err.print("note: changes not committed are not posted (see `trail status`)")
@@ -243,26 +315,39 @@ async def cmd_post(ctx: Context, args) -> int:
     url = ctx.hub_url()
     async with ctx.connect(url) as hub:
         await refuse_a_device_not_yours(hub, url, config["trail-id"])
+        if args.rev is None:  # before a single upload: has someone posted meanwhile?
+            await refuse_a_newer_revision(hub, config)
         await push(ctx, hub, ctx.store(url), head, wc.remote)
         try:
             step = await api.post_step(hub, config["trail-id"], rev, head, message)
         except HubError as exc:
-            if exc.status == 409:
-                raise CLIError(
-                    f"{exc} (the trail has moved on since rev {config['latest']}: see "
-                    "`trail log`; `trail post --rev -1` appends anyway)"
-                ) from None
+            if exc.code == "rev-exists":  # posted between the look above and this post
+                await refuse_a_newer_revision(hub, config)
             raise
         new_rev = int(step["rev"])
         wc.set_head(head, tip=head)
         wc.update_config(rev=new_rev, latest=new_rev, message="")
         ctx.out.print(
-            f"posted rev {new_rev} of {_name(config)} "
+            f"posted rev {new_rev} of {name_of(config)} "
             f"(state-sha {state_sha(head)[:12]}): {message.splitlines()[0]}"
         )
         if args.wait:
             return await _wait(ctx, hub, config["trail-id"], new_rev, args.timeout)
     return 0
+
+
+async def refuse_a_newer_revision(hub: Hub, config: dict[str, Any]) -> None:
+    """Refuse to post over a revision this working copy has not merged: the hub
+    numbers revisions in order and answers 409 ``rev-exists`` to a number taken
+    (revisions/services/steps.py, post_step), but even ``--rev -1`` would post
+    HEAD as if the other revision had never been."""
+    tip = await api.latest_step(hub, config["trail-id"])
+    if int(tip["rev"]) > int(config["latest"]):
+        raise CLIError(
+            f"the device has revision {tip['rev']} that this working copy does not have: "
+            "run `trail pull`, then post (nothing was posted; `trail post --rev -1` "
+            "posts HEAD over it anyway)"
+        )
 
 
 async def refuse_a_device_not_yours(hub: Hub, url: str, trail_id: str) -> None:
@@ -341,6 +426,7 @@ def refuse_local_changes(wc: WorkCopy, force: bool, verb: str) -> None:
         )
 
 
-def _name(config: dict[str, Any]) -> str:
+def name_of(config: dict[str, Any]) -> str:
+    """``owner/nick`` of the working copy's device, or its id when a nick is unknown."""
     owner, nick = config.get("owner-nick"), config.get("device-nick")
-    return f"{owner}/{nick}" if owner and nick else config["trail-id"]
+    return f"{owner}/{nick}" if owner and nick else str(config.get("trail-id"))

@@ -19,7 +19,8 @@ from trail.workcopy import WorkCopy
 ID = "6b0763e504336695eccf7100"
 COMMANDS = [
     ["login"], ["whoami"], ["clone"], ["fork"], ["status"], ["diff"], ["add"], ["commit"],
-    ["post"], ["checkout"], ["reset"], ["get"], ["log"], ["export"], ["import"], ["claim"],
+    ["post"], ["pull"], ["resolve"], ["checkout"], ["reset"], ["get"], ["log"], ["export"],
+    ["import"], ["claim"],
     ["device"], ["device", "list"], ["device", "get"], ["device", "set"], ["device", "logs"],
 ]  # fmt: skip
 
