@@ -24,12 +24,14 @@ class PackForm(forms.ModelForm):
             "wave_size",
             "failure_threshold",
             "wave_timeout",
+            "require_signatures",
         ]
         labels = {
             "canary_share": "Canary share (0–1)",
             "wave_size": "Devices per wave (0: all at once)",
             "failure_threshold": "Pause when a wave's failures are over (0–1)",
             "wave_timeout": "Wave timeout (seconds)",
+            "require_signatures": "Require signatures",
         }
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 

@@ -62,6 +62,11 @@ class Pack(models.Model):
         validators=[MinValueValidator(WAVE_TIMEOUT_MIN), MaxValueValidator(WAVE_TIMEOUT_MAX)],
         help_text="seconds a wave waits for its devices to reach a final status",
     )
+    require_signatures = models.BooleanField(
+        default=False,
+        help_text="Its leader and followers take only revisions whose every key is signed by"
+        " a signer the owner trusts (docs/signing.md).",
+    )
     time_created = models.DateTimeField(default=timezone.now)
     time_modified = models.DateTimeField(auto_now=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.apps import apps
 from django.db import models
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery
 
 from packs import rollout as ro
 
@@ -23,6 +23,13 @@ class PackQuerySet(models.QuerySet):
         return self.select_related("leader").annotate(
             follower_count=Count("members", distinct=True),
             rollout_status=Subquery(newest.values("status")[:1]),
+        )
+
+    def requiring_signatures_of(self, device_id: str):
+        """The packs that require signatures of ``device_id``'s revisions: those that
+        require them and that it leads or follows (devices.signing, docs/signing.md)."""
+        return self.filter(require_signatures=True).filter(
+            Q(leader_id=device_id) | Q(members__device_id=device_id)
         )
 
 

@@ -35,7 +35,7 @@ def _error(request, exc: DomainError) -> None:
 
 
 def _settings_of(form: PackForm) -> dict:
-    return {name: form.cleaned_data[name] for name in services.ROLLOUT_SETTINGS}
+    return {name: form.cleaned_data[name] for name in services.PACK_SETTINGS}
 
 
 @login_required
@@ -64,6 +64,7 @@ def pack_list(request):
 def pack_detail(request, pack_id: str):
     """Members with their live status, counts per status, the rollout in progress, past ones."""
     pack = services.detail(services.get_pack(request.user, pack_id))
+    services.with_refusals([*filter(None, [pack.active_rollout]), *pack.past_rollouts])
     context = {
         "pack": pack,
         "follower_form": FollowerForm(pack=pack),

@@ -32,6 +32,7 @@ from devices.api.serializers import (
 )
 from devices.api.throttles import AUTO_TOKEN_HEADER, AnonymousRegistrationThrottle
 from devices.models import AutoToken, Device
+from devices.signing import requires_signatures
 from portal import signing_keys
 from portal.api.docs import (
     ACCOUNT_PRN,
@@ -219,7 +220,9 @@ class DeviceDetailView(APIView):
             "A device its caller may see: the owner, the device itself, or anyone when it"
             " is public (`user-meta` and `device-meta` only for the owner and the device)."
             " A device you may not see is a 404, as one that does not exist. "
-            " When it requires signatures, the owner and the device itself also get"
+            " When it requires signatures (its own `require-signatures`, or a pack it leads"
+            " or follows that requires them: `require-signatures` is then true for them),"
+            " the owner and the device itself also get"
             " `trusted-signers`, the PEMs of the keys and CA certificates the owner trusts"
             " (trail-agent checks a revision with them before it installs it). "
             f'{ANONYMOUS_401} Pantavisor reads `owner` here: `""` until it is claimed.'
@@ -231,9 +234,11 @@ class DeviceDetailView(APIView):
     def get(self, request, ref: str):
         device = services.get_visible_device(request.user, ref)
         answer = DeviceSerializer(device, context={"request": request}).data
-        if device.require_signatures and (
-            device.is_itself(request.user) or device.is_owned_by(request.user)
+        if (device.is_itself(request.user) or device.is_owned_by(request.user)) and (
+            requires_signatures(device)
         ):
+            # What the hub enforces: the device's own setting or a pack's (devices.signing).
+            answer["require-signatures"] = True
             answer["trusted-signers"] = signing_keys.trusted_pems(device.owner)
         return Response(answer)
 

@@ -17,7 +17,13 @@ CAFE_ID = "5f3c4b2a1e0d9c8b7a6f5e50"
 ENTRANCE_ID = "5f3c4b2a1e0d9c8b7a6f5e51"
 ROLLOUT_ID = "5f3c5d7e9f1a3b5c7d9e1f20"
 
-SETTINGS = {"canary-share": 0.34, "wave-size": 2, "failure-threshold": 0.2, "wave-timeout": 1800}
+SETTINGS = {
+    "canary-share": 0.34,
+    "wave-size": 2,
+    "failure-threshold": 0.2,
+    "wave-timeout": 1800,
+    "require-signatures": False,
+}
 PACK = {
     "id": PACK_ID,
     "prn": f"prn:::packs:/{PACK_ID}",

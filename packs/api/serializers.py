@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -52,9 +55,37 @@ class PackSettingsSerializer(WireSerializer):
         max_value=WAVE_TIMEOUT_MAX,
         help_text="seconds a wave waits for its devices to reach a final status",
     )
+    require_signatures = serializers.BooleanField(
+        help_text="the leader and the followers take only revisions whose every key is signed"
+        " by a signer the owner trusts (/auth/signing-keys); a delivery of an unsigned"
+        " revision fails"
+    )
 
 
-class PackCreateSerializer(PackSettingsSerializer):
+class PackScheduleSerializer(WireSerializer):
+    """Which devices follow (a dynamic pack's rule) and when waves may go; checked by the
+    services (packs/rules.py, packs/windows.py: a bad one is a 400 that names it)."""
+
+    rule = serializers.JSONField(
+        required=False,
+        allow_null=True,
+        help_text="followers by rule (docs/packs.md): an object of tags {all, any, none},"
+        ' board, arch and pantavisor (e.g. ">=019"); null: followers picked by hand',
+    )
+    windows = serializers.JSONField(
+        required=False,
+        help_text='maintenance windows: [{"days": ["mon", …], "from": "22:00", "to": "04:00"}]'
+        " on the wall clock of timezone (a to not after from is the next day); []: any time",
+    )
+    timezone = serializers.CharField(
+        source="time_zone", required=False, help_text="a tz database name, e.g. Europe/Berlin"
+    )
+    start_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="no wave starts before this time"
+    )
+
+
+class PackCreateSerializer(PackScheduleSerializer, PackSettingsSerializer):
     """``POST /packs/``: a nick and a leader; the rollout settings are optional."""
 
     nick = serializers.CharField(max_length=63, validators=[nick_validator])
@@ -72,10 +103,10 @@ class PackCreateSerializer(PackSettingsSerializer):
         return fields
 
 
-_SETTINGS = ("canary_share", "wave_size", "failure_threshold", "wave_timeout")
+_SETTINGS = ("canary_share", "wave_size", "failure_threshold", "wave_timeout", "require_signatures")
 
 
-class PackUpdateSerializer(PackSettingsSerializer):
+class PackUpdateSerializer(PackScheduleSerializer, PackSettingsSerializer):
     """``PATCH /packs/<id>``: any of the fields; a new leader rolls its revision out."""
 
     nick = serializers.CharField(max_length=63, validators=[nick_validator])
@@ -240,12 +271,24 @@ class PackSerializer(WireSerializer):
     wave_size = serializers.IntegerField()
     failure_threshold = serializers.FloatField()
     wave_timeout = serializers.IntegerField()
+    require_signatures = serializers.BooleanField()
     follower_count = serializers.IntegerField()
     rollout_status = _status(
         ro.ROLLOUT_STATUSES, allow_null=True, help_text="the newest rollout's status"
     )
+    rule = serializers.JSONField(allow_null=True, help_text="null: followers picked by hand")
+    windows = serializers.JSONField()
+    timezone = serializers.CharField(source="time_zone")
+    start_at = serializers.DateTimeField(allow_null=True)
+    next_wave_at = serializers.SerializerMethodField(
+        help_text="when a wave may start next (now, when it may already); null: never"
+    )
     time_created = serializers.DateTimeField()
     time_modified = serializers.DateTimeField()
+
+    def get_next_wave_at(self, pack) -> dt.datetime | None:
+        at = pack.next_wave_at(timezone.now())
+        return serializers.DateTimeField().to_representation(at) if at else None
 
 
 class PackDetailSerializer(PackSerializer):

@@ -19,6 +19,7 @@ deliveries.
 
 from packs.services.actions import abort, resume, revert
 from packs.services.membership import (
+    PACK_SETTINGS,
     ROLLOUT_SETTINGS,
     add_follower,
     create_pack,
@@ -30,7 +31,7 @@ from packs.services.membership import (
     remove_follower,
     update_pack,
 )
-from packs.services.reading import detail, members, status_counts, with_tallies
+from packs.services.reading import detail, members, status_counts, with_refusals, with_tallies
 from packs.services.rollouts import (
     STALE_DELIVERY,
     catch_up,
@@ -46,6 +47,7 @@ from packs.services.rollouts import (
 from packs.services.upkeep import refresh, refresh_rollout, sweep, unrolled
 
 __all__ = [
+    "PACK_SETTINGS",
     "ROLLOUT_SETTINGS",
     "STALE_DELIVERY",
     "abort",
@@ -76,5 +78,6 @@ __all__ = [
     "unrolled",
     "update_pack",
     "wave_tally",
+    "with_refusals",
     "with_tallies",
 ]

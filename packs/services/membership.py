@@ -49,6 +49,15 @@ def get_rollout(pack: Pack, rollout_id: str) -> Rollout:
     return rollout
 
 
+def signing_rule(device: Device) -> str | None:
+    """Why a pack requires signatures of ``device``'s revisions, or None (registered with
+    ``devices.signing`` by ``PacksConfig.ready``; one query)."""
+    nicks = sorted(Pack.objects.requiring_signatures_of(device.id).values_list("nick", flat=True))
+    if not nicks:
+        return None
+    return f"pack {', '.join(nicks)} requires signatures"
+
+
 # --- Membership rules -----------------------------------------------------------
 
 
@@ -129,6 +138,8 @@ def _conflict_nick(nick: str) -> Conflict:
 
 
 ROLLOUT_SETTINGS = ("canary_share", "wave_size", "failure_threshold", "wave_timeout")
+#: The settings of a pack: how it rolls out, and whether it requires signatures.
+PACK_SETTINGS = (*ROLLOUT_SETTINGS, "require_signatures")
 
 
 def create_pack(owner, *, nick: str, leader: Device, description: str = "", **settings) -> Pack:
@@ -136,10 +147,12 @@ def create_pack(owner, *, nick: str, leader: Device, description: str = "", **se
 
     When the leader already runs a revision, it becomes the pack's first
     rollout (with no followers yet): followers that join catch up to it.
+    ``require_signatures`` requires signatures of the leader's and the followers'
+    revisions (``signing_rule``): a delivery of an unsigned revision fails.
     """
-    unknown = set(settings) - set(ROLLOUT_SETTINGS)
+    unknown = set(settings) - set(PACK_SETTINGS)
     if unknown:
-        raise TypeError(f"not a rollout setting: {', '.join(sorted(unknown))}")
+        raise TypeError(f"not a pack setting: {', '.join(sorted(unknown))}")
     try:
         with transaction.atomic():
             _lock_owner(owner)
@@ -156,12 +169,12 @@ def create_pack(owner, *, nick: str, leader: Device, description: str = "", **se
 
 
 def update_pack(pack: Pack, **changes) -> Pack:
-    """Apply the owner's edits: ``nick``, ``description``, ``leader``, rollout settings.
+    """Apply the owner's edits: ``nick``, ``description``, ``leader``, the settings.
 
     A new leader is checked like a follower is (owned, no loop), and its
     current revision is rolled out to the followers.
     """
-    allowed = {"nick", "description", "leader", *ROLLOUT_SETTINGS}
+    allowed = {"nick", "description", "leader", *PACK_SETTINGS}
     unknown = set(changes) - allowed
     if unknown:
         raise TypeError(f"not a pack field: {', '.join(sorted(unknown))}")

@@ -44,6 +44,24 @@ def with_tallies(rollouts: Iterable[Rollout]) -> list[Rollout]:
     return rollouts
 
 
+def with_refusals(rollouts: Iterable[Rollout]) -> None:
+    """Set ``rollout.refusals``: its failed deliveries that say why (a post refused, such
+    as an unsigned revision to a pack that requires signatures), with their device, in one
+    query; what the pack's page shows under each rollout."""
+    rollouts = list(rollouts)
+    by_id = {rollout.id: rollout for rollout in rollouts}
+    for rollout in rollouts:
+        rollout.refusals = []
+    failed = (
+        Delivery.objects.filter(rollout_id__in=list(by_id), status=ro.D_FAILED)
+        .exclude(error="")
+        .select_related("device")
+        .order_by("rollout_id", "id")
+    )
+    for delivery in failed:
+        by_id[delivery.rollout_id].refusals.append(delivery)
+
+
 def members(pack: Pack) -> list[Device]:
     """The leader then the followers (in join order), in two queries, each with ``role``,
     ``time_joined`` and its revisions (``head_rev``, ``head_status``, ``running_rev``)."""

@@ -90,11 +90,12 @@ def test_the_page_takes_the_same_queries_for_more_members(
 ):
     from packs import services
 
-    with django_assert_num_queries(12):  # session, account, pack, members, rollouts, forms
+    # session, account, pack, members, rollouts, refused deliveries, forms
+    with django_assert_num_queries(13):
         pages.get(f"/dashboard/packs/{pack.id}/")
     for _ in range(5):
         committed(services.add_follower, pack, make_member())
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         assert pages.get(f"/dashboard/packs/{pack.id}/").content.count(b"data-device=") == 10
 
 

@@ -20,6 +20,7 @@ from revisions.services.objects import (
     small_contents,
     step_objects,
 )
+from revisions.services.signing import check_signatures, meets_rule
 from revisions.services.steps import (
     cancel_step,
     create_trail,
@@ -35,12 +36,14 @@ from revisions.services.steps import (
 __all__ = [
     "ObjectView",
     "cancel_step",
+    "check_signatures",
     "create_trail",
     "delete_object",
     "ensure_present",
     "find_object",
     "held_blobs",
     "link_public_objects",
+    "meets_rule",
     "missing_objects",
     "move_status",
     "object_owner",

@@ -7,15 +7,14 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from portal import signing_keys
 from portal.errors import Conflict, DomainError
 from revisions import pollcache
 from revisions.models import ProgressReport, Step, StepObject, Trail
 from revisions.services.objects import ensure_present, link_public_objects, missing_objects
+from revisions.services.signing import check_signatures
 from revisions.signals import step_created, step_progressed
 from trail import state as ts
 from trail import status as st
-from trail.signatures.rule import check_required
 
 #: The fields of a progress report a device may set, besides ``status``.
 PROGRESS_FIELDS = (
@@ -58,21 +57,6 @@ def _check_objects(owner, state: dict) -> None:
         code="missing-objects",
         missing=missing,
     )
-
-
-def _check_signatures(trail: Trail, owner, state: dict) -> None:
-    """A 422 ``unsigned`` unless ``state`` meets the rule of a device that requires
-    signatures (trail/signatures/rule.py) with the signers its owner trusts."""
-    if not trail.device.require_signatures:
-        return
-    verdict = check_required(state, signing_keys.trust_of(owner))
-    if not verdict.met:
-        raise DomainError(
-            f"this device requires signatures: {verdict.reason}",
-            code="unsigned",
-            status_code=422,
-            **verdict.as_json(),
-        )
 
 
 def _announce_created(step: Step) -> None:
@@ -144,7 +128,7 @@ def post_step(
     """
     owner = _owner_of(trail)
     sha = validated_state_sha(state)
-    _check_signatures(trail, owner, state)
+    check_signatures(trail.device, state)
     shas = ts.required_shas(state)
     if link_public:
         link_public_objects(owner, shas)
@@ -192,7 +176,7 @@ def replace_state(step: Step, state: dict) -> Step:
     """Replace the state of a revision the device has not picked up yet (NEW)."""
     owner = _owner_of(step.trail)
     sha = validated_state_sha(state)
-    _check_signatures(step.trail, owner, state)
+    check_signatures(step.trail.device, state)
     ensure_present(owner, ts.required_shas(state))
     with transaction.atomic():
         locked = Step.objects.select_for_update().get(pk=step.pk)

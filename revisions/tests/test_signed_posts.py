@@ -11,7 +11,7 @@ from community import services as community
 from portal import signing_keys
 from portal.errors import DomainError
 from revisions.models import Step, Trail
-from revisions.services import post_step, replace_state
+from revisions.services import meets_rule, post_step, replace_state
 from trail.signatures import sign, state_match
 from trail.signatures.keys import certificate_pem, new_development_key
 
@@ -230,3 +230,20 @@ def test_the_device_reads_the_rule_and_the_trusted_pems(api, owner, outsider, st
     strict.public = True
     strict.save(update_fields=["public"])
     assert "trusted-signers" not in api.as_(outsider).get(f"/devices/{strict.id}").json()
+
+
+def test_meets_rule_answers_none_for_a_device_without_a_rule(device):
+    assert meets_rule(device, STATE) is None
+
+
+def test_meets_rule_names_what_breaks_the_rule_without_storing_anything(owner, strict, signer):
+    signing_keys.add_pem(owner, "release", public_pem(signer))
+    tampered = {**signed(STATE, signer, name="bsp"), "extra.json": {}}
+
+    verdict = meets_rule(strict, tampered)
+    good = meets_rule(strict, signed(STATE, signer))
+
+    assert verdict is not None and not verdict.met
+    assert "extra.json" in verdict.uncovered
+    assert good is not None and good.met
+    assert revisions_of(strict) == [0]
