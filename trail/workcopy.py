@@ -22,8 +22,10 @@ theirs the newest revision. Changes not committed stay as they are, unless
 the merge would write over them: then it refuses, as git does. A key both
 sides changed is a conflict (:mod:`trail.merge`); HEAD holds ours there, and
 
-* a text file both sides hold is written with conflict markers
-  (``<<<<<<< ours`` … ``=======`` … ``>>>>>>> theirs (rev N)``);
+* a text file both sides hold merges line by line (:func:`trail.textdiff.merge_lines`):
+  no conflict at all when the changes are on different lines, else written with
+  conflict markers (``<<<<<<< ours`` … ``=======`` … ``>>>>>>> theirs (rev N)``)
+  around the lines both changed;
 * any other file keeps ours, with theirs beside it as ``KEY.theirs``;
 * a ``.json`` file keeps ours; each member in conflict is recorded with its
   RFC 6901 path and the three values, which ``trail status`` shows.
@@ -52,7 +54,7 @@ from trail.state import (
     state_sha,
     validate_state,
 )
-from trail.textdiff import MAX_TEXT, as_text
+from trail.textdiff import MAX_TEXT, OURS_MARK, THEIRS_MARK, TextMerge, as_text, merge_lines
 from trail.tree import (
     check_layout,
     file_keys,
@@ -64,8 +66,6 @@ from trail.tree import (
 )
 
 META = ".trail"
-#: The lines a text conflict is written between (``>>>>>>> theirs (rev N)``).
-OURS_MARK, SPLIT_MARK, THEIRS_MARK = "<<<<<<< ours", "=======", ">>>>>>> theirs"
 #: What a file's version from the hub is called beside it when it is not text.
 THEIRS_SUFFIX = ".theirs"
 
@@ -108,6 +108,15 @@ class PullPlan:
         ]
 
     @property
+    def base_needed(self) -> dict[str, Any]:
+        """The base's objects of the files in conflict (a text file merges line by line)."""
+        return {
+            c.parts[0]: c.base
+            for c in self.conflicts
+            if c.parts[0] in self.files_in_conflict and isinstance(c.base, str)
+        }
+
+    @property
     def needed(self) -> dict[str, Any]:
         """The object keys whose objects the working copy needs for :meth:`WorkCopy.apply_pull`."""
         needed = {c.key: self.merged[c.key] for c in self.changes if c.op != "removed"}
@@ -119,6 +128,8 @@ class PullPlan:
 class Pulled:
     """What :meth:`WorkCopy.apply_pull` wrote for the conflicts."""
 
+    #: Text keys both sides changed that merged line by line, without a conflict.
+    merged: list[str] = field(default_factory=list)
     #: Text keys written with conflict markers.
     marked: list[str] = field(default_factory=list)
     #: Keys kept as ours, with the hub's version written beside them as KEY.theirs.
@@ -416,12 +427,17 @@ class WorkCopy:
         return plan
 
     def apply_pull(self, plan: PullPlan, store: ObjectStore, rev: int) -> Pulled:
-        """Write the merge :meth:`plan_pull` planned (the objects of ``plan.needed``
-        in ``store``): the changed files, the conflicts, HEAD; revision ``rev``
-        (the hub's newest) becomes what HEAD is based on."""
-        head = self.head
-        write = {SPEC_KEY: plan.merged[SPEC_KEY]}
-        write.update({c.key: plan.merged[c.key] for c in plan.changes if c.op != "removed"})
+        """Write the merge :meth:`plan_pull` planned (the objects of ``plan.needed`` and,
+        where there are, of ``plan.base_needed`` in ``store``): the changed files, the
+        conflicts, HEAD; revision ``rev`` (the hub's newest) becomes what HEAD is based on.
+
+        A text file both sides changed merges line by line
+        (:func:`trail.textdiff.merge_lines`): when no line conflicts, the merged text
+        is stored and becomes HEAD's, and the key is no conflict after all.
+        """
+        head, state = self.head, dict(plan.merged)
+        write = {SPEC_KEY: state[SPEC_KEY]}
+        write.update({c.key: state[c.key] for c in plan.changes if c.op != "removed"})
         gone = {c.key: head[c.key] for c in plan.changes if c.op == "removed"}
         write_tree(write, self.root, store, previous=gone)
         pulled = Pulled()
@@ -430,33 +446,40 @@ class WorkCopy:
             key = conflict.parts[0]
             record: dict[str, Any] = {"key": key, **conflict.as_json()}
             if key in plan.files_in_conflict:
-                text = self._marked_text(key, conflict, store, rev)
-                if text is not None:
-                    write_atomic(self.root / key, text)
+                merged = self._merge_text(key, conflict, store, rev)
+                if merged is not None and not merged.conflicts:
+                    data = merged.text.encode("utf-8")
+                    state[key] = store.add_bytes(data)
+                    write_atomic(self.root / key, data)
+                    pulled.merged.append(key)
+                    continue
+                if merged is not None:
+                    write_atomic(self.root / key, merged.text.encode("utf-8"))
                     record["kind"] = "text"
                     pulled.marked.append(key)
-                elif key + THEIRS_SUFFIX not in plan.merged:
+                elif key + THEIRS_SUFFIX not in state:
                     store.copy_to(conflict.theirs, self.root / (key + THEIRS_SUFFIX))
                     record.update(kind="beside", beside=key + THEIRS_SUFFIX)
                     pulled.beside.append(key)
             records.append(record)
         self._write("conflicts.json", records)
-        self.set_head(plan.merged, tip=plan.theirs)
+        self.set_head(state, tip=plan.theirs)
         cache = self._stat_cache()
-        for key in [c.key for c in plan.changes] + pulled.marked:
+        for key in [c.key for c in plan.changes] + pulled.merged + pulled.marked:
             cache.pop(key, None)
         self._write("stat.json", cache)
         config = self.config
         message = config.get("message") or ""
-        if state_sha(plan.merged) != state_sha(plan.theirs):
+        if state_sha(state) != state_sha(plan.theirs):
             message = "\n".join(m for m in (message, f"merge rev {rev}") if m)
         self.update_config(rev=rev, latest=rev, message=message)
         return pulled
 
-    def _marked_text(
+    def _merge_text(
         self, key: str, conflict: Conflict, store: ObjectStore, rev: int
-    ) -> bytes | None:
-        """Ours and theirs between conflict markers, when both are text."""
+    ) -> TextMerge | None:
+        """Ours and theirs merged line by line from base, when both are text (a base
+        that is absent, or not text, is empty); None for other bytes."""
         path = self.root / key
         if not isinstance(conflict.ours, str) or not path.is_file():
             return None
@@ -465,14 +488,11 @@ class WorkCopy:
         ours, theirs = as_text(path.read_bytes()), as_text(store.path(conflict.theirs).read_bytes())
         if ours is None or theirs is None:
             return None
-
-        def ended(text: str) -> str:
-            return text if not text or text.endswith("\n") else text + "\n"
-
-        marked = (
-            f"{OURS_MARK}\n{ended(ours)}{SPLIT_MARK}\n{ended(theirs)}{THEIRS_MARK} (rev {rev})\n"
-        )
-        return marked.encode("utf-8")
+        base = ""
+        was = conflict.base
+        if isinstance(was, str) and store.has(was) and store.size(was) <= MAX_TEXT:
+            base = as_text(store.path(was).read_bytes()) or ""
+        return merge_lines(base, ours, theirs, f"(rev {rev})")
 
     def resolve(self, paths: list[str]) -> list[str]:
         """Mark the conflicts of the last pull at ``paths`` resolved (the files hold

@@ -230,10 +230,16 @@ async def cmd_pull(ctx: Context, args) -> int:
         # Only what the merge writes: the objects of the keys that take the hub's version.
         locations = Locations(hub, config["trail-id"], rev)
         await fetch(ctx, hub, store, plan.needed, locations=locations)
+        if plan.base_needed:  # the base of the files both changed, to merge their lines
+            locations = Locations(hub, config["trail-id"], config["latest"])
+            await fetch(ctx, hub, store, plan.base_needed, locations=locations)
     pulled = wc.apply_pull(plan, store, rev)
-    for change in plan.changes:
-        ctx.out.print(f"{MARKS[change.op]} {change.key}")
-    if not plan.conflicts:
+    changed = {change.key: change.op for change in plan.changes}
+    changed.update(dict.fromkeys(pulled.merged, "changed"))
+    for key in sorted(changed):
+        ctx.out.print(f"{MARKS[changed[key]]} {key}")
+    conflicts = wc.conflicts
+    if not conflicts:
         if wc.unposted():
             ctx.out.print(
                 f"merged rev {rev} of {name_of(config)} into HEAD: `trail post` sends the "
@@ -242,10 +248,10 @@ async def cmd_pull(ctx: Context, args) -> int:
         else:
             ctx.out.print(f"{name_of(config)} is at rev {rev}, the newest")
         return 0
-    for line in conflict_lines(wc.conflicts):
+    for line in conflict_lines(conflicts):
         ctx.out.print(line)
     ctx.err.print(
-        f"merged rev {rev} of {name_of(config)} with {plural(len(plan.conflicts), 'conflict')}"
+        f"merged rev {rev} of {name_of(config)} with {plural(len(conflicts), 'conflict')}"
         f" ({len(pulled.marked)} with conflict markers, {len(pulled.beside)} beside as"
         " .theirs): make each file what it should hold, `trail resolve PATH`, `trail commit`,"
         " then `trail post`"

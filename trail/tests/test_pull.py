@@ -119,7 +119,7 @@ BASE = {
     "bsp/run.json": {"linux": "kernel.img", "initrd": "initrd.img"},
     "bsp/kernel.img": b"\x00kernel 1",
     "etc/hostname": b"kiosk\n",
-    "etc/motd": b"line 1\nline 2\n",
+    "etc/motd": b"line 1\nline 2\nline 3\n",
 }
 
 
@@ -245,6 +245,41 @@ def test_a_text_conflict_is_marked_resolved_committed_and_posted(hub, wc, capsys
     assert hub.posted[-1]["rev"] == 2
     assert hub.posted[-1]["state"]["etc/motd"] == sha(b"ours and theirs\n")
     assert hub.blobs[sha(b"ours and theirs\n")] == b"ours and theirs\n"
+
+
+def test_a_text_file_both_changed_on_other_lines_merges_line_by_line(hub, wc, capsys, tmp_path):
+    (wc.root / "etc/motd").write_bytes(b"line 1, ours\nline 2\nline 3\n")
+    assert main(["commit", "-m", "ours"]) == 0
+    theirs(hub, etc__motd=b"line 1\nline 2\nline 3, theirs\n")
+    # The base's bytes are needed to merge lines: a cache that lost them fetches them.
+    for cached in (tmp_path / "config").rglob(sha(BASE["etc/motd"])):
+        cached.unlink()
+
+    code, out, err = run(capsys, "pull")
+
+    assert code == 0, err
+    merged = b"line 1, ours\nline 2\nline 3, theirs\n"
+    assert out.splitlines() == [
+        "M etc/motd",
+        "merged rev 1 of alice/dev into HEAD: `trail post` sends the merge as rev 2",
+    ]
+    assert (wc.root / "etc/motd").read_bytes() == merged
+    assert wc.head["etc/motd"] == sha(merged)
+    assert wc.conflicts == [] and wc.status().clean
+    assert run(capsys, "post")[0] == 0
+    assert hub.posted[-1]["state"]["etc/motd"] == sha(merged)
+    assert hub.blobs[sha(merged)] == merged  # stored by the pull, uploaded by the post
+
+
+def test_a_text_conflict_marks_only_the_lines_both_changed(hub, wc, capsys):
+    (wc.root / "etc/motd").write_bytes(b"line 1, ours\nline 2\nline 3, ours\n")
+    assert main(["commit", "-m", "ours"]) == 0
+    theirs(hub, etc__motd=b"line 1\nline 2\nline 3, theirs\n")
+    assert run(capsys, "pull")[0] == 1
+    assert (wc.root / "etc/motd").read_bytes() == (
+        b"line 1, ours\nline 2\n<<<<<<< ours\nline 3, ours\n=======\nline 3, theirs\n"
+        b">>>>>>> theirs (rev 1)\n"
+    )
 
 
 def test_a_json_member_conflict_keeps_ours_and_records_the_three_values(hub, wc, capsys):

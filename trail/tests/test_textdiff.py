@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trail.textdiff import MAX_TEXT, NO_NEWLINE, as_text, hunks, text_diff
+from trail.textdiff import MAX_TEXT, NO_NEWLINE, TextMerge, as_text, hunks, merge_lines, text_diff
 
 
 @pytest.mark.parametrize(
@@ -49,3 +49,37 @@ def test_it_gives_nothing_when_either_side_is_not_text():
     assert text_diff(b"text\n", b"\0binary") is None
     assert text_diff(None, b"text\n") is None
     assert text_diff(b"a" * 5, b"b" * 5, limit=4) is None
+
+
+@pytest.mark.parametrize(
+    ("base", "ours", "theirs", "merged"),
+    [
+        ("a\nb\nc\nd\n", "A\nb\nc\nd\n", "a\nb\nc\nD\n", "A\nb\nc\nD\n"),  # apart: both kept
+        ("a\nb\n", "a\nb\nc\n", "a\nb\n", "a\nb\nc\n"),  # only ours changed
+        ("a\nb\n", "a\nb\n", "b\n", "b\n"),  # only theirs changed: a removal
+        ("a\nb\n", "a\nB\n", "a\nB\n", "a\nB\n"),  # the same change, taken once
+        ("a\nb\nc\n", "b\nc\n", "a\nb\n", "b\n"),  # each removed a different line
+        ("", "x\n", "x\n", "x\n"),  # both added the same
+    ],
+)
+def test_merge_lines_takes_what_each_side_changed(base, ours, theirs, merged):
+    assert merge_lines(base, ours, theirs) == TextMerge(merged, 0)
+    assert merge_lines(base, theirs, ours).text == merged  # whichever side is ours
+
+
+def test_merge_lines_marks_only_the_lines_both_changed():
+    done = merge_lines("a\nb\nc\nd\ne\n", "A\nb\nX\nd\ne\n", "a\nb\nY\nd\nE\n", "(rev 3)")
+    assert done.conflicts == 1
+    assert done.text == "A\nb\n<<<<<<< ours\nX\n=======\nY\n>>>>>>> theirs (rev 3)\nd\nE\n"
+
+
+def test_merge_lines_ends_each_side_with_a_line_end_before_a_marker():
+    done = merge_lines("", "ours", "theirs")
+    assert done == TextMerge("<<<<<<< ours\nours\n=======\ntheirs\n>>>>>>> theirs\n", 1)
+    assert merge_lines("a\n", "a\nb", "a\n").text == "a\nb"  # a clean merge keeps it as it is
+
+
+def test_merge_lines_counts_each_conflict():
+    done = merge_lines("a\nb\nc\n", "1\nb\n3\n", "x\nb\nz\n")
+    assert done.conflicts == 2
+    assert done.text.count("<<<<<<< ours\n") == 2

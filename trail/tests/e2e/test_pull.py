@@ -1,5 +1,6 @@
 """`trail pull` against a live hub: two working copies of one device post in turn; the
-second is told to pull, merges cleanly, then a text conflict is resolved and posted."""
+second is told to pull, merges cleanly, then a text conflict (marked line by line) is
+resolved and posted."""
 
 from __future__ import annotations
 
@@ -64,8 +65,11 @@ def test_two_working_copies_post_in_turn_through_pull(live, alice, trail, start_
     conflicted = trail("pull", cwd=one, ok=False)
     assert conflicted.code == 1
     assert f"C {LXC}  (both changed it: conflict markers in the file)" in conflicted.out
-    marked = (one / LXC).read_text()
-    assert marked.startswith("<<<<<<< ours\n") and marked.endswith(">>>>>>> theirs (rev 2)\n")
+    # Only the lines both added are marked: the file merges line by line from the base.
+    assert (one / LXC).read_bytes() == lxc + (
+        b"<<<<<<< ours\nlxc.tty.max = 1\n=======\n"
+        b"lxc.mount.entry = /data data none bind 0 0\n>>>>>>> theirs (rev 2)\n"
+    )
     assert "conflicts (" in trail("status", cwd=one).out
     assert trail("post", cwd=one, ok=False).code == 1
 
