@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import os
 import signal
 import sys
@@ -16,6 +17,7 @@ from trail.agent.device import SimDevice
 from trail.agent.factory import Factory
 from trail.agent.home import Home
 from trail.client import HubError, new_http, normalize_url
+from trail.lan import Announcer
 from trail.objects import ObjectStore
 from trail.state import StateError
 
@@ -35,6 +37,13 @@ def _positive(kind):
         return value
 
     return parse
+
+
+def _ipv4(text: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an IPv4 address: {text!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,6 +93,21 @@ def build_parser() -> argparse.ArgumentParser:
         "at once; polling goes on as a fallback",
     )
     parser.add_argument(
+        "--mdns",
+        action="store_true",
+        help="publish each device on the LAN over mDNS as Pantavisor's pv-avahi does "
+        "(service _ssh._tcp with TXT device-id, challenge while unclaimed, pantahub), "
+        "for `trail device scan`",
+    )
+    parser.add_argument(
+        "--mdns-address",
+        action="append",
+        type=_ipv4,
+        metavar="ADDR",
+        help="with --mdns, the IPv4 address to publish (repeat for more; default: this "
+        "machine's, loopback only when it has no other)",
+    )
+    parser.add_argument(
         "--meta-interval",
         type=_positive(float),
         default=60.0,
@@ -122,27 +146,33 @@ async def run(args: argparse.Namespace) -> None:
     factory()  # a bad --factory directory is an error before any device registers
     connections = min(args.max_connections, args.count)
     gate = asyncio.Semaphore(connections)
-    async with new_http(max_connections=connections) as http:
-        devices = [
-            SimDevice(
-                Home(path),
-                hub,
-                http,
-                factory,
-                gate=gate,
-                listen=args.listen,
-                auto_token=args.auto_token,
-                poll_interval=args.poll_interval,
-                fail_share=args.fail_share,
-                meta_interval=args.meta_interval,
-                label="" if args.count == 1 else f"[{path.name}] ",
-                quiet=args.count > 20,
-            )
-            for path in homes
-        ]
-        if args.count > 1:
-            print(f"running {args.count} devices under {args.home}", flush=True)
-        await asyncio.gather(*(device.run() for device in devices))
+    lan = Announcer(args.mdns_address) if args.mdns else None
+    try:
+        async with new_http(max_connections=connections) as http:
+            devices = [
+                SimDevice(
+                    Home(path),
+                    hub,
+                    http,
+                    factory,
+                    gate=gate,
+                    listen=args.listen,
+                    lan=lan,
+                    auto_token=args.auto_token,
+                    poll_interval=args.poll_interval,
+                    fail_share=args.fail_share,
+                    meta_interval=args.meta_interval,
+                    label="" if args.count == 1 else f"[{path.name}] ",
+                    quiet=args.count > 20,
+                )
+                for path in homes
+            ]
+            if args.count > 1:
+                print(f"running {args.count} devices under {args.home}", flush=True)
+            await asyncio.gather(*(device.run() for device in devices))
+    finally:
+        if lan is not None:
+            await lan.close()  # goodbyes: scanners forget the devices at once
 
 
 def main(argv: list[str] | None = None) -> int:

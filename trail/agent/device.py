@@ -25,6 +25,7 @@ from trail.agent.factory import Factory
 from trail.agent.home import Home
 from trail.agent.listen import listen
 from trail.client import Hub, HubError, Retry
+from trail.lan import Announcer, LanError
 from trail.objects import Job, transfer_all, upload
 from trail.state import object_shas
 
@@ -51,6 +52,7 @@ class SimDevice:
         quiet: bool = False,
         gate: asyncio.Semaphore | None = None,
         listen: bool = False,
+        lan: Announcer | None = None,
     ) -> None:
         self.home = home
         self.factory = factory
@@ -61,6 +63,7 @@ class SimDevice:
         self.label = label
         self.quiet = quiet
         self.listening = listen
+        self.lan = lan
         self._listener: asyncio.Task | None = None
         self._last_poll = api.LastPoll()
         # Few quick retries here: the loops below keep trying for as long as it takes.
@@ -139,12 +142,27 @@ class SimDevice:
         announced = False
         while True:
             device = await api.get_device(self.hub, self.id)
+            await self.announce(claimed=bool(device.get("owner")))
             if device.get("owner"):
                 return device.get("owner-nick") or device["owner"]
             if not announced:
                 self.say("waiting to be claimed")
                 announced = True
             await asyncio.sleep(self.poll_interval)
+
+    async def announce(self, claimed: bool) -> None:
+        """With ``--mdns``: publish the device on the LAN as pv-avahi does, its
+        challenge while it is not claimed (``trail device scan`` lists it). mDNS
+        trouble is said, never fatal: the hub is what the device lives for."""
+        if self.lan is None:
+            return
+        challenge = "" if claimed else (self.home.identity or {}).get("challenge", "")
+        try:
+            if await self.lan.publish(self.id, self.hub.url, challenge):
+                state = "claimed" if claimed else "unclaimed"
+                self.say(f"published on the LAN over mDNS ({state})")
+        except LanError as exc:
+            self.say(f"not published on the LAN: {exc}", always=True)
 
     async def post_factory(self) -> None:
         """Post revision 0 (once) and run it."""

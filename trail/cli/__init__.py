@@ -11,7 +11,7 @@ import asyncio
 import sys
 
 from trail import __version__
-from trail.cli import account, apps, archive, local, remote, sig
+from trail.cli import account, apps, archive, lan, local, remote, sig
 from trail.cli.context import CLIError, Context
 from trail.client import HubError
 from trail.errors import ObjectError
@@ -152,7 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="throw away changes not posted")
 
     p = command("claim", account.cmd_claim, "make a registered device yours")
-    p.add_argument("-c", "--challenge", required=True, help="the challenge the device printed")
+    given = p.add_mutually_exclusive_group(required=True)
+    given.add_argument("-c", "--challenge", help="the challenge the device printed")
+    given.add_argument(
+        "--scan",
+        action="store_true",
+        help="take the challenge the device publishes on the LAN over mDNS (trail device scan)",
+    )
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds --scan listens (default 5)")
     p.add_argument("device", help="the device id")
 
     p = sub.add_parser(
@@ -175,6 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
     a = action("logs", account.cmd_device_logs, "show a device's logs")
     a.add_argument("device")
     a.add_argument("-n", "--limit", type=int, default=100, help="how many entries (default 100)")
+    a = action("scan", lan.cmd_device_scan, "list the devices heard on the LAN over mDNS")
+    a.add_argument("--timeout", type=float, default=3.0, help="seconds to listen (default 3)")
+    a.add_argument("--json", action="store_true", help="print JSON")
 
     apps.register(sub, parents=[hub])
     sig.register(sub, parents=[hub])

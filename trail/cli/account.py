@@ -7,6 +7,7 @@ import json
 import sys
 
 from trail import api
+from trail.cli import lan
 from trail.cli.context import CLIError, Context
 
 
@@ -63,8 +64,11 @@ async def cmd_whoami(ctx: Context, args) -> int:
 
 async def cmd_claim(ctx: Context, args) -> int:
     url = ctx.hub_url()
+    challenge = args.challenge
+    if challenge is None:  # --scan
+        challenge = await lan.challenge_of(ctx, args.device, args.timeout, url)
     async with ctx.connect(url) as hub:
-        device = await api.claim_device(hub, args.device, args.challenge)
+        device = await api.claim_device(hub, args.device, challenge)
     ctx.out.print(f"claimed device {device.get('id', args.device)} ({device.get('nick', '')})")
     return 0
 
