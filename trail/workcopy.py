@@ -9,6 +9,8 @@
   message;
 * ``index.json`` — new files marked with ``trail add`` for the next commit;
 * ``conflicts.json`` — what ``trail pull`` could not merge, until ``trail resolve``;
+* ``pull.json`` — HEAD, ``remote.json`` and config as they were before a pull
+  that left conflicts, for ``trail pull --abort``;
 * ``stat.json`` — size and mtime of each object file with its sha, so that
   ``status`` hashes only the files that changed.
 
@@ -30,7 +32,8 @@ sides changed is a conflict (:mod:`trail.merge`); HEAD holds ours there, and
 * a ``.json`` file keeps ours; each member in conflict is recorded with its
   RFC 6901 path and the three values, which ``trail status`` shows.
 
-Until ``trail resolve KEY`` drops its record, ``commit`` and ``post`` refuse.
+Until ``trail resolve KEY`` drops its record, ``commit`` and ``post`` refuse;
+``trail pull --abort`` (:meth:`WorkCopy.abort_pull`) undoes the pull instead.
 """
 
 from __future__ import annotations
@@ -458,10 +461,16 @@ class WorkCopy:
                     record["kind"] = "text"
                     pulled.marked.append(key)
                 elif key + THEIRS_SUFFIX not in state:
-                    store.copy_to(conflict.theirs, self.root / (key + THEIRS_SUFFIX))
+                    beside = self.root / (key + THEIRS_SUFFIX)
+                    beside.parent.mkdir(parents=True, exist_ok=True)  # ours removed the folder
+                    store.copy_to(conflict.theirs, beside)
                     record.update(kind="beside", beside=key + THEIRS_SUFFIX)
                     pulled.beside.append(key)
             records.append(record)
+        if records:
+            keys = sorted({str(r["key"]) for r in records})
+            before = {"head": head, "remote": self.remote, "config": self.config, "keys": keys}
+            self._write("pull.json", before)
         self._write("conflicts.json", records)
         self.set_head(state, tip=plan.theirs)
         cache = self._stat_cache()
@@ -493,6 +502,37 @@ class WorkCopy:
         if isinstance(was, str) and store.has(was) and store.size(was) <= MAX_TEXT:
             base = as_text(store.path(was).read_bytes()) or ""
         return merge_lines(base, ours, theirs, f"(rev {rev})")
+
+    def abort_pull(self, store: ObjectStore) -> list[Change]:
+        """Undo the last pull while conflicts of it remain: HEAD, ``remote.json``, the
+        config and the files the pull wrote (or left in conflict) as they were before
+        it (the objects of that HEAD in ``store``); a ``KEY.theirs`` it wrote goes.
+        Other files, and their changes not committed, stay as they are."""
+        records = self.conflicts
+        before = self._read("pull.json")
+        if not records or not isinstance(before, dict):
+            raise WorkCopyError("no pull to abort: no conflicts of a pull remain")
+        head, previous = before["head"], self.head
+        check_layout(head)
+        changes = diff_states(previous, head)
+        keys = {c.key for c in changes} | set(before["keys"]) | {str(r.get("key")) for r in records}
+        keys.discard(SPEC_KEY)
+        write = {SPEC_KEY: head[SPEC_KEY], **{k: head[k] for k in keys if k in head}}
+        gone = {k: previous[k] for k in keys if k not in head and k in previous}
+        write_tree(write, self.root, store, previous=gone)
+        for record in records:
+            beside = record.get("beside")
+            if isinstance(beside, str) and (self.root / beside).is_file():
+                (self.root / beside).unlink()
+        self.set_head(head, tip=before["remote"])
+        self.save_config(before["config"])
+        cache = self._stat_cache()
+        for key in keys:
+            cache.pop(key, None)
+        self._write("stat.json", cache)
+        self._write("conflicts.json", [])
+        (self.meta / "pull.json").unlink(missing_ok=True)
+        return changes
 
     def resolve(self, paths: list[str]) -> list[str]:
         """Mark the conflicts of the last pull at ``paths`` resolved (the files hold

@@ -130,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
         "the three values; `trail resolve PATH` each, commit, then post. Refused, changing "
         "nothing, where the merge would write over changes not committed.",
     )
+    p.add_argument(
+        "--abort",
+        action="store_true",
+        help="while its conflicts remain, undo the last pull (HEAD and its files as before)",
+    )
 
     p = command(
         "resolve",

@@ -214,6 +214,12 @@ async def cmd_get(ctx: Context, args) -> int:
 async def cmd_pull(ctx: Context, args) -> int:
     """Merge the newest revision into HEAD (see :meth:`WorkCopy.plan_pull`)."""
     wc = ctx.workcopy()
+    if args.abort:
+        wc.abort_pull(ctx.store(ctx.hub_url()))
+        ctx.out.print(
+            f"aborted the pull: HEAD and its files are as they were, at rev {wc.config['rev']}"
+        )
+        return 0
     wc.refuse_conflicts("pull")
     config = wc.config
     url = ctx.hub_url()

@@ -282,6 +282,39 @@ def test_a_text_conflict_marks_only_the_lines_both_changed(hub, wc, capsys):
     )
 
 
+def test_pull_abort_puts_back_what_the_pull_changed_and_nothing_else(hub, wc, capsys):
+    (wc.root / "etc/motd").write_bytes(b"ours\n")
+    (wc.root / "bsp/kernel.img").write_bytes(b"\x00kernel ours")
+    assert main(["commit", "-m", "ours"]) == 0
+    theirs(
+        hub,
+        etc__motd=b"theirs\n",
+        bsp__kernel_dot_img=b"\x00kernel theirs",
+        etc__issue=b"new\n",
+        bsp__run_dot_json={"linux": "kernel.img"},
+    )
+    before = {key: (wc.root / key).read_bytes() for key in ("etc/motd", "bsp/run.json")}
+    head, remote, config = wc.head, wc.remote, wc.config
+    assert run(capsys, "pull")[0] == 1
+    (wc.root / "etc/hostname").write_bytes(b"edited meanwhile\n")  # not the pull's
+    assert run(capsys, "resolve", "bsp/kernel.img")[0] == 0  # one of two resolved
+
+    code, out, _ = run(capsys, "pull", "--abort")
+
+    assert code == 0
+    assert out == "aborted the pull: HEAD and its files are as they were, at rev 0\n"
+    assert (wc.head, wc.remote, wc.config) == (head, remote, config)
+    assert {key: (wc.root / key).read_bytes() for key in before} == before
+    assert not (wc.root / "etc/issue").exists()
+    assert not (wc.root / "bsp/kernel.img.theirs").exists()
+    assert wc.conflicts == []
+    assert [(c.op, c.key) for c in wc.status().changes] == [("changed", "etc/hostname")]
+    code, _, err = run(capsys, "pull", "--abort")
+    assert code == 1 and "no pull to abort" in err
+    # The pull can be tried again.
+    assert run(capsys, "pull")[0] == 1
+
+
 def test_a_json_member_conflict_keeps_ours_and_records_the_three_values(hub, wc, capsys):
     run_json = wc.root / "bsp/run.json"
     run_json.write_text(json.dumps({"linux": "ours.img", "initrd": "initrd.img", "mine": 1}))
@@ -340,6 +373,30 @@ def test_a_binary_conflict_keeps_ours_with_theirs_beside(hub, wc, capsys):
     assert run(capsys, "resolve", "bsp/kernel.img")[0] == 0
     assert main(["commit", "-m", "theirs after all"]) == 0
     assert not wc.unposted()  # HEAD is the hub's newest again: nothing to post
+
+
+def test_a_file_we_removed_and_the_hub_changed_is_a_conflict_with_theirs_beside(hub, wc, capsys):
+    for key in ("etc/motd", "etc/hostname"):
+        (wc.root / key).unlink()
+    (wc.root / "etc").rmdir()
+    assert main(["commit", "-m", "no etc"]) == 0
+    theirs(hub, etc__motd=b"still here\n")
+
+    code, out, _ = run(capsys, "pull")
+
+    assert code == 1
+    assert "C etc/motd  (both changed it: ours kept, the hub's in etc/motd.theirs)" in out
+    assert not (wc.root / "etc/motd").exists() and "etc/motd" not in wc.head
+    assert (wc.root / "etc/motd.theirs").read_bytes() == b"still here\n"
+    assert "ours" not in wc.conflicts[0]  # absent on our side: left out, not null
+    # Keeping it after all: move it in, add it, resolve, commit, post.
+    (wc.root / "etc/motd.theirs").replace(wc.root / "etc/motd")
+    assert main(["add", "etc/motd"]) == 0
+    assert run(capsys, "resolve", "etc/motd")[0] == 0
+    assert main(["commit", "-m", "keep motd"]) == 0
+    assert run(capsys, "post")[0] == 0
+    assert hub.posted[-1]["state"]["etc/motd"] == sha(b"still here\n")
+    assert "etc/hostname" not in hub.posted[-1]["state"]
 
 
 def test_resolve_removes_a_theirs_file_left_there(hub, wc, capsys):
