@@ -79,6 +79,11 @@ PUBLIC_FACTS = {
 }
 #: A fact longer than this is cut: it is a label on a card, not a document.
 FACT_MAX_LENGTH = 80
+#: The facts a dynamic pack's rule may test (docs/packs.md): name -> device-meta key.
+RULE_FACTS = {
+    **{name: key for name, (_label, key) in PUBLIC_FACTS.items()},
+    "pantavisor": "pantavisor.version",
+}
 
 
 class Device(models.Model):
@@ -117,6 +122,11 @@ class Device(models.Model):
         default=list,
         blank=True,
         help_text="Which PUBLIC_FACTS of the device-meta the owner shows on the public pages.",
+    )
+    tags = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The owner's labels (devices/tags.py): what dynamic packs select by.",
     )
     time_created = models.DateTimeField(default=timezone.now, db_index=True)
     time_modified = models.DateTimeField(auto_now=True)
@@ -173,6 +183,16 @@ class Device(models.Model):
             value = self.device_meta.get(key) if name in names else None
             if isinstance(value, str) and value.strip():
                 found.append((label, value.strip()[:FACT_MAX_LENGTH]))
+        return found
+
+    def rule_facts(self) -> dict[str, str]:
+        """The :data:`RULE_FACTS` the device-meta holds as text (whatever the owner
+        publishes): what a dynamic pack's rule tests besides the tags."""
+        found = {}
+        for name, key in RULE_FACTS.items():
+            value = self.device_meta.get(key)
+            if isinstance(value, str) and value.strip():
+                found[name] = value.strip()
         return found
 
     @property

@@ -25,6 +25,10 @@ class PackForm(forms.ModelForm):
             "failure_threshold",
             "wave_timeout",
             "require_signatures",
+            "rule",
+            "windows",
+            "time_zone",
+            "start_at",
         ]
         labels = {
             "canary_share": "Canary share (0–1)",
@@ -32,13 +36,31 @@ class PackForm(forms.ModelForm):
             "failure_threshold": "Pause when a wave's failures are over (0–1)",
             "wave_timeout": "Wave timeout (seconds)",
             "require_signatures": "Require signatures",
+            "rule": "Followers by rule (JSON; empty: picked by hand)",
+            "windows": "Maintenance windows (JSON; empty: any time)",
+            "time_zone": "Time zone of the windows",
+            "start_at": "No wave before (UTC)",
         }
-        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+        help_texts = {
+            "rule": 'e.g. {"tags": {"all": ["kiosk"]}, "arch": ["aarch64"], "pantavisor": ">=019"}',
+            "windows": 'e.g. [{"days": ["mon", "tue"], "from": "22:00", "to": "04:00"}]',
+        }
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 2}),
+            "rule": forms.Textarea(attrs={"rows": 2}),
+            "windows": forms.Textarea(attrs={"rows": 2}),
+        }
 
     def __init__(self, *args, owner, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["leader"].queryset = Device.objects.owned_by(owner).order_by("nick")
         self.fields["leader"].help_text = "Its revisions go to the followers."
+
+    def clean_windows(self):
+        return self.cleaned_data["windows"] or []
+
+    def clean_time_zone(self):
+        return self.cleaned_data["time_zone"] or "UTC"
 
     def validate_unique(self) -> None:
         """Nick uniqueness per owner is the service's to check (with a clear message)."""

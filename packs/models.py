@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from packs import rollout as ro
+from packs import windows as win
 from packs.querysets import PackQuerySet, RolloutQuerySet
 from portal.ids import HexIdField
 
@@ -67,6 +68,14 @@ class Pack(models.Model):
         help_text="Its leader and followers take only revisions whose every key is signed by"
         " a signer the owner trusts (docs/signing.md).",
     )
+    # A dynamic pack's rule (packs/rules.py): its followers are then exactly the owner's
+    # devices that match it (packs/services/dynamic.py). Null: the owner picks them.
+    rule = models.JSONField(null=True, blank=True)
+    # When waves may start (packs/windows.py): not before start_at, and only inside one
+    # of the windows (none: at any time), read on the wall clock of time_zone.
+    start_at = models.DateTimeField(null=True, blank=True)
+    windows = models.JSONField(default=list, blank=True)
+    time_zone = models.CharField(max_length=64, default="UTC")
     time_created = models.DateTimeField(default=timezone.now)
     time_modified = models.DateTimeField(auto_now=True)
 
@@ -100,6 +109,23 @@ class Pack(models.Model):
             and bool(getattr(user, "is_authenticated", False))
             and user.pk == self.owner_id
         )
+
+    @property
+    def is_dynamic(self) -> bool:
+        return self.rule is not None
+
+    @property
+    def is_scheduled(self) -> bool:
+        """Whether waves wait for a start time or a window."""
+        return self.start_at is not None or bool(self.windows)
+
+    def in_window(self, now: dt.datetime) -> bool:
+        """Whether a wave may start at ``now`` (packs/windows.py)."""
+        return win.in_window(self.windows, self.time_zone, self.start_at, now)
+
+    def next_wave_at(self, now: dt.datetime) -> dt.datetime | None:
+        """When the next wave may start: ``now`` when it may already."""
+        return win.next_window_start(self.windows, self.time_zone, self.start_at, now)
 
 
 class PackMember(models.Model):

@@ -6,12 +6,16 @@ back to the pack's page with a message: the rules live in one place.
 
 from __future__ import annotations
 
+import json
+from zoneinfo import ZoneInfo
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from devices.models import Device
@@ -35,7 +39,22 @@ def _error(request, exc: DomainError) -> None:
 
 
 def _settings_of(form: PackForm) -> dict:
-    return {name: form.cleaned_data[name] for name in services.PACK_SETTINGS}
+    names = (*services.PACK_SETTINGS, *services.SCHEDULE)
+    return {name: form.cleaned_data[name] for name in names}
+
+
+def _next_wave(pack: Pack) -> str | None:
+    """When the pack's next wave may go, as its page says it: "now", a time in the pack's
+    zone, or None for a pack that waits for no start time nor window."""
+    if not pack.is_scheduled:
+        return None
+    now = timezone.now()
+    at = pack.next_wave_at(now)
+    if at is None:
+        return "never: no window opens"
+    if at == now:
+        return "now"
+    return f"at {at.astimezone(ZoneInfo(pack.time_zone)):%a %Y-%m-%d %H:%M} ({pack.time_zone})"
 
 
 @login_required
@@ -70,6 +89,8 @@ def pack_detail(request, pack_id: str):
         "follower_form": FollowerForm(pack=pack),
         "settings_form": PackForm(instance=pack, owner=request.user),
         "online_window": settings.DEVICE_ONLINE_WINDOW,
+        "next_wave": _next_wave(pack),
+        "rule": json.dumps(pack.rule) if pack.is_dynamic else "",
     }
     return render(request, "packs/detail.html", context)
 

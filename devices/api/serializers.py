@@ -13,7 +13,7 @@ from trail import wire
 class DeviceSerializer(HyphenatedFieldsMixin, serializers.Serializer):
     """A device as ``context["request"].user`` may see it.
 
-    ``user-meta`` and ``device-meta`` are shown only to the owner and the
+    ``user-meta``, ``device-meta`` and ``tags`` are shown only to the owner and the
     device itself; ``challenge`` only while the device is unclaimed, to the
     device itself. ``context["creator"]`` (the registration answer) shows all. The secret never appears
     here (see :class:`RegisteredDeviceSerializer`). Fetch devices with
@@ -40,12 +40,17 @@ class DeviceSerializer(HyphenatedFieldsMixin, serializers.Serializer):
     description = serializers.CharField(read_only=True)
     user_meta = serializers.JSONField(required=False)
     device_meta = serializers.JSONField(required=False)
+    tags = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="the owner's tags (`PUT /devices/{ref}/tags`), what dynamic packs select by",
+    )
     time_created = serializers.DateTimeField(read_only=True)
     time_modified = serializers.DateTimeField(read_only=True)
     online = serializers.BooleanField(read_only=True)
     last_seen = serializers.DateTimeField(read_only=True, allow_null=True)
 
-    PRIVATE = ("user-meta", "device-meta")
+    PRIVATE = ("user-meta", "device-meta", "tags")
 
     def get_owner(self, device: Device) -> str:
         return device.owner.prn if device.owner_id else ""

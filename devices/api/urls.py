@@ -28,5 +28,6 @@ urlpatterns = [
         views.DeviceMetaView.as_view(),
         name="api-device-device-meta",
     ),
+    *api_path("devices/<str:ref>/tags", views.DeviceTagsView.as_view(), name="api-device-tags"),
     *api_path("logs", views.LogsView.as_view(), name="api-logs"),
 ]

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -449,6 +450,52 @@ class DeviceMetaView(MetaView):
 
     def writer(self, user, ref: str) -> Device:
         return services.get_device_itself(user, ref)
+
+
+TAGS = ["lobby", "building-b", "site:berlin"]
+
+
+class DeviceTagsView(APIView):
+    """``GET`` answers a device's tags; ``PUT`` replaces them (the owner only)."""
+
+    @extend_schema(
+        summary="Read a device's tags",
+        description=(
+            "The owner's labels of the device, a JSON list of strings (what a dynamic pack"
+            " selects by: docs/packs.md). The owner and the device itself read them; anyone"
+            " else who may see the device gets a 403 `private`, others a 404."
+            f" {ANONYMOUS_401}"
+        ),
+        examples=[answer_example(TAGS)],
+        parameters=[REF],
+        responses=serializers.ListSerializer(child=serializers.CharField()),
+    )
+    def get(self, request, ref: str):
+        device = services.get_device_for_owner_or_itself(request.user, ref)
+        return Response(device.tags)
+
+    @extend_schema(
+        summary="Replace a device's tags",
+        description=(
+            "The owner replaces the device's tags with the body, a JSON list of strings,"
+            " and gets them back as stored: each trimmed and lower-cased, 1 to 64 letters,"
+            " digits and `. _ : -`, duplicates folded, at most 32 (else a 400 `not-a-list`,"
+            " `bad-tag` or `too-many-tags`, and nothing changes). The owner's dynamic packs"
+            " take the device in or let it go at once. Another person gets a 404 (403"
+            f" `owner-only` for a public device), the device itself a 403. {ANONYMOUS_401}"
+        ),
+        examples=[
+            request_example([" Lobby", "building-b", "site:berlin", "lobby"]),
+            answer_example(TAGS),
+        ],
+        parameters=[REF],
+        request=serializers.ListSerializer(child=serializers.CharField()),
+        responses=serializers.ListSerializer(child=serializers.CharField()),
+    )
+    def put(self, request, ref: str):
+        require_login(request)
+        device = services.get_owned_device(request.user, ref)
+        return Response(services.update_device(device, tags=request.data).tags)
 
 
 class DeviceByNickView(APIView):

@@ -11,6 +11,7 @@ from django.db import transaction
 from devices.models import (
     Device,
 )
+from devices.signals import changed_after_commit
 from portal.errors import DomainError
 from portal.parsers import unstorable
 
@@ -60,8 +61,11 @@ def write_meta(device: Device, field: MetaField, value, *, merge: bool) -> dict:
         else:
             result = value
         check_meta(result, what)
+        facts = locked.rule_facts()
         setattr(locked, field, result)
         locked.save(update_fields=[field, "time_modified"])
+        if field == "device_meta" and locked.rule_facts() != facts:
+            changed_after_commit(locked, {"facts"})
     setattr(device, field, result)
     device.time_modified = locked.time_modified
     return result

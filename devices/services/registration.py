@@ -22,6 +22,8 @@ from devices.models import (
 )
 from devices.services.lookups import conflict_nick, nick_taken, unique_nick
 from devices.services.meta import check_meta
+from devices.signals import changed_after_commit
+from devices.tags import clean_tags
 from portal.auth import person_of
 from portal.errors import Conflict, DomainError, Forbidden
 from portal.ids import is_id
@@ -139,19 +141,26 @@ def claim_device(user, ref: str, challenge: str | None) -> Device:
         device.challenge = ""
         device.nick = unique_nick(person, device.nick)
         device.save()
+        changed_after_commit(device, {"owner"})
     cache.delete(_claim_failures_key(device.id))
     return device
 
 
 def update_device(device: Device, **changes) -> Device:
     """Apply owner edits (``nick``, ``description``, ``public``, ``require_signatures``,
-    ``public_facts``); a taken nick is a 409, an unknown fact a 400."""
+    ``public_facts``, ``tags``); a taken nick is a 409, an unknown fact or a bad tag a 400.
+
+    New tags send ``device_changed`` after commit (dynamic packs follow them).
+    """
     nick = changes.get("nick")
     if nick and nick != device.nick and nick_taken(device.owner, nick, exclude_id=device.id):
         raise conflict_nick(nick)
     if "public_facts" in changes:
         changes["public_facts"] = _fact_names(changes["public_facts"])
-    editable = ("nick", "description", "public", "require_signatures", "public_facts")
+    if "tags" in changes:
+        changes["tags"] = clean_tags(changes["tags"])
+    retagged = "tags" in changes and changes["tags"] != device.tags
+    editable = ("nick", "description", "public", "require_signatures", "public_facts", "tags")
     fields = [name for name in editable if name in changes]
     for name in fields:
         setattr(device, name, changes[name])
@@ -159,6 +168,8 @@ def update_device(device: Device, **changes) -> Device:
         with transaction.atomic():
             # Only the edited columns: the device may be writing its device-meta meanwhile.
             device.save(update_fields=[*fields, "time_modified"])
+            if retagged:
+                changed_after_commit(device, {"tags"})
     except IntegrityError:
         raise conflict_nick(device.nick) from None
     return device

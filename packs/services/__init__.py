@@ -21,6 +21,7 @@ from packs.services.actions import abort, resume, revert
 from packs.services.membership import (
     PACK_SETTINGS,
     ROLLOUT_SETTINGS,
+    SCHEDULE,
     add_follower,
     create_pack,
     delete_pack,
@@ -49,6 +50,7 @@ from packs.services.upkeep import refresh, refresh_rollout, sweep, unrolled
 __all__ = [
     "PACK_SETTINGS",
     "ROLLOUT_SETTINGS",
+    "SCHEDULE",
     "STALE_DELIVERY",
     "abort",
     "add_follower",

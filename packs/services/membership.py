@@ -9,12 +9,14 @@ from django.http import Http404
 
 from devices.models import Device
 from packs import rollout as ro
+from packs import rules, windows
 from packs.models import Delivery, Pack, PackMember, Rollout
 from packs.services.rollouts import (
     catch_up,
     evaluate_after_commit,
     follow_leader_after_commit,
 )
+from portal import audit
 from portal.errors import Conflict, DomainError, Forbidden
 from portal.ids import is_id
 
@@ -142,6 +144,34 @@ ROLLOUT_SETTINGS = ("canary_share", "wave_size", "failure_threshold", "wave_time
 PACK_SETTINGS = (*ROLLOUT_SETTINGS, "require_signatures")
 
 
+#: What decides a pack's followers and when its waves go: model field -> cleaner.
+SCHEDULE = {
+    "rule": rules.clean_rule,
+    "windows": windows.clean_windows,
+    "time_zone": windows.clean_timezone,
+    "start_at": lambda value: value,
+}
+
+
+def _clean_schedule(fields: dict) -> dict:
+    """Take the rule and schedule out of ``fields`` (a 400 for a bad one) and answer them."""
+    return {name: clean(fields.pop(name)) for name, clean in SCHEDULE.items() if name in fields}
+
+
+def _sync(pack: Pack) -> None:
+    from packs.services.dynamic import sync_pack  # it adds and removes through this module
+
+    sync_pack(pack)
+
+
+def _dynamic_refusal(pack: Pack) -> Conflict:
+    return Conflict(
+        f"pack {pack.nick} picks its followers by its rule: change the devices' tags or the"
+        " rule instead",
+        code="dynamic-pack",
+    )
+
+
 def create_pack(owner, *, nick: str, leader: Device, description: str = "", **settings) -> Pack:
     """A new pack of ``owner`` led by ``leader`` (one of the owner's devices).
 
@@ -150,6 +180,7 @@ def create_pack(owner, *, nick: str, leader: Device, description: str = "", **se
     ``require_signatures`` requires signatures of the leader's and the followers'
     revisions (``signing_rule``): a delivery of an unsigned revision fails.
     """
+    schedule = _clean_schedule(settings)
     unknown = set(settings) - set(PACK_SETTINGS)
     if unknown:
         raise TypeError(f"not a pack setting: {', '.join(sorted(unknown))}")
@@ -162,7 +193,14 @@ def create_pack(owner, *, nick: str, leader: Device, description: str = "", **se
             pack = Pack.objects.create(
                 owner=owner, nick=nick, leader=leader, description=description, **settings
             )
+            for name, value in schedule.items():
+                setattr(pack, name, value)
+            if schedule:
+                pack.save()
+            audit.record("pack.create", owner=owner, target=pack, after=_shown(pack))
             follow_leader_after_commit(pack)
+            if pack.is_dynamic:
+                _sync(pack)
     except IntegrityError:
         raise _conflict_nick(nick) from None
     return pack
@@ -174,6 +212,7 @@ def update_pack(pack: Pack, **changes) -> Pack:
     A new leader is checked like a follower is (owned, no loop), and its
     current revision is rolled out to the followers.
     """
+    schedule = _clean_schedule(changes)
     allowed = {"nick", "description", "leader", *PACK_SETTINGS}
     unknown = set(changes) - allowed
     if unknown:
@@ -194,9 +233,18 @@ def update_pack(pack: Pack, **changes) -> Pack:
             if leader is not None and new_leader:
                 followers = set(locked.members.values_list("device_id", flat=True))
                 _check_leader(leader, pack.owner, followers)
+            before = _shown(locked)
             for name, value in changes.items():
                 setattr(locked, name, value)
+            for name, value in schedule.items():
+                setattr(locked, name, value)
             locked.save()
+            before, after = audit.changed(before, _shown(locked))
+            audit.record(
+                "pack.update", owner=locked.owner_id, target=locked, before=before, after=after
+            )
+            if "rule" in schedule or (new_leader and locked.is_dynamic):
+                _sync(locked)
             if new_leader:
                 follow_leader_after_commit(locked)
     except IntegrityError:
@@ -206,15 +254,35 @@ def update_pack(pack: Pack, **changes) -> Pack:
 
 def delete_pack(pack: Pack) -> None:
     """Delete a pack, its memberships and its rollouts' records (revisions stay on the trails)."""
-    pack.delete()
+    with transaction.atomic():
+        audit.record("pack.delete", owner=pack.owner_id, target=pack, before=_shown(pack))
+        pack.delete()
 
 
-def add_follower(pack: Pack, device: Device) -> tuple[PackMember, bool]:
+def _shown(pack: Pack) -> dict:
+    """What the audit log keeps of a pack: its fields, the leader by id."""
+    fields = [field.attname for field in Pack._meta.concrete_fields if not field.primary_key]
+    kept = {name: getattr(pack, name) for name in fields if name not in _UNSHOWN}
+    return {
+        name.removesuffix("_id"): value[:200] if isinstance(value, str) else value
+        for name, value in kept.items()
+    }
+
+
+_UNSHOWN = {"owner_id", "time_created", "time_modified"}
+
+
+def _member(device: Device) -> dict:
+    return {"device": device.id, "nick": device.nick}
+
+
+def add_follower(pack: Pack, device: Device, *, by_rule: bool = False) -> tuple[PackMember, bool]:
     """Make ``device`` follow ``pack``; returns ``(member, created)``.
 
     Adding a follower twice is harmless. The device must be the pack owner's,
     follow no other pack, and not lead this pack (directly or through other
-    packs). A new follower catches up to the leader's current revision.
+    packs). A new follower catches up to the leader's current revision. A
+    dynamic pack's followers come from its rule only (``by_rule``: dynamic.py).
     """
     with transaction.atomic():
         _lock_owner(pack.owner)
@@ -224,6 +292,8 @@ def add_follower(pack: Pack, device: Device) -> tuple[PackMember, bool]:
             .get(pk=pack.pk)
         )
         _check_owned(device, pack.owner, "followers")
+        if pack.is_dynamic and not by_rule:
+            raise _dynamic_refusal(pack)
         if device.id == pack.leader_id:
             raise DomainError(
                 f"{device.nick} leads this pack; a device cannot follow itself", code="own-leader"
@@ -242,17 +312,23 @@ def add_follower(pack: Pack, device: Device) -> tuple[PackMember, bool]:
         if any(above.id == device.id for above in chain):
             raise _loop_error(device, chain, pack.leader)
         member = PackMember.objects.create(pack=pack, device=device)
+        audit.record("pack.follower-add", owner=pack.owner_id, target=pack, after=_member(device))
         catch_up(pack, device)
     return member, True
 
 
-def remove_follower(pack: Pack, device: Device) -> PackMember:
+def remove_follower(pack: Pack, device: Device, *, by_rule: bool = False) -> PackMember:
     """Stop ``device`` following ``pack``; what was not posted to it yet never will be."""
+    if pack.is_dynamic and not by_rule:
+        raise _dynamic_refusal(pack)
     with transaction.atomic():
         member = PackMember.objects.filter(pack=pack, device=device).first()
         if member is None:
             raise Http404(f"{device.nick} does not follow pack {pack.nick}")
         member.delete()
+        audit.record(
+            "pack.follower-remove", owner=pack.owner_id, target=pack, before=_member(device)
+        )
         pending = Delivery.objects.filter(
             rollout__pack=pack, device=device, kind=ro.RELEASE, status=ro.D_PENDING
         )

@@ -18,7 +18,7 @@ from devices.models import Device
 from packs import rollout as ro
 from packs.models import Delivery, Pack, PackMember, Rollout, Wave
 from packs.signals import rollout_moved
-from portal import queue
+from portal import audit, queue
 from portal.errors import DomainError
 from revisions.models import Step, Trail
 from revisions.services import post_step
@@ -146,6 +146,7 @@ def start_rollout(pack_id: str, leader_step_id: int) -> Rollout | None:
                 for m in batch
             ]
         Delivery.objects.bulk_create(deliveries)
+        _record(rollout, "rollout.start", None)
         advance(rollout, now)
     return rollout
 
@@ -183,7 +184,7 @@ def catch_up(pack: Pack, device: Device) -> Delivery | None:
     return delivery
 
 
-def deliver(delivery_id: int) -> str | None:
+def deliver(delivery_id: int, now: dt.datetime | None = None) -> str | None:
     """Post one delivery's revision to its follower, exactly once; returns its status.
 
     The delivery row is locked, and the revision is posted and recorded in
@@ -209,6 +210,11 @@ def deliver(delivery_id: int) -> str | None:
                 wave_status = Wave.objects.values_list("status", flat=True).get(pk=delivery.wave_id)
                 if wave_status == ro.PENDING:
                     return delivery.status  # its wave starts later
+            elif not pack.in_window(now or timezone.now()):
+                # A late joiner goes inside a window too; the sweep releases it.
+                delivery.error = "waiting for a maintenance window"
+                delivery.save(update_fields=["error"])
+                return delivery.status
         if not PackMember.objects.filter(pack=pack, device_id=delivery.device_id).exists():
             return _finish(delivery, ro.D_CANCELLED, "the device left the pack")
         trail = Trail.objects.select_related("device__owner").filter(pk=delivery.device_id).first()
@@ -297,6 +303,13 @@ def advance(rollout: Rollout, now: dt.datetime) -> None:
                 )
                 move(rollout, "done", message, now)
                 break
+            if not rollout.pack.in_window(now):
+                # Outside the pack's start time and windows: the sweep starts it later.
+                message = _held_msg(rollout.pack, upcoming, len(waves), now)
+                if rollout.status_msg != message:
+                    rollout.status_msg = message
+                    rollout.save(update_fields=["status_msg", "time_modified"])
+                break
             move_wave(upcoming, "start", "", now)
             started.append(upcoming)
             rollout.status_msg = f"wave {upcoming.number} of {len(waves)} ({upcoming.kind}) started"
@@ -315,6 +328,12 @@ def advance(rollout: Rollout, now: dt.datetime) -> None:
             wave__in=started, kind=ro.RELEASE, status=ro.D_PENDING
         ).values_list("id", flat=True)
         kick(list(ids))
+
+
+def _held_msg(pack: Pack, wave: Wave, count: int, now: dt.datetime) -> str:
+    at = pack.next_wave_at(now)
+    when = f"at {at:%Y-%m-%d %H:%M} UTC" if at is not None else "never: no window opens"
+    return f"wave {wave.number} of {count} ({wave.kind}) waits for a maintenance window: {when}"
 
 
 def _verdict_msg(wave: Wave, tally: ro.Tally, rollout: Rollout, timed_out: bool) -> str:
@@ -338,9 +357,36 @@ def move(rollout: Rollout, event: str, message: str, now: dt.datetime) -> None:
     if rollout.status not in ro.ACTIVE and rollout.time_finished is None:
         rollout.time_finished = now
     rollout.save(update_fields=["status", "status_msg", "time_finished", "time_modified"])
+    if rollout.status != previous and event in AUDITED:
+        _record(rollout, AUDITED[event], previous)
     if rollout.status != previous:
         moved = {"rollout": rollout, "status": rollout.status, "previous": previous}
         transaction.on_commit(lambda: rollout_moved.send(sender=Rollout, **moved))
+
+
+#: The rollout events the audit log records; passed waves, completion and superseding
+#: follow from others and are not recorded.
+AUDITED = {
+    "wave-failed": "rollout.pause",
+    "resume": "rollout.resume",
+    "abort": "rollout.abort",
+    "revert": "rollout.revert",
+}
+
+
+def _record(rollout: Rollout, action: str, previous: str | None) -> None:
+    audit.record(
+        action,
+        owner=rollout.pack.owner_id,
+        target=rollout.pack,
+        before=None if previous is None else {"rollout": rollout.id, "status": previous},
+        after={
+            "rollout": rollout.id,
+            "rev": rollout.leader_step.rev,
+            "status": rollout.status,
+            "message": rollout.status_msg[:300],
+        },
+    )
 
 
 def move_wave(wave: Wave, event: str, message: str, now: dt.datetime) -> None:

@@ -29,6 +29,8 @@ def refresh_rollout(rollout: Rollout, now: dt.datetime | None = None) -> None:
     wave = rollout.waves.filter(status=ro.WAVE_RUNNING).first()
     if wave is not None and now >= wave.deadline(rollout.wave_timeout):
         evaluate(rollout.id, now)
+    elif wave is None and rollout.pack.in_window(now):
+        evaluate(rollout.id, now)  # a wave held for a window may start now
     stale = Delivery.objects.filter(
         Q(wave__time_started__lt=now - STALE_DELIVERY)
         | Q(wave__isnull=True, time_created__lt=now - STALE_DELIVERY),
@@ -72,13 +74,35 @@ def refresh(pack: Pack, now: dt.datetime | None = None) -> None:
         refresh_rollout(rollout, now)
 
 
+def release_held(now: dt.datetime | None = None) -> list[int]:
+    """Post the late joiners' deliveries that waited for their pack's window, now that
+    it is open (``deliver`` holds them outside it); returns their ids."""
+    now = now or timezone.now()
+    held = (
+        Delivery.objects.filter(
+            kind=ro.RELEASE,
+            status=ro.D_PENDING,
+            wave__isnull=True,
+            rollout__status__in=(ro.RUNNING, ro.COMPLETED),
+        )
+        .filter(Q(rollout__pack__start_at__isnull=False) | ~Q(rollout__pack__windows=[]))
+        .select_related("rollout__pack")
+    )
+    released = [d.id for d in held[:1000] if d.rollout.pack.in_window(now)]
+    for delivery_id in released:
+        enqueue("deliver", delivery_id)
+    return released
+
+
 def sweep(now: dt.datetime | None = None) -> int:
-    """The periodic task: start the rollouts whose task was lost, and refresh every
-    running rollout; returns how many rollouts it looked at."""
+    """The periodic task: start the rollouts whose task was lost, refresh every running
+    rollout (starting the waves a window held), and post the late joiners a window held;
+    returns how many rollouts it looked at."""
     missing = unrolled(Pack.objects.all())
     for pack_id, step_id in missing:
         enqueue("start_rollout", pack_id, step_id)
-    rollouts = list(Rollout.objects.filter(status=ro.RUNNING))
+    rollouts = list(Rollout.objects.filter(status=ro.RUNNING).select_related("pack"))
     for rollout in rollouts:
         refresh_rollout(rollout, now)
+    release_held(now)
     return len(rollouts) + len(missing)

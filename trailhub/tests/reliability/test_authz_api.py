@@ -122,6 +122,8 @@ MATRIX: dict[str, Row] = {
     "PUT /devices/{ref}/user-meta": Row(codes(["owner"]), body={"x": 1}),
     "PATCH /devices/{ref}/user-meta": Row(codes(["owner"]), body={"x": 1}),
     "GET /devices/np/{usernick}/{devicenick}": read(),
+    "GET /devices/{ref}/tags": Row(codes(CIRCLE)),
+    "PUT /devices/{ref}/tags": Row(codes(["owner"]), body=["matrix"]),
     # --- community ----------------------------------------------------------------------
     "GET /community/devices": Row(codes(EVERYONE)),
     "GET /community/users/{usernick}/devices": Row(codes(EVERYONE)),

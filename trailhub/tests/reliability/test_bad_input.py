@@ -191,6 +191,10 @@ FIELD_TYPES = {
         "owner", "POST", "/objects", {**OBJECT, "objectname": "bsp/a\nb"}
     ),
     "user-meta a list": Case("owner", "PUT", "/devices/{ref}/user-meta", []),
+    "tags an object": Case("owner", "PUT", "/devices/{ref}/tags", {"tags": ["a"]}),
+    "tag with a space": Case("owner", "PUT", "/devices/{ref}/tags", ["two words"]),
+    "tag a number": Case("owner", "PUT", "/devices/{ref}/tags", [5]),
+    "tags too many": Case("owner", "PUT", "/devices/{ref}/tags", [f"t{n}" for n in range(33)]),
     "device-meta a string": Case("device", "PATCH", "/devices/{ref}/device-meta", "x"),
     "description a list": Case("owner", "PATCH", "/devices/{ref}", {"description": []}),
     "nick with a slash": Case("owner", "PATCH", "/devices/{ref}", {"nick": "a/b"}),
@@ -347,6 +351,20 @@ FIELD_TYPES = {
     ),
     "pack canary share over 1": Case("owner", "PATCH", "/packs/{pack}", {"canary-share": 2}),
     "pack wave size negative": Case("owner", "PATCH", "/packs/{pack}", {"wave-size": -1}),
+    "pack rule empty": Case("owner", "PATCH", "/packs/{pack}", {"rule": {}}),
+    "pack rule unknown fact": Case("owner", "PATCH", "/packs/{pack}", {"rule": {"colour": ["x"]}}),
+    "pack rule a bad version": Case("owner", "PATCH", "/packs/{pack}", {"rule": {"pantavisor": 1}}),
+    "pack windows an object": Case("owner", "PATCH", "/packs/{pack}", {"windows": {"days": []}}),
+    "pack window hour 25": Case(
+        "owner",
+        "PATCH",
+        "/packs/{pack}",
+        {"windows": [{"days": ["mon"], "from": "25:00", "to": "02:00"}]},
+    ),
+    "pack time zone unknown": Case("owner", "PATCH", "/packs/{pack}", {"timezone": "Mars/Base"}),
+    "pack start a word": Case(
+        "owner", "POST", "/packs", {"nick": "p2", "leader": "{ref}", "start-at": "soon"}
+    ),
     "limit zero": Case("owner", "GET", "/trails/{ref}/steps?limit=0"),
     "limit a word": Case("owner", "GET", "/objects?limit=many"),
     "after a word": Case("owner", "GET", "/trails/{ref}/steps?after=x"),
