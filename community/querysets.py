@@ -27,6 +27,7 @@ from django.shortcuts import get_object_or_404
 
 from community.models import Fork, Star
 from devices.models import Device
+from revisions.models import Step
 from revisions.querysets import with_revisions
 from trail.apps.platform import platforms_of
 
@@ -141,6 +142,15 @@ def with_lineage(devices: QuerySet, user) -> QuerySet:
         fork_source_owner=field("source_device__owner__username"),
         fork_source_nick=field("source_device__nick"),
     )
+
+
+def signed_only(devices: QuerySet) -> QuerySet:
+    """Devices whose newest revision is signed: every part by intact signatures, whoever
+    the signers (``Step.signed``, set when the revision was posted; docs/signing.md)."""
+    newest = Step.objects.filter(
+        trail_id=OuterRef("pk"), rev=OuterRef("trail__head_rev"), signed=True
+    )
+    return devices.filter(Exists(newest))
 
 
 def search(devices: QuerySet, q: str) -> QuerySet:

@@ -73,6 +73,11 @@ class Step(models.Model):
     )
     time_created = models.DateTimeField(default=timezone.now)
     time_modified = models.DateTimeField(auto_now=True)
+    signed = models.BooleanField(
+        default=False,
+        help_text="Every part of the state is signed by intact signatures, whoever signed"
+        " them (trail.signatures.summary.is_signed; set when the state is posted).",
+    )
 
     # Progress, as the device reports it.
     status = models.CharField(max_length=16, choices=STATUS_CHOICES, default=st.NEW)

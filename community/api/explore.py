@@ -31,6 +31,7 @@ from community.querysets import (
     person_named,
     public_devices,
     search,
+    signed_only,
     sort,
 )
 from devices.services import get_visible_device
@@ -50,6 +51,17 @@ def _query(request) -> str:
     if len(q) > MAX_QUERY:
         raise DomainError(f"q must be at most {MAX_QUERY} characters", code="bad-q")
     return q
+
+
+#: ``signed``'s values: only signed devices, or all of them.
+SIGNED_VALUES = {"1": True, "true": True, "0": False, "false": False, "": False}
+
+
+def _signed(request) -> bool:
+    raw = request.query_params.get("signed", "").strip().lower()
+    if raw not in SIGNED_VALUES:
+        raise DomainError("signed must be 1 or 0 (true or false)", code="bad-signed")
+    return SIGNED_VALUES[raw]
 
 
 def _sort(request) -> str:
@@ -73,13 +85,16 @@ class ExploreView(APIView):
             " the trail that moved last first), `stars` or `forks` (the most first, then"
             " by activity). A private device is never listed nor counted, not even to"
             " its owner. Paged by number: `page` from 1 and `limit`; the answer's"
-            " `count` is how many match. Anyone may call it, without a token too. A bad"
-            " `sort`, `page`, `limit` or `q` is a 400 naming it."
+            " `count` is how many match. `signed=1` keeps the devices whose newest"
+            " revision is signed: every platform and the rest of the state covered by"
+            " intact signatures (docs/signing.md). Anyone may call it, without a token"
+            " too. A bad `sort`, `page`, `limit`, `q` or `signed` is a 400 naming it."
         ),
         examples=[answer_example(DEVICE_PAGE)],
         parameters=[
             OpenApiParameter("q", str, description="a word of the nick or the description"),
             OpenApiParameter("sort", str, enum=list(SORTS), description="default activity"),
+            OpenApiParameter("signed", str, enum=["1", "0"], description="1: only signed devices"),
             PAGE,
             LIMIT,
         ],
@@ -87,9 +102,10 @@ class ExploreView(APIView):
     )
     def get(self, request):
         q, key = _query(request), _sort(request)
-        return device_window(request, sort(search(public_devices(), q), key)).answer(
-            "devices", Card
-        )
+        devices = search(public_devices(), q)
+        if _signed(request):
+            devices = signed_only(devices)
+        return device_window(request, sort(devices, key)).answer("devices", Card)
 
 
 class UserDevicesView(APIView):

@@ -23,6 +23,7 @@ from devices.models import Device
 from portal.errors import DomainError
 from revisions.models import Step
 from revisions.services.objects import held_blobs, small_contents, step_objects
+from revisions.services.signing import parts_signed
 from revisions.storage import get_store
 from trail.apps.platform import platforms_of
 from trail.merge import ABSENT
@@ -143,6 +144,7 @@ def revision(request, nick: str, device: str, rev: int):
     step = step_for(device, rev)
     fork = _forks(request, device).filter(rev=rev).first()
     rows = stateview.tree_rows(step.state)
+    signing = parts_signed(device, step.state)
     objects = {view.sha256: view for view in step_objects(step)}
     for row in rows:
         if row.kind == "object" and row.value in objects:
@@ -157,6 +159,8 @@ def revision(request, nick: str, device: str, rev: int):
             "fork": fork,
             "rows": rows,
             "platforms": platforms_of(step.state),
+            # Badges only where something is signed: most revisions are not.
+            "signing": signing if any(part.signatures for part in signing) else None,
             "is_head": device.head_rev == step.rev,
             # Only a revision that worked is offered to roll back to (never a failed one).
             "can_roll_back": device.is_owner

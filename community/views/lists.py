@@ -14,6 +14,7 @@ from community.querysets import (
     person_named,
     public_devices,
     search,
+    signed_only,
     sort,
     top,
     with_listing,
@@ -29,12 +30,17 @@ def explore(request):
     key = request.GET.get("sort", DEFAULT_SORT)
     if key not in SORTS:
         key = DEFAULT_SORT
-    devices = sort(search(public_devices(), q), key)
-    page = page_of(devices, request.GET.get("page"), PAGE_SIZE, request.user, contents=True)
+    signed = request.GET.get("signed") == "1"
+    devices = search(public_devices(), q)
+    if signed:
+        devices = signed_only(devices)
+    page = page_of(
+        sort(devices, key), request.GET.get("page"), PAGE_SIZE, request.user, contents=True
+    )
     return render(
         request,
         "community/explore.html",
-        {"page": page, "q": q, "sort": key, "sorts": list(SORTS)},
+        {"page": page, "q": q, "sort": key, "sorts": list(SORTS), "signed": signed},
     )
 
 

@@ -11,7 +11,7 @@ from portal.errors import Conflict, DomainError
 from revisions import pollcache
 from revisions.models import ProgressReport, Step, StepObject, Trail
 from revisions.services.objects import ensure_present, link_public_objects, missing_objects
-from revisions.services.signing import check_signatures
+from revisions.services.signing import check_signatures, is_signed
 from revisions.signals import step_created, step_progressed
 from trail import state as ts
 from trail import status as st
@@ -85,6 +85,7 @@ def create_trail(device, state: dict, *, author=None, commit_msg: str = "factory
             commit_msg=commit_msg,
             state=state,
             state_sha=sha,
+            signed=is_signed(state),
             author=author,
             status=st.DONE,
             progress=100,
@@ -158,6 +159,7 @@ def post_step(
             commit_msg=commit_msg,
             state=state,
             state_sha=sha,
+            signed=is_signed(state),
             meta=meta or {},
             author=author,
             forked_from=forked_from,
@@ -187,8 +189,8 @@ def replace_state(step: Step, state: dict) -> Step:
                 code="not-new",
             )
         _check_objects(owner, state)
-        locked.state, locked.state_sha = state, sha
-        locked.save(update_fields=["state", "state_sha", "time_modified"])
+        locked.state, locked.state_sha, locked.signed = state, sha, is_signed(state)
+        locked.save(update_fields=["state", "state_sha", "signed", "time_modified"])
         locked.object_refs.all().delete()
         _record_objects(locked)
     return locked

@@ -351,6 +351,9 @@ FIELD_TYPES = {
     ),
     "pack canary share over 1": Case("owner", "PATCH", "/packs/{pack}", {"canary-share": 2}),
     "pack wave size negative": Case("owner", "PATCH", "/packs/{pack}", {"wave-size": -1}),
+    "pack require-signatures a word": Case(
+        "owner", "PATCH", "/packs/{pack}", {"require-signatures": "maybe"}
+    ),
     "pack rule empty": Case("owner", "PATCH", "/packs/{pack}", {"rule": {}}),
     "pack rule unknown fact": Case("owner", "PATCH", "/packs/{pack}", {"rule": {"colour": ["x"]}}),
     "pack rule a bad version": Case("owner", "PATCH", "/packs/{pack}", {"rule": {"pantavisor": 1}}),
@@ -378,6 +381,7 @@ FIELD_TYPES = {
     ),
     "explore limit over the most": Case("owner", "GET", "/community/devices?limit=101"),
     "explore q too long": Case("anonymous", "GET", "/community/devices?q=" + "x" * 101),
+    "explore signed a word": Case("anonymous", "GET", "/community/devices?signed=maybe"),
     "user devices page a word": Case("owner", "GET", "/community/users/alice/devices?page=x"),
     "user devices of nobody": Case(
         "owner", "GET", "/community/users/nobody/devices", None, None, (404,)
