@@ -22,6 +22,7 @@ COMMANDS = [
     ["post"], ["pull"], ["resolve"], ["checkout"], ["reset"], ["get"], ["log"], ["export"],
     ["import"], ["claim"],
     ["device"], ["device", "list"], ["device", "get"], ["device", "set"], ["device", "logs"],
+    ["device", "scan"],
 ]  # fmt: skip
 
 
