@@ -503,6 +503,12 @@ class WorkCopy:
             base = as_text(store.path(was).read_bytes()) or ""
         return merge_lines(base, ours, theirs, f"(rev {rev})")
 
+    def forget_pull(self) -> None:
+        """Drop what the last pull left (its conflicts, what ``--abort`` would put back):
+        for a HEAD that replaced the merge (``trail get``, ``trail import``)."""
+        self._write("conflicts.json", [])
+        (self.meta / "pull.json").unlink(missing_ok=True)
+
     def abort_pull(self, store: ObjectStore) -> list[Change]:
         """Undo the last pull while conflicts of it remain: HEAD, ``remote.json``, the
         config and the files the pull wrote (or left in conflict) as they were before
@@ -530,8 +536,7 @@ class WorkCopy:
         for key in keys:
             cache.pop(key, None)
         self._write("stat.json", cache)
-        self._write("conflicts.json", [])
-        (self.meta / "pull.json").unlink(missing_ok=True)
+        self.forget_pull()
         return changes
 
     def resolve(self, paths: list[str]) -> list[str]:

@@ -90,6 +90,7 @@ async def cmd_import(ctx: Context, args) -> int:
     if missing:
         raise CLIError(f"{args.file} lacks object {missing[0]} that its state names")
     wc.checkout(state, store)
+    wc.forget_pull()
     ctx.out.print(f"imported {args.file} as HEAD; `trail status` shows it, `trail post` sends it")
     return 0
 

@@ -206,6 +206,7 @@ async def cmd_get(ctx: Context, args) -> int:
         locations = Locations(hub, wc.config["trail-id"], step["rev"])
         await fetch(ctx, hub, store, state, locations=locations)
     wc.checkout(state, store, tip=tip["state"])
+    wc.forget_pull()
     wc.update_config(rev=step["rev"], latest=tip["rev"], message="")
     ctx.out.print(f"{name_of(wc.config)} is at rev {step['rev']} (newest: {tip['rev']})")
     return 0
@@ -426,6 +427,11 @@ async def cmd_log(ctx: Context, args) -> int:
 def refuse_local_changes(wc: WorkCopy, force: bool, verb: str) -> None:
     if force:
         return
+    if wc.conflicts:
+        raise CLIError(
+            f"the last pull left conflicts (`trail status`): resolve them, undo the pull "
+            f"with `trail pull --abort`, or `trail {verb} --force` to throw the merge away"
+        )
     if not wc.status().clean:
         raise CLIError(
             f"you have changes that are not committed; commit and post them, or "

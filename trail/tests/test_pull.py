@@ -315,6 +315,19 @@ def test_pull_abort_puts_back_what_the_pull_changed_and_nothing_else(hub, wc, ca
     assert run(capsys, "pull")[0] == 1
 
 
+def test_get_refuses_over_a_pull_in_conflict_unless_forced_then_forgets_it(hub, wc, capsys):
+    (wc.root / "etc/motd").write_bytes(b"ours\n")
+    assert main(["commit", "-m", "ours"]) == 0
+    theirs(hub, etc__motd=b"theirs\n")
+    assert run(capsys, "pull")[0] == 1
+    code, _, err = run(capsys, "get")
+    assert code == 1 and "the last pull left conflicts" in err and "pull --abort" in err
+    assert run(capsys, "get", "--force")[0] == 0
+    assert wc.conflicts == [] and not (wc.meta / "pull.json").exists()
+    assert (wc.root / "etc/motd").read_bytes() == b"theirs\n"
+    assert "conflicts" not in run(capsys, "status")[1]
+
+
 def test_a_json_member_conflict_keeps_ours_and_records_the_three_values(hub, wc, capsys):
     run_json = wc.root / "bsp/run.json"
     run_json.write_text(json.dumps({"linux": "ours.img", "initrd": "initrd.img", "mine": 1}))
