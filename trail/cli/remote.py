@@ -281,13 +281,20 @@ def conflict_lines(conflicts: list[dict[str, Any]]) -> list[str]:
             f"{side} {_short(record[side])}" if side in record else f"{side} absent"
             for side in ("base", "ours", "theirs")
         )
-        where = "" if record.get("path") == json_pointer((key,)) else f" at {record.get('path')}"
+        path = str(record.get("path"))
+        where = "" if path == json_pointer((key,)) else f" at {_printable(path)}"
         lines.append(f"C {key}{where}  ({sides}; ours kept)")
     return lines
 
 
+def _printable(text: str) -> str:
+    """``text`` with what a terminal would act on (ESC, bidi controls) written as escapes:
+    a member name in a state from the hub is anyone's."""
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
+
+
 def _short(value: Any, limit: int = 60) -> str:
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    text = _printable(json.dumps(value, ensure_ascii=False, sort_keys=True))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -557,10 +557,13 @@ def test_conflict_lines_name_a_whole_key_and_an_absent_side():
     lines = conflict_lines(
         [
             {"key": "a.json", "path": "/a.json", "base": 1, "ours": 2},
+            {"key": "b.json", "path": "/b.json/\x1b[2J\u202e", "ours": 1, "theirs": "\u202ex"},
             {"key": "#spec", "path": "/#spec", "base": "x", "ours": "y", "theirs": "z"},
         ]
     )
     assert lines == [
         "C a.json  (base 1, ours 2, theirs absent; ours kept)",
+        'C b.json at /b.json/\\u001b[2J\\u202e  (base absent, ours 1, theirs "\\u202ex";'
+        " ours kept)",
         'C #spec  (base "x", ours "y", theirs "z"; ours kept)',
     ]
