@@ -9,6 +9,7 @@ from django.db.models import F
 
 from community import fleet
 from community import services as community_services
+from community.models import Fork
 from community.querysets import MAX_QUERY
 from devices import services as device_services
 from devices.models import PUBLIC_FACTS, Device
@@ -166,6 +167,45 @@ class ForkForm(forms.Form):
     def into(self):
         """The chosen existing device, or None for a new one."""
         return self.devices.get(self.cleaned_data["target"])
+
+
+class ProposeForm(forms.Form):
+    """A revision of one of the user's devices, proposed to a device they may see."""
+
+    source = forms.ChoiceField(label="Propose from")
+    rev = forms.IntegerField(
+        label="Revision",
+        min_value=0,
+        required=False,
+        help_text="Empty: the device's newest revision.",
+    )
+    title = forms.CharField(max_length=200)
+    body = forms.CharField(
+        label="Why", required=False, max_length=20_000, widget=forms.Textarea(attrs={"rows": 6})
+    )
+
+    def __init__(self, *args, user, target, **kwargs):
+        from devices.models import Device
+
+        owned = Device.objects.owned_by(user).exclude(id=target.id)
+        self.devices = {d.id: d for d in owned.filter(trail__head_rev__gte=0).order_by("nick")}
+        # The user's fork of the target first: what one usually proposes back.
+        forks = Fork.objects.filter(device_id__in=list(self.devices), source_device=target)
+        fork = forks.order_by("-time_created").values_list("device_id", flat=True).first()
+        if fork is not None and "initial" not in kwargs:
+            kwargs["initial"] = {"source": fork}
+        super().__init__(*args, **kwargs)
+        self.fields["source"].choices = [(d.id, d.nick) for d in self.devices.values()]
+
+    @property
+    def device(self):
+        return self.devices[self.cleaned_data["source"]]
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        label="Comment", max_length=10_000, widget=forms.Textarea(attrs={"rows": 4})
+    )
 
 
 # --- The dashboard's fleet ----------------------------------------------------------------

@@ -112,3 +112,95 @@ class Upstream(models.Model):
             device=device,
             defaults={"source_device": source, "base_rev": rev, "follow": follow, "notice": ""},
         )
+
+
+class Proposal(models.Model):
+    """A revision of one device proposed to another (a pull request for devices).
+
+    Numbered per target (``number`` 1, 2, 3…). The three states of its merge:
+    ``base``, the revision one of the two devices last took in from the other
+    (their lineage, ``Upstream``), else the target's newest when it was opened;
+    the target's newest (ours); and the proposed revision ``step`` (theirs). Merging posts the result to
+    the target as ``merged_rev``, authored by the proposer; proposing never lets the
+    proposer write to the target.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        MERGED = "merged"
+        CLOSED = "closed"
+
+    target = models.ForeignKey("devices.Device", on_delete=models.CASCADE, related_name="proposals")
+    number = models.IntegerField(help_text="1, 2, 3… per target device.")
+    proposer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="proposals"
+    )
+    source_device = models.ForeignKey(
+        "devices.Device",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="proposals_made",
+    )
+    source_rev = models.IntegerField()
+    source_label = models.CharField(
+        max_length=140, help_text="The source's owner/nick when the proposal was opened."
+    )
+    step = models.ForeignKey(
+        "revisions.Step",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The proposed revision (gone with its device).",
+    )
+    base = models.ForeignKey(
+        "revisions.Step",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The common ancestor the merge starts from (the target's newest when none).",
+    )
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    merged_rev = models.IntegerField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who merged or closed it.",
+    )
+    time_created = models.DateTimeField(default=timezone.now)
+    time_closed = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["target", "number"], name="proposal_number_unique")
+        ]
+        indexes = [models.Index(fields=["proposer", "-time_created"])]
+
+    def __str__(self) -> str:
+        return f"{self.target_id} #{self.number} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+
+class ProposalComment(models.Model):
+    """A comment on a proposal, by someone who may see its target."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    body = models.TextField()
+    time_created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["proposal", "time_created"])]
+
+    def __str__(self) -> str:
+        return f"{self.author_id} on {self.proposal_id}"

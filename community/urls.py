@@ -3,7 +3,7 @@ dashboard's bulk actions (/dashboard/bulk/)."""
 
 from django.urls import include, path
 
-from community.views import device, fleet, lists, owner, revise
+from community.views import device, fleet, lists, owner, proposals, revise
 
 app_name = "community"
 
@@ -19,6 +19,12 @@ device_pages = [
     path("forks/", device.forks, name="forks"),
     path("upstream/merge/", revise.merge_upstream, name="upstream-merge"),
     path("upstream/follow/", revise.follow_upstream, name="upstream-follow"),
+    path("proposals/", proposals.proposals, name="proposals"),
+    path("proposals/new/", proposals.new, name="proposal-new"),
+    path("proposals/<int:number>/", proposals.proposal, name="proposal"),
+    path("proposals/<int:number>/comments/", proposals.comment, name="proposal-comment"),
+    path("proposals/<int:number>/merge/", proposals.merge, name="proposal-merge"),
+    path("proposals/<int:number>/close/", proposals.close, name="proposal-close"),
     path("star/", owner.star, name="star"),
     path("meta/", owner.meta, name="meta"),
     path("logs/", owner.logs, name="logs"),

@@ -1,12 +1,15 @@
 """Turns the lower apps' signals (sent after commit) into webhook deliveries.
 
-Only the owner of the device or pack an event is about hears of it.
+Only the owner of the device or pack an event is about hears of it; of a merged
+proposal, its proposer too.
 """
 
 from __future__ import annotations
 
 from django.dispatch import receiver
 
+from community.models import Proposal
+from community.signals import proposal_moved
 from devices.models import Device
 from devices.signals import devices_seen
 from packs import rollout as ro
@@ -73,3 +76,30 @@ def _rollout_moved(sender, rollout, status, previous, **kwargs) -> None:
             "leader-rev": rollout.leader_step.rev,
         },
     )
+
+
+@receiver(proposal_moved, dispatch_uid="webhooks.proposal_moved")
+def _proposal_moved(sender, proposal: Proposal, status, previous, **kwargs) -> None:
+    if previous is None:
+        event = wire.PROPOSAL_OPENED
+    elif status == Proposal.Status.MERGED:
+        event = wire.PROPOSAL_MERGED
+    else:
+        return
+    target = Device.objects.filter(pk=proposal.target_id).only("owner_id", "nick").first()
+    if target is None:
+        return
+    data = {
+        "device": target.pk,
+        "nick": target.nick,
+        "number": proposal.number,
+        "title": proposal.title,
+        "status": status,
+        "proposer": proposal.proposer.username,
+        "source": proposal.source_device_id,
+        "source-rev": proposal.source_rev,
+        "merged-rev": proposal.merged_rev,
+    }
+    services.emit(target.owner_id, event, data)
+    if event == wire.PROPOSAL_MERGED and proposal.proposer_id != target.owner_id:
+        services.emit(proposal.proposer_id, event, data)

@@ -13,7 +13,7 @@ DEVICE_ONLINE: Final = "device.online"
 DEVICE_OFFLINE: Final = "device.offline"
 ROLLOUT_PAUSED: Final = "rollout.paused"
 ROLLOUT_FINISHED: Final = "rollout.finished"
-#: Accepted now for the proposals to come; nothing sends them yet.
+#: Revision proposals (community.signals.proposal_moved): opened, and merged.
 PROPOSAL_OPENED: Final = "proposal.opened"
 PROPOSAL_MERGED: Final = "proposal.merged"
 

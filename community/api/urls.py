@@ -1,6 +1,6 @@
 """Community API routes: explore, stars, forks and profiles over the wire."""
 
-from community.api import explore, forks, stars, upstream
+from community.api import explore, forks, proposals, stars, upstream
 from portal.urlhelpers import api_path
 
 urlpatterns = [
@@ -27,5 +27,30 @@ urlpatterns = [
         "trails/<str:ref>/upstream/merge",
         upstream.UpstreamMergeView.as_view(),
         name="api-trail-upstream-merge",
+    ),
+    *api_path(
+        "trails/<str:ref>/proposals",
+        proposals.ProposalsView.as_view(),
+        name="api-trail-proposals",
+    ),
+    *api_path(
+        "trails/<str:ref>/proposals/<int:number>",
+        proposals.ProposalView.as_view(),
+        name="api-trail-proposal",
+    ),
+    *api_path(
+        "trails/<str:ref>/proposals/<int:number>/comments",
+        proposals.ProposalCommentsView.as_view(),
+        name="api-trail-proposal-comments",
+    ),
+    *api_path(
+        "trails/<str:ref>/proposals/<int:number>/merge",
+        proposals.ProposalMergeView.as_view(),
+        name="api-trail-proposal-merge",
+    ),
+    *api_path(
+        "trails/<str:ref>/proposals/<int:number>/close",
+        proposals.ProposalCloseView.as_view(),
+        name="api-trail-proposal-close",
     ),
 ]

@@ -31,8 +31,8 @@ pytestmark = pytest.mark.django_db
 
 #: What one dashboard page costs, whatever the filters and however many devices: the
 #: session, the user, the person's packs, the counts by status, the page's ids, the
-#: page's rows, and the starred shelf.
-DASHBOARD_QUERIES = 7
+#: page's rows, the starred shelf, and the person's proposals.
+DASHBOARD_QUERIES = 8
 
 
 @pytest.fixture

@@ -19,10 +19,13 @@ from community.querysets import (
     top,
     with_listing,
 )
+from community.services.proposals import proposals_by
 from community.views.fleet import fleet_context
 from devices.models import Device
 
 PAGE_SIZE = 24
+#: The proposer's newest proposals the dashboard lists.
+DASHBOARD_PROPOSALS = 10
 
 
 def explore(request):
@@ -72,12 +75,14 @@ def home_context(user) -> dict:
 
 
 def dashboard_context(request) -> dict:
-    """The dashboard: the person's fleet (community/views/fleet.py) and what they starred."""
+    """The dashboard: the person's fleet (community/views/fleet.py), what they starred, and
+    the revisions they proposed to others' devices, with their status."""
     starred = with_listing(
         Device.objects.visible_to(request.user).filter(stars__user=request.user), request.user
     ).order_by("-stars__time_created")[:12]
     return {
         **fleet_context(request),
         "starred": starred,
+        "my_proposals": list(proposals_by(request.user)[:DASHBOARD_PROPOSALS]),
         "online_window": settings.DEVICE_ONLINE_WINDOW,
     }

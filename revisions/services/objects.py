@@ -174,7 +174,22 @@ def link_public_objects(owner, shas: Iterable[str]) -> set[str]:
     wanted = set(missing_objects(owner, shas))
     if not wanted:
         return set()
-    blobs = {b.sha256: b for b in Blob.objects.filter(sha256__in=public_shas(wanted))}
+    return _link(owner, Blob.objects.filter(sha256__in=public_shas(wanted)))
+
+
+def link_held_objects(owner, step: Step, shas: Iterable[str]) -> set[str]:
+    """Link to ``owner`` those of ``shas`` that ``step``'s owner holds (uploaded or
+    linked), stored, public or not; return them. For a revision its owner offered to
+    ``owner`` (a merged proposal): the bytes were theirs to give."""
+    wanted = missing_objects(owner, shas)
+    if not wanted:
+        return set()
+    return _link(owner, held_blobs(step, wanted).values())
+
+
+def _link(owner, found: Iterable[Blob]) -> set[str]:
+    """Make each stored blob of ``found`` a LINK object of ``owner`` (a PENDING one too)."""
+    blobs = {b.sha256: b for b in found}
     now = timezone.now()
     for sha, blob in blobs.items():
         obj, created = OwnerObject.objects.get_or_create(

@@ -21,12 +21,14 @@ from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 
+from community.services import proposals
 from devices.models import Device
 from devices.services import create_auto_token, post_logs
 from packs import services as packs
 from portal import signing_keys
 from portal import tokens as scoped_tokens
 from revisions import services as revisions
+from revisions.models import Trail
 from trail.signatures.keys import certificate_pem, new_development_key
 from webhooks.models import Delivery, Webhook
 
@@ -98,6 +100,7 @@ def world(db, owner, outsider, make_user, make_device, objects_dir) -> World:
     c |= {key: canary(key) for key in ("log", "tokenmeta", "tokendesc", "pack", "packdesc")}
     c |= {"apitoken": canary("apitoken"), "signkey": canary("signkey")}
     c |= {"hookurl": canary("hookurl"), "hooksecret": canary("hooksecret")}
+    c |= {"proposal": canary("proposal")}
     admin = make_user("root", is_staff=True, is_superuser=True)
     target = make_device(
         owner, nick="kiosk", user_meta={"k": c["umeta"]}, device_meta={"k": c["dmeta"]}
@@ -139,6 +142,12 @@ def world(db, owner, outsider, make_user, make_device, objects_dir) -> World:
     )
     Delivery.objects.create(webhook=hook, number=1, event="revision.status", body="{}")
     assert rollout is not None
+    # The owner proposes a revision of sibling to kiosk (#1); sibling's newest is another.
+    proposed = {**factory, "app/root.squashfs": sha, "proposal.json": {"p": c["proposal"]}}
+    sibling_trail, _ = Trail.objects.get_or_create(device=sibling)
+    step = revisions.post_step(sibling_trail, proposed, author=owner)
+    proposals.open_proposal(owner, target, step, c["proposal"], c["proposal"])
+    revisions.post_step(sibling_trail, {**proposed, "proposal.json": {"n": 2}}, author=owner)
 
     world = World(
         target=target,
@@ -169,6 +178,7 @@ def world(db, owner, outsider, make_user, make_device, objects_dir) -> World:
         "hooksecret": SECRET,
         "apitoken": OWNER_ONLY,
         "signkey": OWNER_ONLY,
+        "proposal": CONTENT,
     }
     world.canaries = {c[key]: (key, cls) for key, cls in classes.items()}
     world.ids = {
@@ -188,7 +198,7 @@ def world(db, owner, outsider, make_user, make_device, objects_dir) -> World:
         "device": sibling.id,
         "rollout": rollout.id,
         "webhook_id": hook.id,
-        "number": "1",
+        "number": "1",  # a webhook's delivery, and a proposal to the target
         # A signed-URL token for the object with a forged signature (the grant is in the path).
         "token": f"get.{sha}.9999999999.forged",
     }

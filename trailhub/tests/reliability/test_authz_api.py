@@ -140,6 +140,19 @@ MATRIX: dict[str, Row] = {
     "GET /trails/{ref}/upstream": read(),
     "PUT /trails/{ref}/upstream": Row(codes(["owner"], 409), body={"follow": True}),
     "POST /trails/{ref}/upstream/merge": Row(codes(["owner"], 409), body={"rev": -1}),
+    # Proposals (#1: the owner's sibling to kiosk): whoever sees the device reads them and
+    # proposes their own revisions; people who see it comment; its owner merges; the owner
+    # or the proposer closes.
+    "GET /trails/{ref}/proposals": read(),
+    "POST /trails/{ref}/proposals": Row(
+        codes(["owner"], 201), body={"from": "{device}", "title": "matrix"}
+    ),
+    "GET /trails/{ref}/proposals/{number}": read(),
+    "POST /trails/{ref}/proposals/{number}/comments": Row(
+        codes(["owner"], 201), public=codes(PEOPLE, 201), body={"body": "matrix"}
+    ),
+    "POST /trails/{ref}/proposals/{number}/merge": Row(codes(["owner"], 201)),
+    "POST /trails/{ref}/proposals/{number}/close": OWNER,
     "GET /devices/tokens": Row(codes(PEOPLE)),
     "POST /devices/tokens": Row(codes(PEOPLE), body={}),
     "GET /devices/tokens/{token_id}": OWNER,

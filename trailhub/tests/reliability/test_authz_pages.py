@@ -101,6 +101,13 @@ PAGES: dict[str, tuple] = {
     "u/<str:nick>/<str:device>/forks/": CONTENT,
     "u/<str:nick>/<str:device>/upstream/merge/": OWNER,
     "u/<str:nick>/<str:device>/upstream/follow/": OWNER,
+    "u/<str:nick>/<str:device>/proposals/": CONTENT,
+    "u/<str:nick>/<str:device>/proposals/new/": SIGNED_IN_IF_PUBLIC,
+    "u/<str:nick>/<str:device>/proposals/<int:number>/": CONTENT,
+    "u/<str:nick>/<str:device>/proposals/<int:number>/comments/": SIGNED_IN_IF_PUBLIC,
+    "u/<str:nick>/<str:device>/proposals/<int:number>/merge/": OWNER,
+    # The proposer closes too: on a public device anyone signed in is answered (refused).
+    "u/<str:nick>/<str:device>/proposals/<int:number>/close/": SIGNED_IN_IF_PUBLIC,
     "u/<str:nick>/<str:device>/star/": SIGNED_IN_IF_PUBLIC,
     "u/<str:nick>/<str:device>/meta/": OWNER,
     "u/<str:nick>/<str:device>/logs/": OWNER,

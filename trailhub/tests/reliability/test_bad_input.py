@@ -152,6 +152,7 @@ def test_it_refuses_oversized_bodies_everywhere(api, world, settings):
 
 STEPS = "/trails/{ref}/steps"
 UPSTREAM = "/trails/{ref}/upstream"
+PROPOSALS = "/trails/{ref}/proposals"
 PROGRESS = "/trails/{ref}/steps/{rev}/progress"
 OBJECT = {"objectname": "o", "size": "10", "sha256sum": UNKNOWN_SHA}
 
@@ -400,6 +401,38 @@ FIELD_TYPES = {
     "upstream follow missing": Case("owner", "PUT", UPSTREAM, {}),
     "upstream merge rev a word": Case("owner", "POST", UPSTREAM + "/merge", {"rev": "x"}),
     "upstream merge rev below -1": Case("owner", "POST", UPSTREAM + "/merge", {"rev": -2}),
+    "proposal without from": Case("owner", "POST", PROPOSALS, {"title": "t"}),
+    "proposal without title": Case("owner", "POST", PROPOSALS, {"from": "{device}"}),
+    "proposal title blank": Case("owner", "POST", PROPOSALS, {"from": "{device}", "title": " "}),
+    "proposal title too long": Case(
+        "owner", "POST", PROPOSALS, {"from": "{device}", "title": "x" * 201}
+    ),
+    "proposal title a list": Case("owner", "POST", PROPOSALS, {"from": "{device}", "title": []}),
+    "proposal body too long": Case(
+        "owner", "POST", PROPOSALS, {"from": "{device}", "title": "t", "body": "x" * 20001}
+    ),
+    "proposal rev a word": Case(
+        "owner", "POST", PROPOSALS, {"from": "{device}", "title": "t", "rev": "x"}
+    ),
+    "proposal rev negative": Case(
+        "owner", "POST", PROPOSALS, {"from": "{device}", "title": "t", "rev": -1}
+    ),
+    "proposal rev past any": Case(
+        "owner", "POST", PROPOSALS, {"from": "{device}", "title": "t", "rev": 2**40}
+    ),
+    "proposal from itself": Case("owner", "POST", PROPOSALS, {"from": "{ref}", "title": "t"}),
+    "proposal from nowhere": Case(
+        "owner", "POST", PROPOSALS, {"from": "no-such", "title": "t"}, None, (404,)
+    ),
+    "proposals status unknown": Case("owner", "GET", PROPOSALS + "?status=maybe"),
+    "proposal number past any": Case(
+        "owner", "GET", PROPOSALS + "/99999999999", None, None, (404,)
+    ),
+    "proposal comment blank": Case("owner", "POST", PROPOSALS + "/1/comments", {"body": ""}),
+    "proposal comment a list": Case("owner", "POST", PROPOSALS + "/1/comments", {"body": ["x"]}),
+    "proposal comment too long": Case(
+        "owner", "POST", PROPOSALS + "/1/comments", {"body": "x" * 10001}
+    ),
     "upstream merge state a list": Case("owner", "POST", UPSTREAM + "/merge", {"state": []}),
     "upstream merge parent-rev alone": Case(
         "owner", "POST", UPSTREAM + "/merge", {"parent-rev": 1}
