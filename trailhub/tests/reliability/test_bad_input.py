@@ -96,7 +96,8 @@ MALFORMED = {
 }
 WRONG_TYPES = {"a list": [], "a string": "x", "a number": 1, "null": None, "true": True}
 # A batch of log entries is a list (or one entry, an object): an empty batch is fine.
-RIGHT_TYPES = {("POST /logs", "a list")}
+#: A list is the body these take.
+RIGHT_TYPES = {("POST /logs", "a list"), ("PUT /devices/{ref}/tags", "a list")}
 
 
 def test_it_refuses_malformed_json_everywhere(api, world):
