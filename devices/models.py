@@ -113,7 +113,7 @@ class Device(models.Model):
     require_signatures = models.BooleanField(
         default=False,
         help_text="Accept only revisions whose every key is signed by a signer the owner"
-        " trusts (docs/signatures.md).",
+        " trusts (docs/signing.md).",
     )
     description = models.TextField(blank=True, max_length=4000)
     user_meta = models.JSONField(default=dict, blank=True)

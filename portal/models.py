@@ -118,7 +118,7 @@ class ApiToken(models.Model):
 
 
 class SigningKey(models.Model):
-    """A signer its owner trusts (``/auth/signing-keys``, docs/signatures.md).
+    """A signer its owner trusts (``/auth/signing-keys``, docs/signing.md).
 
     Either a public key or a CA certificate, kept as one PEM block with the
     SHA-256 of its SubjectPublicKeyInfo (``kind`` ``key`` or ``cert``), or

@@ -5,7 +5,7 @@ What they add up to is :func:`trust_of`, the :class:`trail.signatures.Trust` the
 hub checks a signed revision with (revisions/services/steps.py) and the PEMs a
 device that requires signatures reads (:func:`trusted_pems`). The PEM is parsed
 and stored again in its canonical form, one key or certificate per entry; a
-private key is refused and never stored (docs/signatures.md).
+private key is refused and never stored (docs/signing.md).
 """
 
 from __future__ import annotations

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='device',
             name='require_signatures',
-            field=models.BooleanField(default=False, help_text='Accept only revisions whose every key is signed by a signer the owner trusts (docs/signatures.md).'),
+            field=models.BooleanField(default=False, help_text='Accept only revisions whose every key is signed by a signer the owner trusts (docs/signing.md).'),
         ),
     ]

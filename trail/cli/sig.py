@@ -3,7 +3,7 @@
 A signature covers the state the working tree holds (HEAD plus changes and
 ``trail add``-ed files); it is written to ``_sigs/<name>.json`` and marked for
 the next ``trail commit``. The format and the checks are in
-:mod:`trail.signatures` and docs/signatures.md.
+:mod:`trail.signatures` and docs/signing.md.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@
 * :mod:`trail.signatures.keys`: PEM files, development keys, certificate chains;
 * :mod:`trail.signatures.glob`: the include / exclude globs as pvr matches them.
 
-docs/signatures.md describes the format and the checks.
+docs/signing.md describes the format and the checks;
+:mod:`trail.signatures.summary` groups a report by part (the hub's badges).
 """
 
 from trail.signatures.keys import KeyFileError

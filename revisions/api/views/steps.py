@@ -109,7 +109,7 @@ class StepListView(APIView):
             " breaks the state rules a 400 naming the key, an unclaimed device a 409"
             " `unclaimed`; on a device that requires signatures, a state its owner's"
             " trusted signers did not sign is a 422 `unsigned` with `uncovered` and"
-            " `failing` (docs/signatures.md), and nothing is stored. Anyone else who may see the device gets a 403"
+            " `failing` (docs/signing.md), and nothing is stored. Anyone else who may see the device gets a 403"
             f" `owner-or-itself`, others a 404. {ANONYMOUS_401} Compatibility: this is"
             " pvr's `post-url`; the objects of public revisions that the owner does not"
             " hold are linked first (`pvr` fastcopy), unless `?autolink=no`."
