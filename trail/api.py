@@ -72,6 +72,16 @@ async def fork_device(
     return await hub.send_json("POST", f"/devices/{_q(ref)}/fork", body)
 
 
+async def propose(
+    hub: Hub, target: str, source: str, rev: int, title: str, body: str = ""
+) -> dict[str, Any]:
+    """``POST /trails/<target>/proposals``: revision ``rev`` of the caller's device
+    ``source`` proposed to ``target``. The answer holds ``number``, ``mergeable`` and
+    ``conflicts``."""
+    payload = {"from": source, "rev": rev, "title": title, "body": body}
+    return await hub.send_json("POST", f"/trails/{_q(target)}/proposals", payload)
+
+
 async def list_devices(hub: Hub) -> list[dict[str, Any]]:
     return await hub.get_json("/devices/")
 

@@ -11,7 +11,7 @@ import asyncio
 import sys
 
 from trail import __version__
-from trail.cli import account, apps, archive, lan, local, remote, sig
+from trail.cli import account, apps, archive, lan, local, proposals, remote, sig
 from trail.cli.context import CLIError, Context
 from trail.client import HubError
 from trail.errors import ObjectError
@@ -79,6 +79,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("nick", nargs="?", help="the new device's nick (default: the source's)")
     p.add_argument("--rev", type=int, help="fork this revision instead of the newest")
     p.add_argument("--into", metavar="DEVICE", help="one of your devices (id, prn or nick)")
+
+    p = command(
+        "propose",
+        proposals.cmd_propose,
+        "propose this working copy's revision to someone else's device",
+        "Propose the newest revision of the working copy's device (post your changes first), "
+        "or --rev N, to TARGET (OWNER/DEVICE, or its page's URL, on the same hub): a "
+        "proposal its owner may merge as a new revision, with you as its author. Prints "
+        "the proposal's number and page.",
+    )
+    p.add_argument("target", help="the device to propose to: OWNER/DEVICE")
+    p.add_argument("-m", "--message", required=True, help="the proposal's title")
+    p.add_argument("--body", help="why, at length")
+    p.add_argument("--rev", type=int, help="propose this revision instead of the newest")
 
     command("status", local.cmd_status, "show changed, added, removed and untracked files")
 

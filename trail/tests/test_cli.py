@@ -20,7 +20,7 @@ ID = "6b0763e504336695eccf7100"
 COMMANDS = [
     ["login"], ["whoami"], ["clone"], ["fork"], ["status"], ["diff"], ["add"], ["commit"],
     ["post"], ["pull"], ["resolve"], ["checkout"], ["reset"], ["get"], ["log"], ["export"],
-    ["import"], ["claim"],
+    ["import"], ["claim"], ["propose"],
     ["device"], ["device", "list"], ["device", "get"], ["device", "set"], ["device", "logs"],
     ["device", "scan"],
 ]  # fmt: skip
