@@ -1,4 +1,4 @@
-"""Commands that talk to the hub about a trail: clone, fork, get, checkout, post, log."""
+"""Commands that talk to the hub about a trail: clone, fork, get, pull, checkout, post, log."""
 
 from __future__ import annotations
 
