@@ -15,7 +15,15 @@ class PackMemberInline(admin.TabularInline):
 class PackAdmin(admin.ModelAdmin):
     """Membership rules (ownership, loops) are checked by the API and pages, not here."""
 
-    list_display = ("nick", "owner", "leader", "canary_share", "wave_size", "failure_threshold")
+    list_display = (
+        "nick",
+        "owner",
+        "leader",
+        "canary_share",
+        "wave_size",
+        "failure_threshold",
+        "require_signatures",
+    )
     list_select_related = ("owner", "leader")
     search_fields = ("id", "nick", "owner__username", "leader__nick")
     raw_id_fields = ("owner", "leader")

@@ -28,7 +28,7 @@ class TrailAdmin(ReadOnlyMixin, admin.ModelAdmin):
 @admin.register(Step)
 class StepAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("__str__", "trail", "rev", "status", "progress", "author", "time_created")
-    list_filter = ("status",)
+    list_filter = ("status", "signed")
     list_select_related = ("trail__device", "author")
     search_fields = ("trail__device__id", "trail__device__nick", "commit_msg", "state_sha")
     raw_id_fields = ("trail", "author", "forked_from")
@@ -37,6 +37,7 @@ class StepAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "rev",
         "state",
         "state_sha",
+        "signed",
         "author",
         "forked_from",
         "status",

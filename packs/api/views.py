@@ -89,7 +89,8 @@ class PackListView(APIView):
             "A person makes a pack: a nick, a leader (one of their devices, with hardware"
             " or a template without) and, optionally, the rollout settings (a canary share,"
             " wave size, failure threshold and wave timeout; a value out of range is a 400"
-            " naming it). The leader's revisions then go out to the followers added with"
+            " naming it) and `require-signatures` (the leader and the followers then take"
+            " only revisions signed by signers you trust: docs/signing.md). The leader's revisions then go out to the followers added with"
             " `PUT /packs/<id>/followers/<device>`. A nick already used is a 409"
             " `nick-taken`; a leader that is not yours a 404 (403 `not-your-device` when it"
             f" is public); a leader that would close a loop of packs a 409 `pack-loop`. {PERSONS_ONLY}"
@@ -147,7 +148,8 @@ class PackDetailView(APIView):
     @extend_schema(
         summary="Change a pack",
         description=(
-            "The owner changes the nick, description, rollout settings or leader; the"
+            "The owner changes the nick, description, rollout settings,"
+            " `require-signatures` or leader; the"
             " fields left out stay. A new leader is checked as at creation (yours, no"
             " loop: 409 `pack-loop`) and its current revision is rolled out to the"
             f" followers. A nick already used is a 409 `nick-taken`. {PERSONS_ONLY}"

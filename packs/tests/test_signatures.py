@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from devices.signing import requires_signatures
 from packs import rollout as ro
 from packs import services
+from packs.forms import PackForm
 from packs.models import Delivery, Rollout
 from packs.services import rollouts
 from packs.tests.helpers import revs, state
@@ -170,16 +171,11 @@ def test_the_settings_page_sets_the_rule(pages, pack):
     page = pages.get(f"/dashboard/packs/{pack.id}/").content.decode()
     assert "Require signatures" in page
 
-    body = {
-        "nick": pack.nick,
-        "leader": pack.leader_id,
-        "description": "",
-        "canary_share": pack.canary_share,
-        "wave_size": pack.wave_size,
-        "failure_threshold": pack.failure_threshold,
-        "wave_timeout": pack.wave_timeout,
-        "require_signatures": "on",
-    }
+    # The form as the page fills it in (whatever other settings it has), ticked.
+    form = PackForm(instance=pack, owner=pack.owner)
+    body = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    body = {name: value for name, value in body.items() if value is not False}
+    body["require_signatures"] = "on"
     assert pages.post(f"/dashboard/packs/{pack.id}/settings/", body).status_code == 302
 
     pack.refresh_from_db()
