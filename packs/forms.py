@@ -55,6 +55,8 @@ class PackForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["leader"].queryset = Device.objects.owned_by(owner).order_by("nick")
         self.fields["leader"].help_text = "Its revisions go to the followers."
+        for name in ("rule", "windows", "time_zone", "start_at"):
+            self.fields[name].required = False  # left empty: by hand, any time, UTC
 
     def clean_windows(self):
         return self.cleaned_data["windows"] or []
