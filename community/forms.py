@@ -12,6 +12,7 @@ from community import services as community_services
 from community.models import Fork
 from community.querysets import MAX_QUERY
 from devices import services as device_services
+from devices import signing
 from devices.models import PUBLIC_FACTS, Device
 from packs.models import Pack
 from portal.errors import DomainError, add_to_form
@@ -62,6 +63,10 @@ class DeviceSettingsForm(forms.Form):
         )
         super().__init__(*args, **kwargs)
         reported = dict(device.facts(names=list(PUBLIC_FACTS)))  # published or not: yours
+        others = [why for why in signing.required_by(device) if why != signing.OWN]
+        if others:
+            # A pack's rule holds whatever this box says (docs/signing.md).
+            self.fields["require_signatures"].help_text += f" Required anyway: {'; '.join(others)}."
         self.fields["public_facts"].choices = [
             (name, f"{label}: {reported.get(label, 'not reported yet')} ({key})")
             for name, (label, key) in PUBLIC_FACTS.items()

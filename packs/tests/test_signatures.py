@@ -181,3 +181,14 @@ def test_the_settings_page_sets_the_rule(pages, pack):
     pack.refresh_from_db()
     assert pack.require_signatures is True
     assert "signatures required" in pages.get(f"/dashboard/packs/{pack.id}/").content.decode()
+
+
+def test_the_device_settings_page_says_a_pack_requires_signatures(
+    pages, leader, make_member, make_pack
+):
+    follower = make_member("f1")
+    make_pack(leader, [follower], nick="kiosks", require_signatures=True)
+
+    page = pages.get(f"/u/{follower.owner.username}/{follower.nick}/settings/").content.decode()
+
+    assert "Required anyway: pack kiosks requires signatures." in page
