@@ -26,7 +26,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import AnonymousUser
 from rest_framework import authentication, exceptions
 
-from portal import tokens
+from portal import oauth, tokens
 from trail import wire
 from trail.wire import ACCOUNT_PRN_PREFIX, ANON_PRN
 
@@ -256,6 +256,8 @@ class JWTAuthentication(authentication.BaseAuthentication):
                 "Authorization header must be 'Bearer <token>'", code="token-invalid"
             )
         raw = header[1].decode(errors="replace")
+        if oauth.is_oauth(raw):
+            return oauth.authenticate(raw, request.method, request.path)
         if tokens.is_scoped(raw):
             return tokens.authenticate(raw, request.method, request.path)
         token = decode_token(raw)

@@ -135,3 +135,20 @@ class SigningKeyForm(forms.Form):
         if bool(data.get("pem", "").strip()) == bool(data.get("user", "").strip()):
             raise forms.ValidationError("Give either a PEM or a user's nick.")
         return data
+
+
+class AppRegistrationForm(forms.Form):
+    """An app of the person's own that may act for people who authorise it (portal/oauth.py)."""
+
+    name = forms.CharField(
+        max_length=100, help_text="People see it on the consent page, e.g. Fleet Reports."
+    )
+    redirect_uris = forms.CharField(
+        label="Redirect URIs",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "https://app.example.com/callback"}),
+        help_text="One a line: where people are sent back with the code, exactly as the app asks.",
+    )
+
+    def clean_redirect_uris(self) -> list[str]:
+        return self.cleaned_data["redirect_uris"].split()

@@ -55,13 +55,33 @@ class User(AbstractUser):
         return salted_hmac("portal.User.token_stamp", value, algorithm="sha256").hexdigest()[:16]
 
     def log_out_everywhere(self) -> None:
-        """End every API token (login and scoped) and web session of this account (not
-        its devices' tokens)."""
+        """End every API token (login, scoped and apps') and web session of this account
+        (not its devices' tokens)."""
         type(self).objects.filter(pk=self.pk).update(
             token_generation=models.F("token_generation") + 1
         )
         self.api_tokens.all().delete()
+        self.end_oauth_grants()
         self.refresh_from_db(fields=["token_generation"])
+
+    def end_oauth_grants(self, application=None) -> None:
+        """End what third-party apps hold of this account (portal/oauth.py): their access
+        and refresh tokens and unused codes, of one ``application`` or of all."""
+        from oauth2_provider.models import AccessToken, Grant, IDToken, RefreshToken
+
+        for model in (RefreshToken, AccessToken, IDToken, Grant):
+            rows = model.objects.filter(user=self)
+            if application is not None:
+                rows = rows.filter(application=application)
+            rows.delete()
+
+    def save(self, *args, **kwargs) -> None:
+        # A new password ends what apps hold, as it ends login tokens (``ver``): someone
+        # who had the old one could have authorised an app of their own.
+        password_changed = self._password is not None and not self._state.adding
+        super().save(*args, **kwargs)
+        if password_changed:
+            self.end_oauth_grants()
 
     def _get_session_auth_hash(self, secret=None) -> str:
         # Django ends a session whose hash is not the user's: with the generation

@@ -1,4 +1,5 @@
-"""What a scoped token may do: its scopes, and the scope each API request needs.
+"""What a scoped token or an OAuth app may do: its scopes, and the scope each API request
+needs.
 
 A scope is ``<resource>:read`` or ``<resource>:write``. The resource of a
 request is named by its path's first segment, so an endpoint added under a
@@ -11,6 +12,20 @@ from __future__ import annotations
 
 RESOURCES = ("devices", "trails", "objects", "packs")
 SCOPES = tuple(f"{resource}:{access}" for resource in RESOURCES for access in ("read", "write"))
+#: What each scope lets a token or an app do, in plain words: the consent page of an
+#: app asking for it says this (the OAuth 2.0 provider's SCOPES, trailhub/settings.py).
+DESCRIPTIONS = {
+    "devices:read": "see your devices, their metadata, logs and device tokens",
+    "devices:write": "register, claim, change and delete your devices, star and fork devices",
+    "trails:read": "see your devices' revisions, their states and progress, and export them",
+    "trails:write": "post new revisions to your devices and report or merge their progress",
+    "objects:read": "see and download the objects (files) you uploaded",
+    "objects:write": "upload objects and delete the ones no revision uses",
+    "packs:read": "see your packs and their rollouts",
+    "packs:write": "create, change and delete your packs and start, abort or revert rollouts",
+}
+#: What an app may do when it asks for no scope: read, never write.
+DEFAULT = tuple(scope for scope in SCOPES if scope.endswith(":read"))
 
 #: The resource each path prefix belongs to.
 _PREFIXES = {

@@ -77,18 +77,24 @@ def authenticate(raw: str, method: str, path: str):
         raise exceptions.AuthenticationFailed(
             f"the token {row.name!r} has expired; make a new one", code="token-expired"
         )
-    needed = sc.required_scope(method, path)
-    if needed is None:
-        raise exceptions.PermissionDenied(
-            "a scoped token cannot do this: log in with your password", code="scope-login-only"
-        )
-    if needed and not sc.grants(row.scopes, needed):
-        raise exceptions.PermissionDenied(
-            f"the token {row.name!r} lacks the scope {needed}", code="scope-missing"
-        )
+    check_scopes(row.scopes, method, path, f"the token {row.name!r}")
     if row.last_used is None or now - row.last_used >= LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=row.pk).update(last_used=now)
     return row.owner, row
+
+
+def check_scopes(granted: list[str], method: str, path: str, holder: str) -> None:
+    """Refuse (403) a request that ``granted`` do not cover: the one check of a scoped
+    token's and an OAuth app's scopes (``holder`` names the token in the refusal)."""
+    needed = sc.required_scope(method, path)
+    if needed is None:
+        raise exceptions.PermissionDenied(
+            f"{holder} cannot do this: log in with your password", code="scope-login-only"
+        )
+    if needed and not sc.grants(granted, needed):
+        raise exceptions.PermissionDenied(
+            f"{holder} lacks the scope {needed}", code="scope-missing"
+        )
 
 
 def tokens_of(owner):

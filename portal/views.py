@@ -9,6 +9,7 @@ from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse
 from django.utils import timezone
@@ -17,9 +18,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from portal import signing_keys, tokens, two_factor
+from portal import oauth, signing_keys, tokens, two_factor
+from portal import scopes as sc
 from portal.errors import DomainError, add_to_form
 from portal.forms import (
+    AppRegistrationForm,
     CodeForm,
     LoginForm,
     ProfileForm,
@@ -195,6 +198,85 @@ def revoke_scoped_token(request, api_token: str):
     tokens.revoke(request.user, row.id)
     messages.success(request, f"Revoked the token {row.name}.")
     return redirect("tokens")
+
+
+@login_required
+def authorised_apps(request):
+    """The apps acting for the person (OAuth): what each may do, since when, Revoke."""
+    apps = [
+        {"auth": auth, "scopes": [(scope, sc.DESCRIPTIONS.get(scope, "")) for scope in auth.scopes]}
+        for auth in oauth.authorised_apps(request.user)
+    ]
+    return render(request, "portal/apps.html", {"apps": apps})
+
+
+@login_required
+def revoke_app(request, client_id: str):
+    """End an app's authorisation, after a confirmation page."""
+    found = [a for a in oauth.authorised_apps(request.user) if a.application.client_id == client_id]
+    if not found:
+        raise Http404("no app you authorised has that client id")
+    app = found[0].application
+    if request.method != "POST":
+        what = [
+            f"{app.name} can no longer act for you: its tokens end at once.",
+            "It can ask again; you decide then.",
+        ]
+        return render(
+            request,
+            "confirm.html",
+            {
+                "title": f"Revoke “{app.name}”?",
+                "what": what,
+                "button": "Revoke access",
+                "cancel_url": reverse("apps"),
+            },
+        )
+    oauth.revoke(request.user, client_id)
+    messages.success(request, f"Revoked {app.name}: it can no longer act for you.")
+    return redirect("apps")
+
+
+@login_required
+def registered_apps(request):
+    """The apps the person registered as a developer; a POST registers one."""
+    form = AppRegistrationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            app = oauth.register(
+                request.user, form.cleaned_data["name"], form.cleaned_data["redirect_uris"]
+            )
+        except DomainError as exc:
+            add_to_form(form, exc, "name" if exc.code == "bad-name" else "redirect_uris")
+        else:
+            messages.success(request, f"Registered {app.name}: its client id is {app.client_id}.")
+            return redirect("registered-apps")
+    context = {"apps": oauth.apps_of(request.user), "form": form}
+    return render(request, "portal/registered_apps.html", context)
+
+
+@login_required
+def delete_registered_app(request, client_id: str):
+    """Delete one of the person's apps, after a confirmation page."""
+    app = get_object_or_404(oauth.apps_of(request.user), client_id=client_id)
+    if request.method != "POST":
+        what = [
+            f"Everyone who authorised {app.name} loses it at once: its tokens end,"
+            " and its client id stops working. This cannot be undone."
+        ]
+        return render(
+            request,
+            "confirm.html",
+            {
+                "title": f"Delete the app “{app.name}”?",
+                "what": what,
+                "button": "Delete the app",
+                "cancel_url": reverse("registered-apps"),
+            },
+        )
+    oauth.unregister(request.user, client_id)
+    messages.success(request, f"Deleted the app {app.name}.")
+    return redirect("registered-apps")
 
 
 @login_required

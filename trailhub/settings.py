@@ -16,6 +16,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from pythonjsonlogger.core import RESERVED_ATTRS
 
+from portal import scopes as _scopes
 from trailhub.env import env, envbool, envchoice, envint, envlist, envrate, required
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -80,6 +81,8 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    # Third-party apps acting for people: OAuth 2.0 (portal/oauth.py).
+    "oauth2_provider",
     "trailhub",
     "portal",
     "devices",
@@ -315,6 +318,27 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "trailhub@localhost")
 # --- API ------------------------------------------------------------------
 JWT_TTL = envint("JWT_TTL", 3600, minimum=60)
 JWT_REFRESH_WINDOW = envint("JWT_REFRESH_WINDOW", 7 * 24 * 3600, minimum=60)
+# Third-party apps (portal/oauth.py, docs/api.md): the authorization-code grant with PKCE
+# (S256) only, the scopes of scoped tokens, short-lived access tokens and refresh tokens
+# that turn over on use, kept hashed.
+OAUTH2_PROVIDER = {
+    "SCOPES": dict(_scopes.DESCRIPTIONS),
+    "DEFAULT_SCOPES": list(_scopes.DEFAULT),
+    "PKCE_REQUIRED": True,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": envint("OAUTH_ACCESS_TOKEN_TTL", 3600, minimum=60),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": envint("OAUTH_REFRESH_TOKEN_TTL", 30 * 24 * 3600, minimum=3600),
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ACCESS_TOKEN_GENERATOR": "portal.oauth.new_access_token",
+    "REFRESH_TOKEN_GENERATOR": "portal.oauth.new_refresh_token",
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+}
 # Proxies in front of the workers that append the address they saw to
 # X-Forwarded-For. 0: the connection's address (REMOTE_ADDR) is the client's,
 # and the header, which anyone can send, is ignored (portal/limits.py).

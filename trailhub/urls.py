@@ -5,10 +5,17 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from oauth2_provider import views as oauth_views
 
 from portal import views as accounts
 from trailhub import views
 from trailhub.metrics.views import metrics
+
+oauth_urls = [
+    path("authorize/", oauth_views.AuthorizationView.as_view(), name="authorize"),
+    path("token/", oauth_views.TokenView.as_view(), name="token"),
+    path("revoke/", oauth_views.RevokeTokenView.as_view(), name="revoke-token"),
+]
 
 urlpatterns = [
     # The API first: a device's poll (GET /trails/<id>/steps) is the commonest request.
@@ -26,6 +33,17 @@ urlpatterns = [
     path(
         "accounts/tokens/<str:api_token>/revoke/", accounts.revoke_scoped_token, name="token-revoke"
     ),
+    path("accounts/apps/", accounts.authorised_apps, name="apps"),
+    path("accounts/apps/registered/", accounts.registered_apps, name="registered-apps"),
+    path(
+        "accounts/apps/registered/<str:client_id>/delete/",
+        accounts.delete_registered_app,
+        name="registered-app-delete",
+    ),
+    path("accounts/apps/<str:client_id>/revoke/", accounts.revoke_app, name="app-revoke"),
+    # OAuth 2.0 for third-party apps (portal/oauth.py): django-oauth-toolkit's
+    # authorization (the consent page), token and revocation endpoints, nothing else of it.
+    path("oauth/", include((oauth_urls, "oauth2_provider"))),
     path("accounts/signing-keys/", accounts.signing_keys_page, name="signing-keys"),
     path(
         "accounts/signing-keys/<str:key_id>/remove/",

@@ -9,6 +9,7 @@ leak shows up whatever the endpoint and however the data got there.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Iterator
@@ -20,12 +21,13 @@ import pytest
 from django.apps import apps
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from community.services import proposals
 from devices.models import Device
 from devices.services import create_auto_token, post_logs
 from packs import services as packs
-from portal import signing_keys
+from portal import oauth, signing_keys
 from portal import tokens as scoped_tokens
 from revisions import services as revisions
 from revisions.models import Trail
@@ -99,6 +101,7 @@ def world(db, owner, outsider, make_user, make_device, objects_dir) -> World:
     c = {key: canary(key) for key in ("state", "msg", "stepmeta", "objname", "umeta", "dmeta")}
     c |= {key: canary(key) for key in ("log", "tokenmeta", "tokendesc", "pack", "packdesc")}
     c |= {"apitoken": canary("apitoken"), "signkey": canary("signkey")}
+    c |= {"oauthapp": canary("oauthapp")}
     c |= {"hookurl": canary("hookurl"), "hooksecret": canary("hooksecret")}
     c |= {"proposal": canary("proposal")}
     admin = make_user("root", is_staff=True, is_superuser=True)
@@ -127,6 +130,9 @@ def world(db, owner, outsider, make_user, make_device, objects_dir) -> World:
     post_logs(target, [{"msg": c["log"], "lvl": "INFO", "src": "app"}])
     token, _raw = create_auto_token(owner, c["tokendesc"], {"t": c["tokenmeta"]})
     api_token, _raw = scoped_tokens.issue(owner, c["apitoken"], ["devices:read"])
+    # An app of the owner's, which the owner authorised too (Account › Apps).
+    oauth_app = oauth.register(owner, c["oauthapp"], ["https://app.example.com/cb"])
+    oauth_token(owner, oauth_app, ["devices:read"])
     _signer, cert = new_development_key("ec", "matrix")
     signing_key = signing_keys.add_pem(owner, c["signkey"], certificate_pem([cert]).decode())
     pack = packs.create_pack(owner, nick=c["pack"], leader=target, description=c["packdesc"])
@@ -178,6 +184,7 @@ def world(db, owner, outsider, make_user, make_device, objects_dir) -> World:
         "hooksecret": SECRET,
         "apitoken": OWNER_ONLY,
         "signkey": OWNER_ONLY,
+        "oauthapp": OWNER_ONLY,
         "proposal": CONTENT,
     }
     world.canaries = {c[key]: (key, cls) for key, cls in classes.items()}
@@ -191,6 +198,7 @@ def world(db, owner, outsider, make_user, make_device, objects_dir) -> World:
         "token_id": token.id,
         "api_token": api_token.id,
         "key_id": signing_key.id,
+        "client_id": oauth_app.client_id,
         "owner": owner.username,
         "nick": target.nick,
         "filename": "kiosk.tar.gz",
@@ -203,6 +211,23 @@ def world(db, owner, outsider, make_user, make_device, objects_dir) -> World:
         "token": f"get.{sha}.9999999999.forged",
     }
     return world
+
+
+def oauth_token(person, app, scopes: list[str], lifetime: int = 3600) -> str:
+    """An access token of ``app``'s for ``person`` (what ``/oauth/token/`` answers after
+    the consent page; portal/tests/test_oauth.py runs that flow for real)."""
+    from oauth2_provider.models import AccessToken, set_token_value
+
+    raw = oauth.new_access_token()
+    row = AccessToken(
+        user=person,
+        application=app,
+        scope=" ".join(scopes),
+        expires=timezone.now() + dt.timedelta(seconds=lifetime),
+    )
+    set_token_value(row, raw)
+    row.save()
+    return raw
 
 
 @contextmanager

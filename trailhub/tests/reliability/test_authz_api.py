@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.views import APIView
 
@@ -325,4 +325,75 @@ def test_it_answers_each_caller_as_the_matrix_says(api, world, operation, visibi
         for actor in ACTORS
         for problem in check(api, world, operation, actor, row, allowed, before)
     ]
+    assert not problems, "\n".join(problems)
+
+
+def _app_calls(api, world, token: str, operation: str) -> tuple[Any, str]:
+    """Call ``operation`` as an app with the OAuth access token ``token``."""
+    method, path = operation.split(" ", 1)
+    row = MATRIX[operation]
+    url = fill(path + row.query, world.ids)
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    response = getattr(api, method.lower())(url, fill(row.body, world.ids), format="json")
+    return response, url
+
+
+def _reads_bearer_tokens(operation: str, world) -> bool:
+    if operation == "POST /auth/login":  # reads the credentials in its body, never a token
+        return False
+    path = fill(operation.split(" ", 1)[1], world.ids)
+    view = resolve(path.split("?")[0]).func.cls
+    return bool(view.authentication_classes)
+
+
+def test_an_oauth_token_answers_as_its_person_within_its_scopes(api, world):
+    """Apps acting for the owner (portal/oauth.py), over every operation: with the scope an
+    operation needs, the owner's answer; with every other scope, 403 and nothing changed
+    (login-only operations: whatever the scopes); revoked, 401 and nothing changed."""
+    from oauth2_provider.models import Application
+
+    from portal import oauth
+    from portal.scopes import SCOPES, grants, required_scope
+    from trailhub.tests.reliability.conftest import oauth_token
+
+    owner = world.actors["owner"]
+    app = Application.objects.get(client_id=world.ids["client_id"])
+    revoked = oauth_token(owner, app, list(SCOPES))
+    problems = []
+    # The login and signed object URLs read no bearer token: no token changes their answer.
+    operations = [op for op in sorted(MATRIX) if _reads_bearer_tokens(op, world)]
+    assert len(operations) > 60
+    for operation in operations:
+        method, path = operation.split(" ", 1)
+        needed = required_scope(method, fill(path, world.ids))
+        if needed == "":  # who the token is: any token may ask
+            continue
+        others = [s for s in SCOPES if needed is None or not grants([s], needed)]
+        with undone():
+            token = oauth_token(owner, app, others)
+            before = stored()
+            response, url = _app_calls(api, world, token, operation)
+            code = "scope-login-only" if needed is None else "scope-missing"
+            if response.status_code != 403 or response.json().get("code") != code:
+                text = body_text(response)[:200]
+                problems.append(f"{operation} with {others}: {response.status_code} {text}")
+            elif stored() != before:
+                problems.append(f"{operation} with too few scopes changed something")
+        owners = MATRIX[operation].private.get("owner")
+        if needed and owners:
+            with undone():
+                token = oauth_token(owner, app, [needed])
+                response, url = _app_calls(api, world, token, operation)
+                if response.status_code != owners:
+                    text = body_text(response)[:200]
+                    problems.append(f"{operation} with {needed}: {response.status_code} {text}")
+    oauth.revoke(owner, app.client_id)
+    before = stored()
+    for operation in operations:
+        with undone():
+            response, url = _app_calls(api, world, revoked, operation)
+            if response.status_code != 401 or response.json().get("code") != "token-invalid":
+                problems.append(f"{operation} revoked: {response.status_code}")
+            elif stored() != before:
+                problems.append(f"{operation} with a revoked token changed something")
     assert not problems, "\n".join(problems)

@@ -63,6 +63,15 @@ PAGES: dict[str, tuple] = {
     "accounts/reset/done/": ANYONE,
     "accounts/tokens/": SIGNED_IN,
     "accounts/tokens/<str:api_token>/revoke/": OWNER,
+    "accounts/apps/": SIGNED_IN,
+    "accounts/apps/<str:client_id>/revoke/": OWNER,
+    "accounts/apps/registered/": SIGNED_IN,
+    "accounts/apps/registered/<str:client_id>/delete/": OWNER,
+    # OAuth 2.0 (portal/oauth.py): the consent page is a person's; the token and revocation
+    # endpoints are the apps' (client id, code, verifier), a bad request a 400 for anyone.
+    "oauth/authorize/": SIGNED_IN,
+    "oauth/token/": ANYONE,
+    "oauth/revoke/": ANYONE,
     "accounts/signing-keys/": SIGNED_IN,
     "accounts/signing-keys/<str:key_id>/remove/": OWNER,
     "dashboard/": SIGNED_IN,
