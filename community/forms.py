@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from django import forms
 from django.db.models import F
@@ -42,6 +43,12 @@ class DeviceSettingsForm(forms.Form):
         " can see the device may read, on its page and its card. Nothing else of the"
         " device-meta is shown to anyone but you.",
     )
+    tags = forms.CharField(
+        required=False,
+        max_length=4000,
+        help_text="Your labels, separated by spaces or commas (letters, digits and . _ : -):"
+        " your dynamic packs take the devices their rule names by them.",
+    )
     require_signatures = forms.BooleanField(
         required=False,
         label="Require signatures",
@@ -59,6 +66,7 @@ class DeviceSettingsForm(forms.Form):
                 "public": device.public,
                 "public_facts": device.public_facts,
                 "require_signatures": device.require_signatures,
+                "tags": " ".join(device.tags),
             },
         )
         super().__init__(*args, **kwargs)
@@ -71,6 +79,10 @@ class DeviceSettingsForm(forms.Form):
             (name, f"{label}: {reported.get(label, 'not reported yet')} ({key})")
             for name, (label, key) in PUBLIC_FACTS.items()
         ]
+
+    def clean_tags(self) -> list[str]:
+        """The words typed, as a list: update_device checks and normalises them."""
+        return [word for word in re.split(r"[\s,]+", self.cleaned_data["tags"]) if word]
 
     def save(self):
         """The updated device, or None with the service's reason on the form."""
