@@ -576,3 +576,63 @@ def test_it_refuses_statuses_out_of_order(api, world):
     # The owner cannot cancel what the device has finished.
     answer = api.as_(world.actors["owner"]).put(f"/trails/{world.target.id}/steps/1/cancel")
     assert answer.status_code == 409
+
+
+def test_it_refuses_bad_oauth_requests(world):
+    """The OAuth endpoints (portal/oauth.py, django-oauth-toolkit): each bad request is a
+    4xx in OAuth's own words (RFC 6749 section 5.2 ``error``; a 400 page on the consent
+    page when the app cannot be trusted with a redirect) and stores nothing."""
+    from django.test import Client
+
+    owner = world.actors["owner"]
+    browser = Client()
+    browser.force_login(owner)
+    app = {"client_id": world.ids["client_id"], "redirect_uri": "https://app.example.com/cb"}
+    challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"  # RFC 7636 appendix B
+    authorize = {
+        **app,
+        "response_type": "code",
+        "scope": "devices:read",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    token = {**app, "grant_type": "authorization_code", "code": "nope", "code_verifier": "v" * 43}
+    pages = {
+        "unknown client": {**authorize, "client_id": "unknown"},
+        "redirect uri not registered": {**authorize, "redirect_uri": "https://evil.example/cb"},
+        "redirect uri not a uri": {**authorize, "redirect_uri": "javascript:alert(1)"},
+        "no client": {k: v for k, v in authorize.items() if k != "client_id"},
+    }
+    posts = {
+        "/oauth/token/": {
+            "unknown client": {**token, "client_id": "unknown"},
+            "unknown code": token,
+            "no verifier": {k: v for k, v in token.items() if k != "code_verifier"},
+            "verifier too short": {**token, "code_verifier": "short"},
+            "no grant type": {k: v for k, v in token.items() if k != "grant_type"},
+            "unknown grant type": {**token, "grant_type": "magic"},
+            "password grant": {**app, "grant_type": "password", "username": "x", "password": "y"},
+            "client credentials": {**app, "grant_type": "client_credentials"},
+            "unknown refresh token": {**app, "grant_type": "refresh_token", "refresh_token": "x"},
+        },
+        "/oauth/revoke/": {"unknown client": {"token": "tho_x", "client_id": "unknown"}},
+    }
+    before = stored()
+    problems = []
+    for name, params in pages.items():
+        with undone():
+            answer = browser.get("/oauth/authorize/", params)
+            if answer.status_code != 400:
+                problems.append(f"authorize, {name}: {answer.status_code}")
+    for path, cases in posts.items():
+        for name, body in cases.items():
+            with undone():
+                answer = Client().post(path, body)
+                if not 400 <= answer.status_code < 500 or not answer.json().get("error"):
+                    problems.append(f"{path}, {name}: {answer.status_code} {answer.content[:200]}")
+    with undone():
+        answer = Client().post("/oauth/token/", json.dumps(token), "application/json")
+        if not 400 <= answer.status_code < 500:
+            problems.append(f"token as JSON: {answer.status_code}")
+    assert stored() == before
+    assert not problems, "\n".join(problems)
