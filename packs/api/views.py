@@ -91,7 +91,10 @@ class PackListView(APIView):
             " wave size, failure threshold and wave timeout; a value out of range is a 400"
             " naming it) and `require-signatures` (the leader and the followers then take"
             " only revisions signed by signers you trust: docs/signing.md). The leader's revisions then go out to the followers added with"
-            " `PUT /packs/<id>/followers/<device>`. A nick already used is a 409"
+            " `PUT /packs/<id>/followers/<device>`, or, with a `rule` over tags and device"
+            " facts, to your devices that match it (400 `bad-rule`); `windows`, `timezone`"
+            " and `start-at` hold waves until a maintenance window opens (400 `bad-windows`,"
+            " `bad-timezone`; docs/packs.md). A nick already used is a 409"
             " `nick-taken`; a leader that is not yours a 404 (403 `not-your-device` when it"
             f" is public); a leader that would close a loop of packs a 409 `pack-loop`. {PERSONS_ONLY}"
         ),
@@ -149,13 +152,22 @@ class PackDetailView(APIView):
         summary="Change a pack",
         description=(
             "The owner changes the nick, description, rollout settings,"
-            " `require-signatures` or leader; the"
-            " fields left out stay. A new leader is checked as at creation (yours, no"
+            " `require-signatures`, leader, rule, windows, time zone or start time; the"
+            " fields left out stay. A new rule makes the followers the owner's devices that"
+            " match it, at once. A new leader is checked as at creation (yours, no"
             " loop: 409 `pack-loop`) and its current revision is rolled out to the"
             f" followers. A nick already used is a 409 `nick-taken`. {PERSONS_ONLY}"
         ),
         examples=[
             request_example({"wave-size": 5, "failure-threshold": 0.1}),
+            request_example(
+                {
+                    "rule": examples.PACK["rule"],
+                    "windows": examples.PACK["windows"],
+                    "timezone": "Europe/Berlin",
+                },
+                "Followers by rule, waves at night",
+            ),
             answer_example({**examples.PACK_DETAIL, "wave-size": 5, "failure-threshold": 0.1}),
         ],
         parameters=[PACK],
