@@ -76,8 +76,16 @@ def _device_id(request, ref: str) -> str | None:
     return device_id if ref in (device_id, prn) else None
 
 
-def from_cache(request, ref: str) -> HttpResponse | None:
-    """The cached answer to this poll, or None when the full view must answer."""
+#: Set in ``request.META`` (the WSGI environ) on a poll answered from the cache, so
+#: that the pre-dispatcher in front of Django (trailhub/fastpoll.py) learns the
+#: headers Django's middleware put on such an answer.
+FROM_CACHE = "trailhub.poll_from_cache"
+
+
+def kept_answer(request, ref: str) -> tuple[str, str, str, bytes] | None:
+    """``(device id, source, etag, body)`` of the cached answer to this poll, or None when
+    the full view must answer; ``source`` is "memory" or "cache". Nothing is counted or
+    noted yet (:func:`served`): a caller that finds it cannot answer leaves no trace."""
     if request.method != "GET" or request.META.get("QUERY_STRING"):
         return None
     device_id = _device_id(request, ref)
@@ -85,21 +93,35 @@ def from_cache(request, ref: str) -> HttpResponse | None:
         return None
     memo = poll_memo.memo()
     kept = memo.get(device_id) if memo is not None else None
-    if kept is None:
-        generation = memo.generation(device_id) if memo is not None else 0
-        keys = [version_key(device_id), answer_key(device_id)]
-        found = cache.get_many(keys)
-        current, stored = found.get(keys[0]), found.get(keys[1])
-        if current is None or stored is None or stored[0] != current:
-            return None  # the view answers, and counts the poll
-        kept = stored[1:]
-        if memo is not None:
-            memo.keep(device_id, generation, *kept)
-        metrics.POLLS_FROM_CACHE.inc()
-    else:
-        metrics.POLLS_FROM_MEMORY.inc()
+    if kept is not None:
+        return device_id, "memory", *kept
+    generation = memo.generation(device_id) if memo is not None else 0
+    keys = [version_key(device_id), answer_key(device_id)]
+    found = cache.get_many(keys)
+    current, stored = found.get(keys[0]), found.get(keys[1])
+    if current is None or stored is None or stored[0] != current:
+        return None  # the view answers, and counts the poll
+    if memo is not None:
+        memo.keep(device_id, generation, *stored[1:])
+    return device_id, "cache", *stored[1:]
+
+
+def served(device_id: str, source: str) -> None:
+    """A poll of the device was answered from ``source``: counted, and its presence noted
+    as any device request's is."""
+    (metrics.POLLS_FROM_MEMORY if source == "memory" else metrics.POLLS_FROM_CACHE).inc()
     presence.note(device_id)
-    return _respond(request, *kept)
+
+
+def from_cache(request, ref: str) -> HttpResponse | None:
+    """The cached answer to this poll, or None when the full view must answer."""
+    found = kept_answer(request, ref)
+    if found is None:
+        return None
+    device_id, source, etag, body = found
+    served(device_id, source)
+    request.META[FROM_CACHE] = True
+    return _respond(request, etag, body)
 
 
 def cached(view):
