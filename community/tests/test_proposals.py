@@ -371,3 +371,34 @@ def test_the_dashboard_lists_the_proposers_proposals(client, proposed, outsider,
     body = client.get("/dashboard/").content.decode()
     assert "Your proposals" in body and "A faster app" in body
     assert 'href="/u/alice/kiosk/proposals/1/"' in body and "open" in body
+
+
+def test_the_lists_cost_the_same_queries_however_many_proposals(
+    api, client, outsider, kiosk, mine, committed
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def propose(n: int) -> None:
+        for i in range(n):
+            step = changed(mine, outsider, committed, n=f"{n}-{i}")
+            proposals.open_proposal(outsider, kiosk, step, f"change {n}-{i}")
+
+    def counts() -> tuple[int, int, int]:
+        found = []
+        for get in (
+            lambda: api.as_(None).get(url(kiosk)),
+            lambda: client.get("/u/alice/kiosk/proposals/"),
+            lambda: client.get("/dashboard/"),
+        ):
+            with CaptureQueriesContext(connection) as queries:
+                assert get().status_code == 200
+            found.append(len(queries))
+        return found[0], found[1], found[2]
+
+    client.force_login(outsider)
+    propose(1)
+    few = counts()
+    propose(6)
+    assert counts() == few
+    assert len(api.get(url(kiosk)).json()) == 7
