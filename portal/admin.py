@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from portal.models import ApiToken, SigningKey, User
+from portal.models import ApiToken, AuditEntry, SigningKey, User
 
 # admin.site is portal.admin_site.AdminSite (portal.apps.AdminConfig): its login counts
 # failures as the other logins do, and asks for the second factor as they do.
@@ -41,3 +41,22 @@ class SigningKeyAdmin(admin.ModelAdmin):
     search_fields = ("name", "fingerprint", "owner__username")
     raw_id_fields = ("owner", "trusted_user")
     readonly_fields = ("id", "kind", "pem", "fingerprint", "time_created")
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit log, read only: entries are written by the services and pruned after
+    AUDIT_RETENTION_DAYS, never edited."""
+
+    list_display = ("time", "action", "owner", "actor", "via", "token_name", "address", "target")
+    list_filter = ("action", "actor_kind", "via", "time")
+    list_select_related = ("owner",)
+    search_fields = ("owner__username", "actor", "token_name", "address", "target", "target_name")
+    date_hierarchy = "time"
+    readonly_fields = [field.name for field in AuditEntry._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

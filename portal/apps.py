@@ -9,7 +9,8 @@ class PortalConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self):
-        from portal import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        # The audit log's listeners; the OpenAPI auth extension.
+        from portal import receivers, schema  # noqa: F401
 
 
 class AdminConfig(admin_apps.AdminConfig):

@@ -259,7 +259,11 @@ class JWTAuthentication(authentication.BaseAuthentication):
         if oauth.is_oauth(raw):
             return oauth.authenticate(raw, request.method, request.path)
         if tokens.is_scoped(raw):
-            return tokens.authenticate(raw, request.method, request.path)
+            try:
+                return tokens.authenticate(raw, request.method, request.path)
+            except exceptions.APIException as exc:
+                tokens.record_refusal(request, raw, exc)
+                raise
         token = decode_token(raw)
         if token.type == ANON_TYPE:
             return None  # names nobody: the request is an anonymous one

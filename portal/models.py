@@ -1,10 +1,14 @@
 """Accounts."""
 
+import json
+
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from portal import audit
 from portal.ids import HexIdField
 from trail import wire
 
@@ -63,6 +67,7 @@ class User(AbstractUser):
         self.api_tokens.all().delete()
         self.end_oauth_grants()
         self.refresh_from_db(fields=["token_generation"])
+        audit.record("account.logout-everywhere", owner=self)
 
     def end_oauth_grants(self, application=None) -> None:
         """End what third-party apps hold of this account (portal/oauth.py): their access
@@ -177,3 +182,48 @@ class SigningKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.kind})"
+
+
+class AuditEntry(models.Model):
+    """One change in an owner's audit log (portal/audit.py): what, who, how, from where.
+
+    ``person`` and ``token`` point at the actor while they exist; ``actor`` and
+    ``token_name`` keep their names after they are gone. ``before`` and ``after``
+    hold the changed fields, small and without secrets.
+    """
+
+    id = HexIdField(primary_key=True)
+    time = models.DateTimeField(default=timezone.now, db_index=True)
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="audit_entries")
+    action = models.CharField(max_length=40)
+    actor_kind = models.CharField(max_length=10)
+    actor = models.CharField(max_length=150)
+    via = models.CharField(max_length=10, blank=True)
+    person = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_acts"
+    )
+    token = models.ForeignKey(
+        ApiToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    token_name = models.CharField(max_length=100, blank=True)
+    address = models.CharField(max_length=64, blank=True)
+    target = models.CharField(max_length=80, blank=True)
+    target_name = models.CharField(max_length=200, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-time", "-id"]
+        indexes = [models.Index(fields=["owner", "-time"], name="audit_owner_time")]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor}"
+
+    @property
+    def before_text(self) -> str:
+        return "" if self.before is None else json.dumps(self.before, ensure_ascii=False)
+
+    @property
+    def after_text(self) -> str:
+        return "" if self.after is None else json.dumps(self.after, ensure_ascii=False)

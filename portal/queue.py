@@ -12,12 +12,13 @@ objects: ``collect_garbage``).
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from celery import shared_task
 from django.db import transaction
 
-from portal import metrics
+from portal import audit, metrics
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,16 @@ def task(function):
     """Declare a Celery task the way every task here is declared: acknowledged only
     once it has run, and given back to the queue if its worker dies (so it must be
     safe to run twice: tasks take ids and re-read the rows); no result kept. The
-    queue is CELERY_TASK_DEFAULT_QUEUE ("trailhub")."""
-    return shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)(function)
+    queue is CELERY_TASK_DEFAULT_QUEUE ("trailhub"). What it changes, the audit log
+    records as the system's, named after the task (even run eagerly in a request)."""
+    name = f"{function.__module__}.{function.__name__}"
+
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        with audit.as_system(name):
+            return function(*args, **kwargs)
+
+    return shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)(run)
 
 
 def enqueue(job, *args) -> bool:

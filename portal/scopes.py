@@ -11,7 +11,11 @@ and a scoped token is refused there, except to ask who it is.
 from __future__ import annotations
 
 RESOURCES = ("devices", "trails", "objects", "packs")
-SCOPES = tuple(f"{resource}:{access}" for resource in RESOURCES for access in ("read", "write"))
+# The audit log (portal/audit.py) is read only: it has no write scope.
+SCOPES = (
+    *(f"{resource}:{access}" for resource in RESOURCES for access in ("read", "write")),
+    "audit:read",
+)
 #: What each scope lets a token or an app do, in plain words: the consent page of an
 #: app asking for it says this (the OAuth 2.0 provider's SCOPES, trailhub/settings.py).
 DESCRIPTIONS = {
@@ -36,6 +40,7 @@ _PREFIXES = {
     "exports": "trails",
     "objects": "objects",
     "packs": "packs",
+    "audit": "audit",
 }
 #: What any scoped token may ask, whatever its scopes: who it acts for.
 _ALWAYS = {("GET", "auth/auth_status")}

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from rest_framework import exceptions
 
+from portal import audit
 from portal.errors import Conflict, DomainError
 from portal.models import SigningKey, User
 from trail.signatures import KeyFileError, Trust
@@ -112,7 +113,9 @@ def remove(owner, key_id: str) -> SigningKey:
     if row is None:
         raise exceptions.NotFound("you have no signing key with that id")
     key_id = row.pk
-    row.delete()
+    with transaction.atomic():
+        audit.record("signing-key.remove", owner=owner, target=row, before=_shown(row))
+        row.delete()
     row.pk = key_id  # the answer names what was removed
     return row
 
@@ -144,6 +147,14 @@ def _name(name: str) -> str:
 def _create(owner, name: str, taken: str, **fields) -> SigningKey:
     try:
         with transaction.atomic():
-            return SigningKey.objects.create(owner=owner, name=name, **fields)
+            row = SigningKey.objects.create(owner=owner, name=name, **fields)
+            audit.record("signing-key.add", owner=owner, target=row, after=_shown(row))
+            return row
     except IntegrityError:
         raise Conflict(taken, "already-trusted") from None
+
+
+def _shown(row: SigningKey) -> dict:
+    """What the audit log keeps of an entry (its fingerprint, not its PEM)."""
+    user = row.trusted_user.username if row.trusted_user_id else None
+    return {"name": row.name, "kind": row.kind, "fingerprint": row.fingerprint, "user": user}

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework import exceptions
 
+from portal import audit
 from portal import scopes as sc
 from portal.errors import Conflict, DomainError
 from portal.models import ApiToken
@@ -62,6 +63,7 @@ def issue(owner, name: str, scopes: list[str], lifetime: dt.timedelta | None = N
                 scopes=sorted(set(scopes)),
                 expires_at=timezone.now() + lifetime,
             )
+            audit.record("token.create", owner=owner, target=row, after=shown(row))
     except IntegrityError:
         raise Conflict(f"you already have a token called {name!r}", "name-taken") from None
     return row, raw
@@ -106,6 +108,33 @@ def revoke(owner, token_id: str) -> ApiToken:
     row = tokens_of(owner).filter(pk=token_id).first()
     if row is None:
         raise exceptions.NotFound("you have no token with that id")
-    row.delete()
+    with transaction.atomic():
+        audit.record("token.revoke", owner=owner, target=row, before=shown(row))
+        row.delete()
     row.pk = token_id  # delete() clears it; the answer names the token revoked
     return row
+
+
+def shown(row: ApiToken) -> dict:
+    """What the audit log keeps of a token (never the token or its hash)."""
+    return {
+        "name": row.name,
+        "prefix": row.prefix,
+        "scopes": row.scopes,
+        "expires-at": row.expires_at,
+    }
+
+
+def record_refusal(request, raw: str, exc: exceptions.APIException) -> None:
+    """Record in its owner's audit log that the scoped token ``raw`` was refused
+    (expired, a scope it lacks, login-only); an unknown or revoked one names no owner."""
+    row = ApiToken.objects.select_related("owner").filter(digest=_digest(raw)).first()
+    if row is None or not row.owner.is_active:
+        return
+    audit.record(
+        "auth.refused",
+        owner=row.owner,
+        target=row,
+        after={"method": request.method, "path": request.path[:200], "code": exc.get_codes()},
+        actor=audit.token_actor(request, row),
+    )

@@ -31,6 +31,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.qr import write_qrcode_image
 
+from portal import audit
 from portal.errors import DomainError
 from portal.limits import wait_text
 
@@ -108,6 +109,7 @@ def confirm_setup(request, code: str) -> list[str]:
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         codes = new_recovery_codes(user)
+        audit.record("two-factor.on", owner=user, after={"two-factor": True})
     otp_login(request, device)
     return codes
 
@@ -134,6 +136,7 @@ def turn_off(user) -> None:
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).delete()
         StaticDevice.objects.filter(user=user).delete()
+        audit.record("two-factor.off", owner=user, after={"two-factor": False})
 
 
 # --- Checking a code ---------------------------------------------------------------------

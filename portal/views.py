@@ -9,16 +9,17 @@ from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from portal import oauth, signing_keys, tokens, two_factor
+from portal import audit, oauth, signing_keys, tokens, two_factor
 from portal import scopes as sc
 from portal.errors import DomainError, add_to_form
 from portal.forms import (
@@ -406,3 +407,25 @@ def two_factor_off(request):
             messages.success(request, "Two-factor login is off: your password alone logs in.")
             return redirect("two-factor")
     return render(request, "portal/two_factor_off.html", {"form": form})
+
+
+@login_required
+def audit_log(request):
+    """The person's audit log, newest first, filtered as ``GET /audit`` is, 50 a page."""
+    filters = {name: request.GET.get(name, "").strip() for name in ("action", "since", "target")}
+    error = ""
+    try:
+        entries = audit.entries_of(request.user, **filters)
+    except DomainError as exc:
+        error, entries = exc.message, audit.entries_of(request.user)
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    kept = urlencode({name: value for name, value in filters.items() if value})
+    context = {
+        "page": page,
+        "filters": filters,
+        "actions": list(audit.ACTIONS),
+        "error": error,
+        "kept": kept,
+        "retention_days": settings.AUDIT_RETENTION_DAYS,
+    }
+    return render(request, "portal/audit.html", context, status=400 if error else 200)

@@ -108,6 +108,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # request.user.is_verified(): whether this session passed a second factor.
     "django_otp.middleware.OTPMiddleware",
+    # The audit log's actor (portal/audit.py): who, how logged in, from which address.
+    "portal.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -366,6 +368,8 @@ CLAIM_MAX_FAILURES = envint("CLAIM_MAX_FAILURES", 10, minimum=1)
 # reserved targets are refused unless this is set (a hub on a LAN; the tests).
 WEBHOOK_ALLOW_PRIVATE_TARGETS = envbool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
 WEBHOOK_SWEEP_INTERVAL = envint("WEBHOOK_SWEEP_INTERVAL", 60, minimum=5)
+# The audit log (docs/operations.md): entries older than this are deleted daily.
+AUDIT_RETENTION_DAYS = envint("AUDIT_RETENTION_DAYS", 365, minimum=1)
 # Every periodic task, in one place. Each also sweeps up the work that a lost task
 # message left undone (docs/architecture.md, "Tasks and their sweeps").
 CELERY_BEAT_SCHEDULE = {
@@ -384,6 +388,10 @@ CELERY_BEAT_SCHEDULE = {
     "webhooks.sweep": {
         "task": "webhooks.tasks.sweep_webhooks",
         "schedule": WEBHOOK_SWEEP_INTERVAL,
+    },
+    "portal.prune-audit-log": {
+        "task": "portal.tasks.prune_audit_log",
+        "schedule": 24 * 3600,
     },
 }
 

@@ -58,6 +58,7 @@ urlpatterns = [
         name="two-factor-recovery-codes",
     ),
     path("accounts/two-factor/off/", accounts.two_factor_off, name="two-factor-off"),
+    path("accounts/audit/", accounts.audit_log, name="audit"),
     # Django's own, with the limits of portal/limits.py and a second factor where the
     # account has one; the rest of its set follows.
     path("accounts/login/", accounts.LoginView.as_view(), name="login"),

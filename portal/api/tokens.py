@@ -36,7 +36,9 @@ class ScopedTokenSerializer(HyphenatedFieldsMixin, serializers.Serializer):
     name = serializers.CharField(max_length=100)
     prefix = serializers.CharField(read_only=True)
     scopes = serializers.ListField(
-        child=serializers.ChoiceField(choices=scopes.SCOPES), min_length=1, max_length=8
+        child=serializers.ChoiceField(choices=scopes.SCOPES),
+        min_length=1,
+        max_length=len(scopes.SCOPES),
     )
     expires_in = serializers.IntegerField(
         write_only=True,

@@ -1,7 +1,8 @@
-from portal.api import signing_keys, tokens, views
+from portal.api import audit, signing_keys, tokens, views
 from portal.urlhelpers import api_path
 
 urlpatterns = [
+    *api_path("audit", audit.AuditView.as_view(), name="api-audit"),
     *api_path("auth/login", views.LoginView.as_view(), name="api-login"),
     *api_path("auth/auth_status", views.AuthStatusView.as_view(), name="api-auth-status"),
     *api_path("auth/accounts", views.AccountsView.as_view(), name="api-accounts"),

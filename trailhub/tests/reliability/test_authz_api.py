@@ -91,6 +91,8 @@ MATRIX: dict[str, Row] = {
     "GET /auth/signing-keys": Row(codes(PEOPLE)),
     "POST /auth/signing-keys": Row(codes(PEOPLE, 201), body={"name": "matrix", "pem": PEM}),
     "DELETE /auth/signing-keys/{key_id}": OWNER,
+    # --- audit log --------------------------------------------------------------------
+    "GET /audit": Row(codes(PEOPLE)),
     # --- webhooks ---------------------------------------------------------------------
     "GET /webhooks": Row(codes(PEOPLE)),
     "POST /webhooks": Row(

@@ -74,6 +74,7 @@ PAGES: dict[str, tuple] = {
     "oauth/revoke/": ANYONE,
     "accounts/signing-keys/": SIGNED_IN,
     "accounts/signing-keys/<str:key_id>/remove/": OWNER,
+    "accounts/audit/": SIGNED_IN,
     "dashboard/": SIGNED_IN,
     # A bulk action on the person's own devices (community/views/fleet.py); POST only.
     "dashboard/bulk/": SIGNED_IN,

@@ -371,6 +371,12 @@ FIELD_TYPES = {
         "owner", "POST", "/packs", {"nick": "p2", "leader": "{ref}", "start-at": "soon"}
     ),
     "limit zero": Case("owner", "GET", "/trails/{ref}/steps?limit=0"),
+    "audit action unknown": Case("owner", "GET", "/audit?action=token.made"),
+    "audit since a word": Case("owner", "GET", "/audit?since=yesterday"),
+    "audit since out of range": Case("owner", "GET", "/audit?since=2026-02-31"),
+    "audit since a NUL": Case("owner", "GET", "/audit?since=2026%00"),
+    "audit target too long": Case("owner", "GET", "/audit?target=" + "x" * 81),
+    "audit page a huge number": Case("owner", "GET", "/audit?page=" + "9" * 40),
     "limit a word": Case("owner", "GET", "/objects?limit=many"),
     "after a word": Case("owner", "GET", "/trails/{ref}/steps?after=x"),
     "status filter broken": Case("owner", "GET", "/trails/{ref}/steps?progress.status={x"),
