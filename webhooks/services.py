@@ -14,7 +14,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from devices.models import Device
-from portal import queue
+from portal import audit, queue
 from portal.errors import DomainError
 from webhooks import targets, wire
 from webhooks.models import Attempt, Delivery, Presence, Webhook
@@ -69,9 +69,17 @@ def register(owner, url: str, events: list[str], secret: str, active: bool = Tru
     _checked(url, events)
     if webhooks_of(owner).count() >= MOST_WEBHOOKS:
         raise DomainError(f"a person may have {MOST_WEBHOOKS} webhooks", "too-many-webhooks")
-    return Webhook.objects.create(
-        owner=owner, url=url, events=sorted(set(events)), secret=secret, active=active
-    )
+    with transaction.atomic():
+        hook = Webhook.objects.create(
+            owner=owner, url=url, events=sorted(set(events)), secret=secret, active=active
+        )
+        audit.record("webhook.create", owner=owner, target=hook, after=_shown(hook))
+    return hook
+
+
+def _shown(hook: Webhook) -> dict[str, Any]:
+    """What the audit log keeps of a webhook: never its secret."""
+    return {"url": hook.url[:300], "events": hook.events, "active": hook.active}
 
 
 def change(owner, webhook_id: str, **fields: Any) -> Webhook:
@@ -80,15 +88,23 @@ def change(owner, webhook_id: str, **fields: Any) -> Webhook:
     _checked(fields.get("url"), fields.get("events"))
     if "events" in fields:
         fields["events"] = sorted(set(fields["events"]))
+    before = _shown(hook)
     for name, value in fields.items():
         setattr(hook, name, value)
-    hook.save()
+    with transaction.atomic():
+        hook.save()
+        before, after = audit.changed(before, _shown(hook))
+        if "secret" in fields:
+            after["secret-changed"] = True  # that it changed; never the secret
+        audit.record("webhook.update", owner=owner, target=hook, before=before, after=after)
     return hook
 
 
 def remove(owner, webhook_id: str) -> Webhook:
     hook = webhook_of(owner, webhook_id)
-    hook.delete()
+    with transaction.atomic():
+        audit.record("webhook.delete", owner=owner, target=hook, before=_shown(hook))
+        hook.delete()
     hook.pk = webhook_id  # delete() clears it; the answer names the webhook removed
     return hook
 
@@ -121,7 +137,15 @@ def emit(owner_id: int | None, event: str, data: dict[str, Any]) -> list[Deliver
 def redeliver(owner, webhook_id: str, number: str) -> Delivery:
     """Send a delivery's body again, as a new delivery (its own id and number)."""
     old = delivery_of(owner, webhook_id, number)
-    return _new_delivery(old.webhook, old.event, old.body, redelivery_of=old)
+    with transaction.atomic():
+        delivery = _new_delivery(old.webhook, old.event, old.body, redelivery_of=old)
+        audit.record(
+            "webhook.redeliver",
+            owner=owner,
+            target=old.webhook,
+            after={"delivery": delivery.number, "of": old.number, "event": old.event},
+        )
+    return delivery
 
 
 def _new_delivery(
@@ -190,22 +214,37 @@ def attempt(delivery_id: str, number: int) -> int | None:
         if not 200 <= code < 300:
             error = f"the receiver answered {code}"
     ok = not error
-    Attempt.objects.create(
-        delivery=delivery,
-        number=number,
-        ok=ok,
-        code=code,
-        excerpt=excerpt,
-        error=error[:500],
-        time=timezone.now(),
-    )
     if ok:
         delivery.status, delivery.next_attempt = Delivery.DELIVERED, None
     elif final or number >= ATTEMPTS:
         delivery.status, delivery.next_attempt = Delivery.FAILED, None
     else:
         delivery.next_attempt = timezone.now() + dt.timedelta(seconds=_wait(number))
-    delivery.save(update_fields=["status", "next_attempt"])
+    with transaction.atomic():
+        Attempt.objects.create(
+            delivery=delivery,
+            number=number,
+            ok=ok,
+            code=code,
+            excerpt=excerpt,
+            error=error[:500],
+            time=timezone.now(),
+        )
+        delivery.save(update_fields=["status", "next_attempt"])
+        if delivery.status != Delivery.PENDING:  # once a delivery, when it has ended
+            audit.record(
+                "webhook.deliver",
+                owner=hook.owner_id,
+                target=hook,
+                after={
+                    "delivery": delivery.number,
+                    "event": delivery.event,
+                    "status": delivery.status,
+                    "attempts": number,
+                    "code": code,
+                    "error": error[:200],
+                },
+            )
     return _wait(number) if delivery.status == Delivery.PENDING else None
 
 

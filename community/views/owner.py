@@ -14,6 +14,7 @@ from community import services
 from community.forms import DeleteDeviceForm, DeviceSettingsForm, UserMetaForm
 from community.views.lookups import device_for, page_context
 from devices.models import Device, DeviceLog
+from devices.services import delete_device
 
 LOG_TAIL = 200
 
@@ -66,7 +67,7 @@ def delete(request, nick: str, device: str):
         }
         return render(request, "community/device/settings.html", context, status=400)
     name = device.nick
-    device.delete()
+    delete_device(device)
     messages.success(request, f"{name} is deleted, with its revisions.")
     return redirect("dashboard")
 

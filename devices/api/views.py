@@ -316,7 +316,7 @@ class DeviceDetailView(APIView):
         require_login(request)
         device = services.get_owned_device(request.user, ref)
         answer = DeviceSerializer(device, context={"request": request}).data
-        device.delete()
+        services.delete_device(device)
         return Response(answer)
 
 

@@ -12,6 +12,7 @@ from devices.models import (
     Device,
 )
 from devices.signals import changed_after_commit
+from portal import audit
 from portal.errors import DomainError
 from portal.parsers import unstorable
 
@@ -61,9 +62,15 @@ def write_meta(device: Device, field: MetaField, value, *, merge: bool) -> dict:
         else:
             result = value
         check_meta(result, what)
+        previous = getattr(locked, field)
         facts = locked.rule_facts()
         setattr(locked, field, result)
         locked.save(update_fields=[field, "time_modified"])
+        if field == "user_meta":  # the device's own device-meta is not recorded
+            before, after = audit.changed(previous, {**dict.fromkeys(previous), **result})
+            audit.record(
+                "device.meta", owner=locked.owner, target=locked, before=before, after=after
+            )
         if field == "device_meta" and locked.rule_facts() != facts:
             changed_after_commit(locked, {"facts"})
     setattr(device, field, result)

@@ -24,6 +24,7 @@ from devices.services.lookups import conflict_nick, nick_taken, unique_nick
 from devices.services.meta import check_meta
 from devices.signals import changed_after_commit
 from devices.tags import clean_tags
+from portal import audit
 from portal.auth import person_of
 from portal.errors import Conflict, DomainError, Forbidden
 from portal.ids import is_id
@@ -141,6 +142,7 @@ def claim_device(user, ref: str, challenge: str | None) -> Device:
         device.challenge = ""
         device.nick = unique_nick(person, device.nick)
         device.save()
+        audit.record("device.claim", owner=person, target=device, after={"nick": device.nick})
         changed_after_commit(device, {"owner"})
     cache.delete(_claim_failures_key(device.id))
     return device
@@ -162,12 +164,18 @@ def update_device(device: Device, **changes) -> Device:
     retagged = "tags" in changes and changes["tags"] != device.tags
     editable = ("nick", "description", "public", "require_signatures", "public_facts", "tags")
     fields = [name for name in editable if name in changes]
+    before = {name: getattr(device, name) for name in fields}
     for name in fields:
         setattr(device, name, changes[name])
     try:
         with transaction.atomic():
             # Only the edited columns: the device may be writing its device-meta meanwhile.
             device.save(update_fields=[*fields, "time_modified"])
+            before, after = audit.changed(before, {name: changes[name] for name in fields})
+            if after:
+                audit.record(
+                    "device.update", owner=device.owner, target=device, before=before, after=after
+                )
             if retagged:
                 changed_after_commit(device, {"tags"})
     except IntegrityError:
@@ -220,6 +228,15 @@ def auto_token_for(raw: str) -> AutoToken:
             "this auto-assign token is disabled; ask its owner for a new one", "auto-token-disabled"
         )
     return token
+
+
+def delete_device(device: Device) -> None:
+    """Delete a device with its trail, revisions and logs (the owner's call)."""
+    with transaction.atomic():
+        audit.record(
+            "device.delete", owner=device.owner, target=device, before={"nick": device.nick}
+        )
+        device.delete()
 
 
 def disable_auto_token(token: AutoToken) -> AutoToken:

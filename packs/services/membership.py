@@ -16,6 +16,7 @@ from packs.services.rollouts import (
     evaluate_after_commit,
     follow_leader_after_commit,
 )
+from portal import audit
 from portal.errors import Conflict, DomainError, Forbidden
 from portal.ids import is_id
 
@@ -196,6 +197,7 @@ def create_pack(owner, *, nick: str, leader: Device, description: str = "", **se
                 setattr(pack, name, value)
             if schedule:
                 pack.save()
+            audit.record("pack.create", owner=owner, target=pack, after=_shown(pack))
             follow_leader_after_commit(pack)
             if pack.is_dynamic:
                 _sync(pack)
@@ -231,11 +233,16 @@ def update_pack(pack: Pack, **changes) -> Pack:
             if leader is not None and new_leader:
                 followers = set(locked.members.values_list("device_id", flat=True))
                 _check_leader(leader, pack.owner, followers)
+            before = _shown(locked)
             for name, value in changes.items():
                 setattr(locked, name, value)
             for name, value in schedule.items():
                 setattr(locked, name, value)
             locked.save()
+            before, after = audit.changed(before, _shown(locked))
+            audit.record(
+                "pack.update", owner=locked.owner_id, target=locked, before=before, after=after
+            )
             if "rule" in schedule or (new_leader and locked.is_dynamic):
                 _sync(locked)
             if new_leader:
@@ -247,7 +254,26 @@ def update_pack(pack: Pack, **changes) -> Pack:
 
 def delete_pack(pack: Pack) -> None:
     """Delete a pack, its memberships and its rollouts' records (revisions stay on the trails)."""
-    pack.delete()
+    with transaction.atomic():
+        audit.record("pack.delete", owner=pack.owner_id, target=pack, before=_shown(pack))
+        pack.delete()
+
+
+def _shown(pack: Pack) -> dict:
+    """What the audit log keeps of a pack: its fields, the leader by id."""
+    fields = [field.attname for field in Pack._meta.concrete_fields if not field.primary_key]
+    kept = {name: getattr(pack, name) for name in fields if name not in _UNSHOWN}
+    return {
+        name.removesuffix("_id"): value[:200] if isinstance(value, str) else value
+        for name, value in kept.items()
+    }
+
+
+_UNSHOWN = {"owner_id", "time_created", "time_modified"}
+
+
+def _member(device: Device) -> dict:
+    return {"device": device.id, "nick": device.nick}
 
 
 def add_follower(pack: Pack, device: Device, *, by_rule: bool = False) -> tuple[PackMember, bool]:
@@ -286,6 +312,7 @@ def add_follower(pack: Pack, device: Device, *, by_rule: bool = False) -> tuple[
         if any(above.id == device.id for above in chain):
             raise _loop_error(device, chain, pack.leader)
         member = PackMember.objects.create(pack=pack, device=device)
+        audit.record("pack.follower-add", owner=pack.owner_id, target=pack, after=_member(device))
         catch_up(pack, device)
     return member, True
 
@@ -299,6 +326,9 @@ def remove_follower(pack: Pack, device: Device, *, by_rule: bool = False) -> Pac
         if member is None:
             raise Http404(f"{device.nick} does not follow pack {pack.nick}")
         member.delete()
+        audit.record(
+            "pack.follower-remove", owner=pack.owner_id, target=pack, before=_member(device)
+        )
         pending = Delivery.objects.filter(
             rollout__pack=pack, device=device, kind=ro.RELEASE, status=ro.D_PENDING
         )

@@ -18,7 +18,7 @@ from devices.models import Device
 from packs import rollout as ro
 from packs.models import Delivery, Pack, PackMember, Rollout, Wave
 from packs.signals import rollout_moved
-from portal import queue
+from portal import audit, queue
 from portal.errors import DomainError
 from revisions.models import Step, Trail
 from revisions.services import post_step
@@ -146,6 +146,7 @@ def start_rollout(pack_id: str, leader_step_id: int) -> Rollout | None:
                 for m in batch
             ]
         Delivery.objects.bulk_create(deliveries)
+        _record(rollout, "rollout.start", None)
         advance(rollout, now)
     return rollout
 
@@ -356,9 +357,36 @@ def move(rollout: Rollout, event: str, message: str, now: dt.datetime) -> None:
     if rollout.status not in ro.ACTIVE and rollout.time_finished is None:
         rollout.time_finished = now
     rollout.save(update_fields=["status", "status_msg", "time_finished", "time_modified"])
+    if rollout.status != previous and event in AUDITED:
+        _record(rollout, AUDITED[event], previous)
     if rollout.status != previous:
         moved = {"rollout": rollout, "status": rollout.status, "previous": previous}
         transaction.on_commit(lambda: rollout_moved.send(sender=Rollout, **moved))
+
+
+#: The rollout events the audit log records; passed waves, completion and superseding
+#: follow from others and are not recorded.
+AUDITED = {
+    "wave-failed": "rollout.pause",
+    "resume": "rollout.resume",
+    "abort": "rollout.abort",
+    "revert": "rollout.revert",
+}
+
+
+def _record(rollout: Rollout, action: str, previous: str | None) -> None:
+    audit.record(
+        action,
+        owner=rollout.pack.owner_id,
+        target=rollout.pack,
+        before=None if previous is None else {"rollout": rollout.id, "status": previous},
+        after={
+            "rollout": rollout.id,
+            "rev": rollout.leader_step.rev,
+            "status": rollout.status,
+            "message": rollout.status_msg[:300],
+        },
+    )
 
 
 def move_wave(wave: Wave, event: str, message: str, now: dt.datetime) -> None:

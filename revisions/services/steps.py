@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from portal import audit
 from portal.errors import Conflict, DomainError
 from revisions import pollcache
 from revisions.models import ProgressReport, Step, StepObject, Trail
@@ -166,6 +167,17 @@ def post_step(
             time_created=now,
         )
         _record_objects(step)
+        audit.record(
+            "revision.post",
+            owner=owner,
+            target=trail.device,
+            after={
+                "rev": next_rev,
+                "commit-msg": commit_msg[:200],
+                "state-sha": sha,
+                "forked-from": forked_from.trail_id if forked_from else None,
+            },
+        )
         locked.head_rev = next_rev
         locked.last_touched = now
         locked.save(update_fields=["head_rev", "last_touched"])
@@ -237,6 +249,14 @@ def move_status(step: Step, status: str, actor: st.Actor, **fields: Any) -> Step
         locked.progress_time = timezone.now()
         locked.save()
         ProgressReport.record(locked, actor)
+        if actor == "owner":  # a device's own reports are too many to record (portal/audit.py)
+            audit.record(
+                "revision.status",
+                owner=step.trail.device.owner_id,
+                target=step.trail.device,
+                before={"rev": locked.rev, "status": previous},
+                after={"rev": locked.rev, "status": status},
+            )
         transaction.on_commit(
             lambda: step_progressed.send(sender=Step, step=locked, previous=previous)
         )
