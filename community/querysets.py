@@ -99,8 +99,9 @@ def _count(model, field: str) -> Subquery:
 def with_listing(devices: QuerySet, user=None, *, contents: bool = False) -> QuerySet:
     """Annotate what a device card shows.
 
-    ``star_count``, ``fork_count``, ``head_rev`` / ``head_status`` (the newest
-    revision), ``running_rev`` (the newest DONE/UPDATED one), ``activity``
+    ``star_count``, ``fork_count``, ``head_rev`` / ``head_status`` / ``head_signed``
+    (the newest revision, and whether it is signed: ``Step.signed``), ``running_rev``
+    (the newest DONE/UPDATED one), ``activity``
     (when its trail last moved, else when it was created) and ``starred``
     (whether ``user`` starred it). With ``contents``, ``head_state`` too (the
     newest revision's state, for :func:`cards` to name its platforms).
@@ -109,7 +110,7 @@ def with_listing(devices: QuerySet, user=None, *, contents: bool = False) -> Que
         star_count=_count(Star, "device"),
         fork_count=_count(Fork, "source_device"),
     )
-    head = ("rev", "status", "state") if contents else ("rev", "status")
+    head = ("rev", "status", "signed", "state") if contents else ("rev", "status", "signed")
     devices = with_revisions(devices, head=head).annotate(
         activity=Coalesce("trail__last_touched", "time_created"),
     )

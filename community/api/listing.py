@@ -76,6 +76,10 @@ class DeviceCardSerializer(HyphenatedFieldsMixin, serializers.Serializer):
     forks = serializers.IntegerField(source="fork_count")
     starred = serializers.BooleanField(help_text="whether the caller starred it")
     head_rev = serializers.IntegerField(allow_null=True, help_text="its newest revision")
+    signed = serializers.BooleanField(
+        source="head_signed",
+        help_text="whether every part of its newest revision is signed (docs/signing.md)",
+    )
     last_activity = serializers.DateTimeField(
         source="activity", help_text="when its trail last moved, else when it was made"
     )
@@ -126,6 +130,7 @@ CARD = {
     "forks": 3,
     "starred": False,
     "head-rev": 7,
+    "signed": True,
     "last-activity": "2024-06-02T09:12:05.881Z",
 }
 DEVICE_PAGE = answer("devices", 1, 1, DEFAULT_LIMIT, [CARD])

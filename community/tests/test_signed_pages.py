@@ -204,3 +204,13 @@ def test_the_explore_page_filters_for_signed_devices(client, signed_device, plai
     assert "/u/alice/plain/" not in page
     assert 'name="signed" value="1" checked' in page
     assert "/u/alice/plain/" in client.get("/explore/").content.decode()
+
+
+def test_a_card_says_whether_its_newest_revision_is_signed(
+    api, client, signed_device, plain_device
+):
+    cards = {d["nick"]: d["signed"] for d in api.get("/community/devices").json()["devices"]}
+    page = client.get("/explore/").content.decode()
+
+    assert cards == {"signed": True, "plain": False}
+    assert page.count('data-field="signed"') == 1
