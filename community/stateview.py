@@ -9,11 +9,12 @@ come back as plain strings; the templates escape them.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from trail import textdiff
+from trail.merge import ABSENT, Conflict
 from trail.state import SPEC_KEY, diff_states, is_object_key
 from trail.textdiff import text_diff
 from trail.tree import json_bytes
@@ -143,6 +144,22 @@ def text_objects(old: dict[str, Any], new: dict[str, Any]) -> tuple[set[str], se
                 if isinstance(state.get(change.key), str):
                     side.add(state[change.key])
     return wanted
+
+
+def conflict_rows(conflicts: Iterable[Conflict]) -> list[dict[str, Any]]:
+    """The conflicts of a three-way merge as the pages list them: each ``path`` and its
+    ``sides`` (base, ours, theirs) as short JSON, None where a side has none."""
+    return [
+        {"path": c.path, "sides": [_shown(side) for side in (c.base, c.ours, c.theirs)]}
+        for c in conflicts
+    ]
+
+
+def _shown(value: Any) -> str | None:
+    if value is ABSENT:
+        return None
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= 200 else text[:199] + "…"
 
 
 def as_text(data: bytes | None) -> str | None:

@@ -23,6 +23,7 @@ from portal.errors import Conflict, DomainError, Forbidden
 from portal.models import nick_validator
 from revisions.models import Step, Trail
 from revisions.services.steps import post_step
+from trail.merge import Merge
 
 #: The largest revision number a step can have (an integer column): past any real one.
 MAX_REV = 2**31 - 1
@@ -68,6 +69,13 @@ def unstar(user, device: Device) -> None:
 
 def label(device: Device) -> str:
     return f"{device.owner.username}/{device.nick}"
+
+
+def merge_conflicts(message: str, merged: Merge) -> Conflict:
+    """The refusal of a three-way merge that did not come out clean (upstream merges,
+    proposals): a 409 ``conflicts`` with ``message`` and each place, ``{path, base, ours,
+    theirs}`` (``trail.merge.Conflict.as_json``). Raise it: nothing was changed."""
+    return Conflict(message, code="conflicts", conflicts=[c.as_json() for c in merged.conflicts])
 
 
 def check_fork_nick(nick: str) -> None:

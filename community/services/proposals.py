@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from community import stateview
 from community.models import Proposal, ProposalComment, Upstream
-from community.services import MAX_REV, label, revision_to_fork
+from community.services import MAX_REV, label, merge_conflicts, revision_to_fork
 from community.signals import proposal_moved
 from devices.models import Device
 from portal.errors import Conflict, DomainError, Forbidden
@@ -300,12 +300,11 @@ def merge(user, proposal: Proposal) -> Step:
             )
         merged = _merge(locked, head, theirs)
         if not merged.clean:
-            raise Conflict(
+            raise merge_conflicts(
                 f"proposal #{locked.number} changes {len(merged.conflicts)} place(s) that"
                 f" {label(target)} changed otherwise since: the proposer resolves them in a"
                 " revision of their own and proposes that",
-                code="conflicts",
-                conflicts=[conflict.as_json() for conflict in merged.conflicts],
+                merged,
             )
         if ts.state_sha(merged.state) == head.state_sha:
             raise Conflict(

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from community.models import Upstream
-from community.services import label, revision_to_fork
+from community.services import label, merge_conflicts, revision_to_fork
 from devices.models import Device
 from packs.services import leader_revision
 from portal import queue
@@ -150,12 +150,11 @@ def merge_upstream(
             )
         state = merged.state if resolved is None else resolved
         if resolved is None and not merged.clean:
-            raise Conflict(
+            raise merge_conflicts(
                 f"upstream revision {found.theirs.rev} changes {len(merged.conflicts)} place(s)"
                 f" that {label(device)} changed otherwise since revision {status.base_rev}:"
                 " resolve them in a revision of your own, then merge again",
-                code="conflicts",
-                conflicts=[conflict.as_json() for conflict in merged.conflicts],
+                merged,
             )
         new = None
         if validated_state_sha(state) != found.ours.state_sha:

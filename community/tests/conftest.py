@@ -99,3 +99,15 @@ def kiosk(owner, public_device, uploaded_state):
     step = post_step(public_device.trail, state, author=owner, commit_msg="add the app")
     report_progress(step, st.DONE, progress=100)
     return public_device
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """``committed(fn, *args)``: run ``fn``, then what it left for after the commit (the
+    step signals, the tasks they queue), as a real transaction would."""
+
+    def run(fn, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return fn(*args, **kwargs)
+
+    return run

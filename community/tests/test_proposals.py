@@ -23,15 +23,6 @@ OLD_APP = b"the app, version 1\n"
 
 
 @pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    def run(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return run
-
-
-@pytest.fixture
 def mine(outsider, kiosk, committed):
     """mallory/mine: a private fork of alice/kiosk at revision 1."""
     step = Step.objects.get(trail_id=kiosk.id, rev=1)

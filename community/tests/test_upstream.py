@@ -34,18 +34,6 @@ def _eager_tasks():
 
 
 @pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    """``committed(fn, *args)``: run ``fn``, then what it left for after the commit (the
-    step signals, the tasks they queue), as a real transaction would."""
-
-    def run(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return run
-
-
-@pytest.fixture
 def mine(outsider, kiosk, committed):
     """mallory/mine: a fork of alice/kiosk at revision 1."""
     step = Step.objects.get(trail_id=kiosk.id, rev=1)

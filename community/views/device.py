@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import shlex
 
@@ -26,7 +25,6 @@ from revisions.services.objects import held_blobs, small_contents, step_objects
 from revisions.services.signing import parts_signed
 from revisions.storage import get_store
 from trail.apps.platform import platforms_of
-from trail.merge import ABSENT
 from trail.state import SPEC_KEY, is_object_key
 
 HISTORY_PAGE_SIZE = 50
@@ -63,14 +61,6 @@ def clone_command(hub: str, device: Device) -> str:
     return shlex.join(["trail", "clone", "--hub", hub, f"{device.owner.username}/{device.nick}"])
 
 
-def _shown(value) -> str | None:
-    """A side of a merge conflict as the page shows it (None: the side has none)."""
-    if value is ABSENT:
-        return None
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return text if len(text) <= 200 else text[:199] + "…"
-
-
 def _upstream(request, device: Device) -> dict:
     """The upstream card of a fork: how far behind, and what a merge would conflict on."""
     status = upstreams.upstream_of(device, request.user)
@@ -82,9 +72,7 @@ def _upstream(request, device: Device) -> dict:
             found = upstreams.preview(status)
         except DomainError:
             found = None
-        for conflict in found.merge.conflicts if found else ():
-            sides = (conflict.base, conflict.ours, conflict.theirs)
-            conflicts.append({"path": conflict.path, "sides": [_shown(s) for s in sides]})
+        conflicts = stateview.conflict_rows(found.merge.conflicts if found else ())
     return {"upstream": status, "conflicts": conflicts}
 
 

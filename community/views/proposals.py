@@ -3,8 +3,6 @@ with its diff, conflicts, signing rule and comments, and its merge and close but
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -65,14 +63,6 @@ def new(request, nick: str, device: str):
     return render(request, "community/device/proposal_new.html", context, status=status)
 
 
-def _shown(value) -> str | None:
-    """A side of a conflict as the page shows it (None: that side has none)."""
-    if value is None:
-        return None
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return text if len(text) <= 200 else text[:199] + "…"
-
-
 def proposal(request, nick: str, device: str, number: int):
     device = device_for(request, nick, device)
     found = service.proposal_of(device, number)
@@ -84,16 +74,12 @@ def proposal(request, nick: str, device: str, number: int):
         if found.source_device_id
         else None
     )
-    conflicts = [
-        {"path": c["path"], "sides": [_shown(c.get(side)) for side in ("base", "ours", "theirs")]}
-        for c in review.conflicts
-    ]
     user = request.user
     context = {
         **page_context(device, "proposals"),
         "proposal": found,
         "review": review,
-        "conflicts": conflicts,
+        "conflicts": stateview.conflict_rows(review.merge.conflicts if review.merge else ()),
         "changes": changes.keys,
         "before": changes.before,
         # A merged proposal's changes are its revision's here; otherwise the merged
