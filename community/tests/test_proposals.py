@@ -393,3 +393,22 @@ def test_the_lists_cost_the_same_queries_however_many_proposals(
     propose(6)
     assert counts() == few
     assert len(api.get(url(kiosk)).json()) == 7
+
+
+def test_the_page_says_when_the_merge_would_break_the_signing_rule(client, proposed, owner, kiosk):
+    Device.objects.filter(pk=kiosk.pk).update(require_signatures=True)
+    client.force_login(owner)
+    body = client.get("/u/alice/kiosk/proposals/1/").content.decode()
+    assert "Breaks the signing rule of kiosk" in body and "app/root.squashfs" in body
+    assert "/proposals/1/merge/" not in body
+
+
+def test_a_merged_proposal_shows_its_revision_and_what_it_changed(
+    client, proposed, owner, kiosk, committed
+):
+    committed(proposals.merge, owner, Proposal.objects.get(target=kiosk, number=1))
+    body = client.get("/u/alice/kiosk/proposals/1/").content.decode()
+    assert "Merged by alice as" in body and 'href="/u/alice/kiosk/revisions/2/"' in body
+    assert "What rev 2 changed" in body and '<span class="l ins">+faster' in body
+    listed = client.get("/u/alice/kiosk/proposals/?status=merged").content.decode()
+    assert "A faster app" in listed and "as rev 2" in listed
