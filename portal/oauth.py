@@ -13,6 +13,7 @@ by the same ``tokens.check_scopes``. The hub keeps only the tokens' SHA-256
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -21,7 +22,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Min
-from oauth2_provider.models import AccessToken, Application, RefreshToken
+from django.utils import timezone
+from oauth2_provider.models import AccessToken, Application, Grant, RefreshToken
+from oauth2_provider.settings import oauth2_settings
 from rest_framework import exceptions
 
 from portal import tokens
@@ -170,3 +173,15 @@ def revoke(user, client_id: str) -> Application:
     with transaction.atomic():
         user.end_oauth_grants(app)
     return app
+
+
+def clear_expired() -> int:
+    """Delete what can no longer be used: codes past their minute, refresh tokens past
+    their lifetime (revoked ones too, kept until then so a reused one still ends its
+    line), and expired access tokens without a refresh token. Safe to run twice."""
+    now = timezone.now()
+    lifetime = dt.timedelta(seconds=oauth2_settings.REFRESH_TOKEN_EXPIRE_SECONDS)
+    deleted = Grant.objects.filter(expires__lt=now).delete()[0]
+    deleted += RefreshToken.objects.filter(created__lt=now - lifetime).delete()[0]
+    deleted += AccessToken.objects.filter(expires__lt=now, refresh_token__isnull=True).delete()[0]
+    return deleted

@@ -393,6 +393,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portal.tasks.prune_audit_log",
         "schedule": 24 * 3600,
     },
+    "portal.clear-expired-oauth": {
+        "task": "portal.tasks.clear_expired_oauth",
+        "schedule": 3600,
+    },
 }
 
 REST_FRAMEWORK = {

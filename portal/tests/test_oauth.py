@@ -389,3 +389,36 @@ def test_a_token_of_an_app_without_a_person_acts_for_nobody(outsider):
     set_token_value(row, raw)
     row.save()
     assert bearer(raw).get("/devices").status_code == 401
+
+
+def test_the_hourly_sweep_deletes_only_what_can_no_longer_be_used(owner, app, settings):
+    from portal.tasks import clear_expired_oauth
+
+    live = authorised(owner, app, "devices:read")
+    refreshable = authorised(owner, app, "trails:read")
+    AccessToken.objects.filter(scope="trails:read").update(
+        expires=timezone.now() - dt.timedelta(seconds=1)
+    )
+    used_up = authorised(owner, app, "packs:read")
+    AccessToken.objects.filter(scope="packs:read").update(
+        expires=timezone.now() - dt.timedelta(seconds=1)
+    )
+    RefreshToken.objects.filter(access_token__scope="packs:read").update(
+        created=timezone.now() - dt.timedelta(days=31)
+    )
+    _verifier, challenge = pkce()
+    consent(owner, app, "devices:read", challenge)  # a code never traded
+    Grant.objects.update(expires=timezone.now() - dt.timedelta(seconds=1))
+
+    assert clear_expired_oauth() == 3  # the code, packs' refresh token, then its access token
+    assert clear_expired_oauth() == 0
+    assert set(AccessToken.objects.values_list("scope", flat=True)) == {
+        "devices:read",
+        "trails:read",
+    }
+    assert bearer(live["access_token"]).get("/devices").status_code == 200
+    body = {"grant_type": "refresh_token", "client_id": app.client_id}
+    fresh = Client().post("/oauth/token/", {**body, "refresh_token": refreshable["refresh_token"]})
+    assert fresh.status_code == 200
+    gone = Client().post("/oauth/token/", {**body, "refresh_token": used_up["refresh_token"]})
+    assert gone.status_code == 400
