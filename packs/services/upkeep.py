@@ -65,18 +65,28 @@ def unrolled(packs: QuerySet) -> list[tuple[str, int]]:
 
 
 def refresh(pack: Pack, now: dt.datetime | None = None) -> None:
-    """Bring ``pack`` up to date before it is shown: judge its running rollout, and roll
-    out a leader revision whose rollout never started."""
+    """Bring ``pack`` up to date before it is shown: judge its running rollout (starting
+    a wave a window held), roll out a leader revision whose rollout never started, and
+    post the late joiners a window held."""
     for pack_id, step_id in unrolled(Pack.objects.filter(pk=pack.pk)):
         enqueue("start_rollout", pack_id, step_id)
     rollout = pack.rollouts.filter(status=ro.RUNNING).first()
     if rollout is not None:
         refresh_rollout(rollout, now)
+    # Many readers may look at once: release what a window held at most once a minute.
+    now = now or timezone.now()
+    if (
+        pack.is_scheduled
+        and pack.in_window(now)
+        and cache.add(f"packs:released:{pack.id}", 1, timeout=60)
+    ):
+        release_held(now, pack)
 
 
-def release_held(now: dt.datetime | None = None) -> list[int]:
-    """Post the late joiners' deliveries that waited for their pack's window, now that
-    it is open (``deliver`` holds them outside it); returns their ids."""
+def release_held(now: dt.datetime | None = None, pack: Pack | None = None) -> list[int]:
+    """Post the late joiners' deliveries that waited for their pack's window (of every
+    pack, or of ``pack``), now that it is open (``deliver`` holds them outside it);
+    returns their ids."""
     now = now or timezone.now()
     held = (
         Delivery.objects.filter(
@@ -88,6 +98,8 @@ def release_held(now: dt.datetime | None = None) -> list[int]:
         .filter(Q(rollout__pack__start_at__isnull=False) | ~Q(rollout__pack__windows=[]))
         .select_related("rollout__pack")
     )
+    if pack is not None:
+        held = held.filter(rollout__pack=pack)
     released = [d.id for d in held[:1000] if d.rollout.pack.in_window(now)]
     for delivery_id in released:
         enqueue("deliver", delivery_id)
