@@ -1,0 +1,86 @@
+"""A revision proposal in a real browser: the Proposals tab, the proposal's line diff, the
+owner's Merge button, and the proposer's dashboard (screenshots proposal.png and
+dashboard-proposals.png for a reviewer)."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from community.tests.browser.conftest import log_in, shell
+
+pytestmark = pytest.mark.e2e
+
+#: rita's public kiosk; sam's fork of it with a new hostname, proposed back as #1.
+SEED = """
+import copy, hashlib, io
+from django.contrib.auth import get_user_model
+from community import services as community
+from community.services import proposals
+from devices.models import Device, new_secret
+from revisions import services as revisions
+
+people = {user.username: user for user in get_user_model().objects.all()}
+rita, sam = people["rita"], people["sam"]
+
+def upload(owner, data):
+    sha = hashlib.sha256(data).hexdigest()
+    grant = revisions.request_upload(owner, sha, len(data))
+    if grant.kind == "pending":
+        revisions.receive_upload(grant.id, sha, len(data), io.BytesIO(data), len(data))
+    return sha
+
+kiosk = Device(owner=rita, nick="kiosk", public=True)
+kiosk.set_secret(new_secret())
+kiosk.save()
+state = {
+    "#spec": "pantavisor-service-system@1",
+    "bsp/run.json": {"addons": [], "linux": "kernel.img"},
+    "bsp/kernel.img": upload(rita, b"kernel"),
+    "_config/pv-avahi/etc/hostname": upload(rita, b"kiosk\\nlocal\\n"),
+    "device.json": {"groups": ["kiosks"]},
+}
+trail = revisions.create_trail(kiosk, state)
+step = trail.steps.get(rev=0)
+forked = community.fork(sam, kiosk, step, nick="my-kiosk")
+mine = forked.trail
+changed = copy.deepcopy(state)
+changed["_config/pv-avahi/etc/hostname"] = upload(sam, b"lobby-kiosk\\nlocal\\n")
+changed["device.json"] = {"groups": ["kiosks", "lobby"]}
+proposed = revisions.post_step(mine, changed, author=sam, commit_msg="name it")
+proposals.open_proposal(sam, kiosk, proposed, "Name the lobby kiosk", "So we find it on the LAN.")
+"""
+
+
+@pytest.fixture(scope="module")
+def seeded(hub):
+    for nick in ("rita", "sam"):
+        hub.signup(nick, "a long browser pass phrase")
+    shell(hub, SEED)
+    return f"{hub.url}/u/rita/kiosk/"
+
+
+def test_the_owner_reads_a_proposal_and_merges_it(browser, hub, seeded, shoot):
+    page = browser.new_page()
+    log_in(page, hub, "rita")
+    page.goto(seeded)
+    page.get_by_role("link", name="Proposals").click()
+    expect(page.locator("[data-field=proposals]")).to_contain_text("Name the lobby kiosk")
+    page.get_by_role("link", name="Name the lobby kiosk").click()
+    expect(page.locator("[data-field=mergeable]")).to_have_text("Merges cleanly into rev 0.")
+    hostname = page.locator('section.diff-file[data-key="_config/pv-avahi/etc/hostname"]')
+    expect(hostname.locator(".l.ins")).to_have_text("+lobby-kiosk")
+    expect(hostname.locator(".l.del")).to_have_text("-kiosk")
+    shoot(page, "proposal")
+    page.get_by_role("button", name="Merge as rev 1").click()
+    page.wait_for_url(f"{seeded}revisions/1/")
+    expect(page.locator("body")).to_contain_text("Merge proposal #1: Name the lobby kiosk")
+    page.close()
+
+    page = browser.new_page()
+    log_in(page, hub, "sam")
+    proposals = page.locator("[data-field=my-proposals]")
+    expect(proposals).to_contain_text("rita/kiosk")
+    expect(proposals).to_contain_text("merged as rev 1")
+    shoot(page, "dashboard-proposals")
+    page.close()
