@@ -91,7 +91,8 @@ class Actor:
     #: A person's nick, a device's nick or prn, a task's name.
     name: str
     #: How it authenticated: ``session``, ``password`` (a login token), ``token``
-    #: (scoped), ``device``, ``task``, or ``""``.
+    #: (scoped), ``app`` (an OAuth app's token, portal/oauth.py), ``device``, ``task``,
+    #: or ``""``.
     via: str = ""
     person: Any = None
     token: Any = None
@@ -102,6 +103,7 @@ def actor_of(request) -> Actor:
     """The actor of a Django or DRF request: its user and ``auth`` as the
     authentication that ran left them (DRF sets both on the Django request too)."""
     from portal.auth import device_of, person_of  # portal.auth imports portal.tokens, which records
+    from portal.oauth import AppToken
 
     address = client_address(request)
     user = getattr(request, "user", None)
@@ -116,6 +118,8 @@ def actor_of(request) -> Actor:
         via = "session"
     elif hasattr(auth, "scopes") and hasattr(auth, "digest"):
         return Actor("person", person.username, "token", person, auth, address)
+    elif isinstance(auth, AppToken):
+        via = "app"
     else:
         via = "password"
     return Actor("person", person.username, via, person, address=address)

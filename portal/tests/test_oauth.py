@@ -422,3 +422,13 @@ def test_the_hourly_sweep_deletes_only_what_can_no_longer_be_used(owner, app, se
     assert fresh.status_code == 200
     gone = Client().post("/oauth/token/", {**body, "refresh_token": used_up["refresh_token"]})
     assert gone.status_code == 400
+
+
+def test_the_audit_log_says_an_app_made_a_change(owner, app, device):
+    from portal.models import AuditEntry
+
+    token = authorised(owner, app, "devices:write")["access_token"]
+    changed = bearer(token).put(f"/devices/{device.id}/user-meta", {"a": "1"}, format="json")
+    assert changed.status_code == 200
+    entry = AuditEntry.objects.get(owner=owner, action="device.meta")
+    assert (entry.actor, entry.via, entry.token_id) == ("alice", "app", None)
