@@ -72,6 +72,33 @@ async def fork_device(
     return await hub.send_json("POST", f"/devices/{_q(ref)}/fork", body)
 
 
+async def upstream(hub: Hub, trail_id: str) -> dict[str, Any]:
+    """``GET /trails/<id>/upstream``: the device a fork follows (``device``, ``owner-nick``,
+    ``nick``, ``base-rev``, ``head-rev``, ``behind``, ``follow``, ``notice``)."""
+    return await hub.get_json(f"/trails/{_q(trail_id)}/upstream")
+
+
+async def follow_upstream(hub: Hub, trail_id: str, follow: bool) -> dict[str, Any]:
+    return await hub.send_json("PUT", f"/trails/{_q(trail_id)}/upstream", {"follow": follow})
+
+
+async def merge_upstream(
+    hub: Hub,
+    trail_id: str,
+    rev: int = -1,
+    *,
+    state: dict[str, Any] | None = None,
+    parent_rev: int | None = None,
+) -> dict[str, Any]:
+    """``POST /trails/<id>/upstream/merge``: the hub's three-way merge of upstream revision
+    ``rev``, or ``state``, the merge made by hand on the fork's ``parent_rev``. The answer
+    holds ``revision`` (null when nothing needed posting) and ``upstream``."""
+    body: dict[str, Any] = {"rev": rev}
+    if state is not None:
+        body.update({"state": state, "parent-rev": parent_rev})
+    return await hub.send_json("POST", f"/trails/{_q(trail_id)}/upstream/merge", body)
+
+
 async def propose(
     hub: Hub, target: str, source: str, rev: int, title: str, body: str = ""
 ) -> dict[str, Any]:

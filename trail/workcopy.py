@@ -6,7 +6,8 @@
 * ``remote.json`` — the state of the hub's revision HEAD was based on;
 * ``config.json`` — hub, trail id, nicks, ``rev`` (that revision),
   ``latest`` (the newest revision seen on the trail), the pending commit
-  message;
+  message, and ``upstream-merge`` while a ``trail pull --upstream`` waits to
+  be posted;
 * ``index.json`` — new files marked with ``trail add`` for the next commit;
 * ``conflicts.json`` — what ``trail pull`` could not merge, until ``trail resolve``;
 * ``pull.json`` — HEAD, ``remote.json`` and config as they were before a pull
@@ -71,6 +72,8 @@ from trail.tree import (
 META = ".trail"
 #: What a file's version from the hub is called beside it when it is not text.
 THEIRS_SUFFIX = ".theirs"
+#: The config's record of a merge of the upstream device that ``trail post`` sends.
+UPSTREAM_MERGE = "upstream-merge"
 
 
 class WorkCopyError(Exception):
@@ -391,9 +394,10 @@ class WorkCopy:
 
     # --- pulling -------------------------------------------------------------------
 
-    def plan_pull(self, theirs: dict[str, Any]) -> PullPlan:
+    def plan_pull(self, theirs: dict[str, Any], base: dict[str, Any] | None = None) -> PullPlan:
         """Merge ``theirs`` (the newest revision's state, validated) into HEAD, from
-        ``remote.json``, without writing anything; refuse what would lose work.
+        ``base`` (default ``remote.json``; for ``pull --upstream``, the upstream revision
+        the fork last took in), without writing anything; refuse what would lose work.
 
         Refused: a pull over conflicts not resolved yet; a merged state that is no
         tree (both sides added ``a`` and ``a/b``); changes not committed, or files
@@ -401,7 +405,7 @@ class WorkCopy:
         """
         self.refuse_conflicts("pull")
         head = self.head
-        merge = merge_states(self.remote, head, theirs)
+        merge = merge_states(self.remote if base is None else base, head, theirs)
         try:
             validate_state(merge.state)
             check_layout(merge.state)
@@ -429,10 +433,17 @@ class WorkCopy:
             )
         return plan
 
-    def apply_pull(self, plan: PullPlan, store: ObjectStore, rev: int) -> Pulled:
+    def apply_pull(
+        self, plan: PullPlan, store: ObjectStore, rev: int, upstream: str | None = None
+    ) -> Pulled:
         """Write the merge :meth:`plan_pull` planned (the objects of ``plan.needed`` and,
         where there are, of ``plan.base_needed`` in ``store``): the changed files, the
         conflicts, HEAD; revision ``rev`` (the hub's newest) becomes what HEAD is based on.
+
+        With ``upstream`` (the upstream device's name, ``pull --upstream``), ``rev`` is
+        that device's revision: what HEAD is based on stays, and the config keeps the
+        merge pending (``upstream-merge``: the revision, and the fork's revision it was
+        made on) for ``trail post`` to send as the merge of upstream revision ``rev``.
 
         A text file both sides changed merges line by line
         (:func:`trail.textdiff.merge_lines`): when no line conflicts, the merged text
@@ -449,7 +460,8 @@ class WorkCopy:
             key = conflict.parts[0]
             record: dict[str, Any] = {"key": key, **conflict.as_json()}
             if key in plan.files_in_conflict:
-                merged = self._merge_text(key, conflict, store, rev)
+                label = f"(upstream {upstream} rev {rev})" if upstream else f"(rev {rev})"
+                merged = self._merge_text(key, conflict, store, label)
                 if merged is not None and not merged.conflicts:
                     data = merged.text.encode("utf-8")
                     state[key] = store.add_bytes(data)
@@ -472,20 +484,25 @@ class WorkCopy:
             before = {"head": head, "remote": self.remote, "config": self.config, "keys": keys}
             self._write("pull.json", before)
         self._write("conflicts.json", records)
-        self.set_head(state, tip=plan.theirs)
+        self.set_head(state, tip=None if upstream else plan.theirs)
         cache = self._stat_cache()
         for key in [c.key for c in plan.changes] + pulled.merged + pulled.marked:
             cache.pop(key, None)
         self._write("stat.json", cache)
         config = self.config
         message = config.get("message") or ""
+        if upstream:
+            message = "\n".join(m for m in (message, f"Merge upstream {upstream} rev {rev}") if m)
+            pending = {"name": upstream, "rev": rev, "parent-rev": config["rev"]}
+            self.update_config(message=message, **{UPSTREAM_MERGE: pending})
+            return pulled
         if state_sha(state) != state_sha(plan.theirs):
             message = "\n".join(m for m in (message, f"merge rev {rev}") if m)
         self.update_config(rev=rev, latest=rev, message=message)
         return pulled
 
     def _merge_text(
-        self, key: str, conflict: Conflict, store: ObjectStore, rev: int
+        self, key: str, conflict: Conflict, store: ObjectStore, label: str
     ) -> TextMerge | None:
         """Ours and theirs merged line by line from base, when both are text (a base
         that is absent, or not text, is empty); None for other bytes."""
@@ -501,13 +518,23 @@ class WorkCopy:
         was = conflict.base
         if isinstance(was, str) and store.has(was) and store.size(was) <= MAX_TEXT:
             base = as_text(store.path(was).read_bytes()) or ""
-        return merge_lines(base, ours, theirs, f"(rev {rev})")
+        return merge_lines(base, ours, theirs, label)
 
     def forget_pull(self) -> None:
         """Drop what the last pull left (its conflicts, what ``--abort`` would put back):
         for a HEAD that replaced the merge (``trail get``, ``trail import``)."""
         self._write("conflicts.json", [])
         (self.meta / "pull.json").unlink(missing_ok=True)
+        if UPSTREAM_MERGE in self.config:
+            config = self.config
+            del config[UPSTREAM_MERGE]
+            self.save_config(config)
+
+    @property
+    def upstream_merge(self) -> dict[str, Any] | None:
+        """The upstream merge ``pull --upstream`` left for ``trail post`` to send, if any."""
+        pending = self.config.get(UPSTREAM_MERGE)
+        return pending if isinstance(pending, dict) else None
 
     def abort_pull(self, store: ObjectStore) -> list[Change]:
         """Undo the last pull while conflicts of it remain: HEAD, ``remote.json``, the

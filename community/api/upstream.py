@@ -111,7 +111,8 @@ MERGED = {
 }
 CONFLICTS = {
     "error": "upstream revision 9 changes 1 place(s) that alice/my-kiosk changed otherwise"
-    " since revision 7: resolve them in a revision of your own, then merge again",
+    " since revision 7: resolve them by hand (`trail pull --upstream` in a working copy of"
+    " it, then `trail post`)",
     "code": "conflicts",
     "conflicts": [
         {

@@ -153,7 +153,8 @@ def merge_upstream(
             raise merge_conflicts(
                 f"upstream revision {found.theirs.rev} changes {len(merged.conflicts)} place(s)"
                 f" that {label(device)} changed otherwise since revision {status.base_rev}:"
-                " resolve them in a revision of your own, then merge again",
+                " resolve them by hand (`trail pull --upstream` in a working copy of it, then"
+                " `trail post`)",
                 merged,
             )
         new = None

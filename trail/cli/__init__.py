@@ -11,7 +11,7 @@ import asyncio
 import sys
 
 from trail import __version__
-from trail.cli import account, apps, archive, lan, local, proposals, remote, sig
+from trail.cli import account, apps, archive, lan, local, proposals, remote, sig, upstream
 from trail.cli.context import CLIError, Context
 from trail.client import HubError
 from trail.errors import ObjectError
@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("commit", local.cmd_commit, "record the working tree's changes in HEAD")
     p.add_argument("-m", "--message", required=True, help="what changed and why")
 
-    p = command("post", remote.cmd_post, "send HEAD (and missing objects) as a new revision")
+    p = command("post", _post, "send HEAD (and missing objects) as a new revision")
     p.add_argument("-m", "--message", help="the revision's message (default: the commits')")
     p.add_argument("--rev", type=int, help="the revision number (default: the next; -1 appends)")
     p.add_argument("--wait", action="store_true", help="follow the device's progress to the end")
@@ -149,6 +149,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="while its conflicts remain, undo the last pull (HEAD and its files as before)",
     )
+    p.add_argument(
+        "--upstream",
+        action="store_true",
+        help="merge the newest revision of the device this one was forked from instead, from"
+        " the upstream revision it last took in; `trail post` then sends it as that merge",
+    )
+    p.set_defaults(func=_pull)
 
     p = command(
         "resolve",
@@ -205,9 +212,50 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--timeout", type=float, default=3.0, help="seconds to listen (default 3)")
     a.add_argument("--json", action="store_true", help="print JSON")
 
+    p = sub.add_parser(
+        "upstream",
+        help="the device a fork was forked from: show, merge, follow",
+        description="The device DEVICE (default: the working copy's) was forked from: how far"
+        " behind it is, merging its newest revisions on the hub, following it. To resolve"
+        " conflicts by hand, `trail pull --upstream` in a working copy.",
+        parents=[hub],
+    )
+    p.set_defaults(func=upstream.cmd_show, device=None)
+    usub = p.add_subparsers(dest="upstream_command", metavar="ACTION")
+
+    def upstream_action(name: str, func, help: str, **defaults):
+        a = usub.add_parser(name, help=help, description=help, parents=[hub])
+        a.set_defaults(func=func, **defaults)
+        a.add_argument("device", nargs="?", help="a device of yours (default: the working copy's)")
+        return a
+
+    upstream_action("show", upstream.cmd_show, "show the upstream and how far behind it is")
+    a = upstream_action(
+        "merge", upstream.cmd_merge, "let the hub merge an upstream revision (default the newest)"
+    )
+    a.add_argument("--rev", type=int, help="this upstream revision instead of the newest")
+    upstream_action(
+        "follow", upstream.cmd_follow, "merge each new upstream revision by itself", follow=True
+    )
+    upstream_action("unfollow", upstream.cmd_follow, "stop following", follow=False)
+
     apps.register(sub, parents=[hub])
     sig.register(sub, parents=[hub])
     return parser
+
+
+async def _pull(ctx: Context, args) -> int:
+    """``trail pull``, or with ``--upstream`` (and not ``--abort``) the upstream's merge."""
+    if args.upstream and not args.abort:
+        return await upstream.cmd_pull_upstream(ctx, args)
+    return await remote.cmd_pull(ctx, args)
+
+
+async def _post(ctx: Context, args) -> int:
+    """``trail post``: HEAD as the next revision, or the merge ``pull --upstream`` left."""
+    if ctx.workcopy().upstream_merge:
+        return await upstream.cmd_post_merge(ctx, args)
+    return await remote.cmd_post(ctx, args)
 
 
 def main(argv: list[str] | None = None) -> int:

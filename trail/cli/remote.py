@@ -25,7 +25,7 @@ from trail.objects import ObjectStore
 from trail.state import StateError, object_shas, required_shas, state_sha, validate_state
 from trail.status import FINAL, RUNNING_OK
 from trail.tree import check_layout, place_object
-from trail.workcopy import WorkCopy
+from trail.workcopy import Pulled, PullPlan, WorkCopy
 
 _ID = re.compile(r"[0-9a-f]{24}")
 MARKS = {"changed": "M", "added": "A", "removed": "D"}
@@ -241,29 +241,34 @@ async def cmd_pull(ctx: Context, args) -> int:
             locations = Locations(hub, config["trail-id"], config["latest"])
             await fetch(ctx, hub, store, plan.base_needed, locations=locations)
     pulled = wc.apply_pull(plan, store, rev)
+    merged = f"rev {rev} of {name_of(config)}"
+    if not report_pull(ctx, wc, plan, pulled, merged):
+        return 1
+    if wc.unposted():
+        ctx.out.print(f"merged {merged} into HEAD: `trail post` sends the merge as rev {rev + 1}")
+    else:
+        ctx.out.print(f"{name_of(config)} is at rev {rev}, the newest")
+    return 0
+
+
+def report_pull(ctx: Context, wc: WorkCopy, plan: PullPlan, pulled: Pulled, merged: str) -> bool:
+    """Print the files a pull of ``merged`` wrote and its conflicts; whether it was clean."""
     changed = {change.key: change.op for change in plan.changes}
     changed.update(dict.fromkeys(pulled.merged, "changed"))
     for key in sorted(changed):
         ctx.out.print(f"{MARKS[changed[key]]} {key}")
     conflicts = wc.conflicts
     if not conflicts:
-        if wc.unposted():
-            ctx.out.print(
-                f"merged rev {rev} of {name_of(config)} into HEAD: `trail post` sends the "
-                f"merge as rev {rev + 1}"
-            )
-        else:
-            ctx.out.print(f"{name_of(config)} is at rev {rev}, the newest")
-        return 0
+        return True
     for line in conflict_lines(conflicts):
         ctx.out.print(line)
     ctx.err.print(
-        f"merged rev {rev} of {name_of(config)} with {plural(len(conflicts), 'conflict')}"
+        f"merged {merged} with {plural(len(conflicts), 'conflict')}"
         f" ({len(pulled.marked)} with conflict markers, {len(pulled.beside)} beside as"
         " .theirs): make each file what it should hold, `trail resolve PATH`, `trail commit`,"
         " then `trail post`"
     )
-    return 1
+    return False
 
 
 def conflict_lines(conflicts: list[dict[str, Any]]) -> list[str]:
@@ -352,7 +357,7 @@ async def cmd_post(ctx: Context, args) -> int:
             f"(state-sha {state_sha(head)[:12]}): {message.splitlines()[0]}"
         )
         if args.wait:
-            return await _wait(ctx, hub, config["trail-id"], new_rev, args.timeout)
+            return await follow_progress(ctx, hub, config["trail-id"], new_rev, args.timeout)
     return 0
 
 
@@ -393,7 +398,7 @@ async def refuse_a_device_not_yours(hub: Hub, url: str, trail_id: str) -> None:
     )
 
 
-async def _wait(ctx: Context, hub: Hub, trail_id: str, rev: int, timeout: float) -> int:
+async def follow_progress(ctx: Context, hub: Hub, trail_id: str, rev: int, timeout: float) -> int:
     """Follow a revision's progress until it is final; non-zero unless it succeeded."""
     deadline = time.monotonic() + timeout
     seen = None

@@ -20,7 +20,8 @@ ID = "6b0763e504336695eccf7100"
 COMMANDS = [
     ["login"], ["whoami"], ["clone"], ["fork"], ["status"], ["diff"], ["add"], ["commit"],
     ["post"], ["pull"], ["resolve"], ["checkout"], ["reset"], ["get"], ["log"], ["export"],
-    ["import"], ["claim"], ["propose"],
+    ["import"], ["claim"], ["propose"], ["upstream"], ["upstream", "show"], ["upstream", "merge"],
+    ["upstream", "follow"], ["upstream", "unfollow"],
     ["device"], ["device", "list"], ["device", "get"], ["device", "set"], ["device", "logs"],
     ["device", "scan"],
 ]  # fmt: skip

@@ -66,6 +66,7 @@ class Trail:
     def __call__(self, *argv: str, cwd: Path | None = None, stdin: str = "", ok=True) -> Result:
         self.capsys.readouterr()
         with self.monkeypatch.context() as m:
+            m.setenv("TRAIL_CONFIG_DIR", str(self.config))  # two people take turns
             if cwd is not None:
                 m.chdir(cwd)
             if stdin:
