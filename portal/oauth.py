@@ -27,7 +27,7 @@ from oauth2_provider.models import AccessToken, Application, Grant, RefreshToken
 from oauth2_provider.settings import oauth2_settings
 from rest_framework import exceptions
 
-from portal import tokens
+from portal import audit, tokens
 from portal.errors import DomainError
 
 ACCESS_PREFIX = "tho_"
@@ -121,8 +121,15 @@ def register(owner, name: str, redirect_uris: list[str]) -> Application:
         app.clean()  # the redirect URIs, said in django-oauth-toolkit's words
     except ValidationError as exc:
         raise DomainError("; ".join(exc.messages), "bad-redirect-uri") from None
-    app.save()
+    with transaction.atomic():
+        app.save()
+        audit.record("app.register", owner=owner, target=app, after=_shown(app))
     return app
+
+
+def _shown(app: Application) -> dict:
+    """What the audit log keeps of an app (never its client secret)."""
+    return {"name": app.name, "client-id": app.client_id, "redirect-uris": app.redirect_uris}
 
 
 def unregister(owner, client_id: str) -> Application:
@@ -130,7 +137,9 @@ def unregister(owner, client_id: str) -> Application:
     app = apps_of(owner).filter(client_id=client_id).first()
     if app is None:
         raise exceptions.NotFound("you have no app with that client id")
-    app.delete()
+    with transaction.atomic():
+        audit.record("app.delete", owner=owner, target=app, before=_shown(app))
+        app.delete()
     return app
 
 
@@ -172,6 +181,7 @@ def revoke(user, client_id: str) -> Application:
         raise exceptions.NotFound("no app you authorised has that client id")
     with transaction.atomic():
         user.end_oauth_grants(app)
+        audit.record("app.revoke", owner=user, target=app, before={"app": app.name})
     return app
 
 

@@ -388,3 +388,23 @@ def test_the_operations_guide_lists_every_action(settings):
     guide = (settings.BASE_DIR / "docs" / "operations.md").read_text()
     for action, meaning in audit.ACTIONS.items():
         assert f"| `{action}` | {meaning} |" in guide
+
+
+def test_an_apps_registration_consent_revocation_and_deletion_are_recorded(owner):
+    from portal import oauth
+    from portal.tests.test_oauth import REDIRECT, authorised
+
+    app = oauth.register(owner, "dashboard-app", [REDIRECT])
+    authorised(owner, app, "devices:read audit:read")
+    oauth.revoke(owner, app.client_id)
+    client_id = app.client_id
+    oauth.unregister(owner, client_id)
+    found = {e.action: e for e in entries(owner)}
+    assert sorted(found) == ["app.authorise", "app.delete", "app.register", "app.revoke"]
+    assert found["app.authorise"].after == {
+        "app": "dashboard-app",
+        "scopes": ["devices:read", "audit:read"],
+    }
+    assert found["app.authorise"].via == "session"
+    assert found["app.register"].after["client-id"] == client_id
+    assert found["app.delete"].before["name"] == "dashboard-app"
