@@ -191,3 +191,14 @@ def test_the_settings_form_sets_a_rule_and_windows(
     pack.refresh_from_db()
     assert pack.rule == {"tags": {"any": ["kiosk"]}} and pack.time_zone == "Asia/Kolkata"
     assert followers(pack) == {"a"}
+
+
+def test_a_claimed_device_that_reports_a_matching_board_joins(
+    make_pack, leader, owner, make_device, committed
+):
+    pack = make_pack(leader, rule={"board": ["Raspberry Pi 4 Model B"]})
+    device = make_device(None, challenge="maple-river-42")
+    device.device_meta = {"pantavisor.dtmodel": "Raspberry Pi 4 Model B"}
+    device.save()
+    committed(device_services.claim_device, owner, device.id, "maple-river-42")
+    assert PackMember.objects.get(device=device).pack_id == pack.id
