@@ -59,15 +59,20 @@ def owned_packs(user) -> list[Pack]:
 
 
 def search(devices: QuerySet, q: str) -> QuerySet:
-    """Devices whose nick, id (or prn) or device-meta contains ``q``, in any case.
+    """Devices whose nick, id (or prn), tags or device-meta contains ``q``, in any case.
 
-    The device-meta is searched as its JSON text: keys and values alike.
+    The device-meta and the tags are searched as their JSON text: keys and values alike.
     """
     q = q.strip().removeprefix(wire.DEVICE_PRN_PREFIX)
     if not q:
         return devices
-    return devices.annotate(device_meta_text=Cast("device_meta", TextField())).filter(
-        Q(nick__icontains=q) | Q(id__icontains=q) | Q(device_meta_text__icontains=q)
+    return devices.annotate(
+        device_meta_text=Cast("device_meta", TextField()), tags_text=Cast("tags", TextField())
+    ).filter(
+        Q(nick__icontains=q)
+        | Q(id__icontains=q)
+        | Q(device_meta_text__icontains=q)
+        | Q(tags_text__icontains=q)
     )
 
 

@@ -35,3 +35,12 @@ def test_a_bad_tag_is_an_error_on_the_form_and_changes_nothing(client, owner, de
     assert response.status_code == 200
     assert "is not a tag" in response.content.decode()
     assert Device.objects.get(pk=device.id).tags == ["keep"]
+
+
+def test_the_fleet_dashboard_shows_the_tags_and_finds_devices_by_them(client, owner, make_device):
+    make_device(owner, nick="kiosk", tags=["site:berlin", "lobby"])
+    make_device(owner, nick="gateway", tags=["site:paris"])
+    client.force_login(owner)
+    body = client.get("/dashboard/", {"q": "berlin"}).content.decode()
+    assert '<span class="badge muted" data-field="tag">site:berlin</span>' in body
+    assert ">kiosk</strong>" in body and ">gateway</strong>" not in body
