@@ -150,14 +150,23 @@ def conflict_rows(conflicts: Iterable[Conflict]) -> list[dict[str, Any]]:
     """The conflicts of a three-way merge as the pages list them: each ``path`` and its
     ``sides`` (base, ours, theirs) as short JSON, None where a side has none."""
     return [
-        {"path": c.path, "sides": [_shown(side) for side in (c.base, c.ours, c.theirs)]}
+        {
+            "path": c.path,
+            "sides": [
+                _shown(side, file=len(c.parts) == 1 and is_object_key(c.parts[0]))
+                for side in (c.base, c.ours, c.theirs)
+            ],
+        }
         for c in conflicts
     ]
 
 
-def _shown(value: Any) -> str | None:
+def _shown(value: Any, file: bool = False) -> str | None:
+    """A side as short JSON; a file's sha as ``file`` and its first 12 digits."""
     if value is ABSENT:
         return None
+    if file and isinstance(value, str):
+        return f"file {value[:12]}…"
     text = json.dumps(value, ensure_ascii=False, sort_keys=True)
     return text if len(text) <= 200 else text[:199] + "…"
 

@@ -84,3 +84,63 @@ def test_the_owner_reads_a_proposal_and_merges_it(browser, hub, seeded, shoot):
     expect(proposals).to_contain_text("merged as rev 1")
     shoot(page, "dashboard-proposals")
     page.close()
+
+
+#: ursula's public gate; victor's fork of it renamed, and two upstream revisions since,
+#: the second renaming it otherwise.
+UPSTREAM_SEED = """
+import copy, hashlib, io
+from django.contrib.auth import get_user_model
+from community import services as community
+from devices.models import Device, new_secret
+from revisions import services as revisions
+
+people = {user.username: user for user in get_user_model().objects.all()}
+ursula, victor = people["ursula"], people["victor"]
+
+def upload(owner, data):
+    sha = hashlib.sha256(data).hexdigest()
+    grant = revisions.request_upload(owner, sha, len(data))
+    if grant.kind == "pending":
+        revisions.receive_upload(grant.id, sha, len(data), io.BytesIO(data), len(data))
+    return sha
+
+gate = Device(owner=ursula, nick="gate", public=True)
+gate.set_secret(new_secret())
+gate.save()
+state = {
+    "#spec": "pantavisor-service-system@1",
+    "bsp/run.json": {"addons": [], "linux": "kernel.img"},
+    "bsp/kernel.img": upload(ursula, b"kernel"),
+    "_config/pv-avahi/etc/hostname": upload(ursula, b"gate\\n"),
+    "device.json": {"groups": ["gates"]},
+}
+trail = revisions.create_trail(gate, state)
+forked = community.fork(victor, gate, trail.steps.get(rev=0), nick="my-gate")
+mine = copy.deepcopy(state)
+mine["_config/pv-avahi/etc/hostname"] = upload(victor, b"north-gate\\n")
+revisions.post_step(forked.trail, mine, author=victor, commit_msg="north")
+grouped = copy.deepcopy(state)
+grouped["device.json"] = {"groups": ["gates", "outdoor"]}
+revisions.post_step(trail, grouped, author=ursula, commit_msg="outdoor")
+renamed = copy.deepcopy(grouped)
+renamed["_config/pv-avahi/etc/hostname"] = upload(ursula, b"main-gate\\n")
+revisions.post_step(trail, renamed, author=ursula, commit_msg="main")
+"""
+
+
+def test_a_fork_behind_upstream_shows_the_conflicts_and_how_to_resolve_them(browser, hub, shoot):
+    for nick in ("ursula", "victor"):
+        hub.signup(nick, "a long browser pass phrase")
+    shell(hub, UPSTREAM_SEED)
+    page = browser.new_page()
+    log_in(page, hub, "victor")
+    page.goto(f"{hub.url}/u/victor/my-gate/")
+    card = page.locator("[data-field=upstream]")
+    expect(card.locator("[data-field=behind]")).to_have_text("2 revisions behind upstream")
+    conflicts = card.locator("[data-field=conflicts]")
+    expect(conflicts).to_contain_text("/_config~1pv-avahi~1etc~1hostname")
+    expect(card).to_contain_text("trail pull --upstream")
+    expect(card.get_by_role("button", name="Merge upstream rev 2")).to_have_count(0)
+    shoot(page, "upstream-conflicts")
+    page.close()
