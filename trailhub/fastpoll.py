@@ -12,8 +12,9 @@ and hands every other request to Django untouched.
 
 It answers only what it can prove is the view's answer:
 
-* a ``GET`` of ``/trails/<ref>/steps`` (or ``…/steps/``) with no query string,
-  no body, no cookie, a ``Host`` that ``ALLOWED_HOSTS`` accepts, and no HTTPS
+* a ``GET`` of ``/trails/<ref>/steps`` (or ``…/steps/``) with no query string
+  or Pantavisor's (``poll.device_query``: only ``progress.status`` naming the
+  pending statuses), no body, no cookie, a ``Host`` that ``ALLOWED_HOSTS`` accepts, and no HTTPS
   redirect due;
 * whose answer ``kept_answer`` finds (a valid device token naming this very
   trail, the answer stored under the trail's current version), and
@@ -51,7 +52,9 @@ Learned = dict[tuple[int, bool, bool], tuple[str, list[tuple[str, str]], str]]
 
 def poll_ref(environ: dict) -> re.Match | None:
     """The path match of a request the fast path may answer, or None."""
-    if environ.get("REQUEST_METHOD") != "GET" or environ.get("QUERY_STRING"):
+    if environ.get("REQUEST_METHOD") != "GET":
+        return None
+    if not poll.device_query(environ.get("QUERY_STRING", "")):
         return None
     if environ.get("CONTENT_LENGTH", "0") not in ("", "0"):
         return None

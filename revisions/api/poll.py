@@ -23,6 +23,7 @@ change commits is stored under the old version and never served.
 from __future__ import annotations
 
 import hashlib
+from urllib.parse import parse_qsl
 
 from django.core.cache import cache
 from django.http import HttpResponse, HttpResponseNotModified
@@ -33,8 +34,11 @@ from rest_framework.renderers import JSONRenderer
 from devices import presence
 from portal import metrics
 from portal.auth import decode_token
+from portal.errors import DomainError
 from revisions import poll_memo
+from revisions.api.views.common import status_filter
 from revisions.pollcache import ANSWER_TTL, answer_key, version_key
+from trail import status as st
 from trail.wire import DEVICE_PRN_PREFIX
 
 
@@ -82,11 +86,27 @@ def _device_id(request, ref: str) -> str | None:
 FROM_CACHE = "trailhub.poll_from_cache"
 
 
+def device_query(query_string: str) -> bool:
+    """Whether a device's poll with this query asks what the plain poll answers: no query,
+    or only ``progress.status`` naming exactly the pending statuses, as Pantavisor sends it
+    every cycle (pantavisor pantahub/pantahub_proto.c:58-59, QUERY_PENDING_STEPS)."""
+    if not query_string:
+        return True
+    params = parse_qsl(query_string, keep_blank_values=True)
+    if len(params) != 1 or params[0][0] != "progress.status":
+        return False
+    try:
+        statuses = status_filter(params[0][1])
+    except (DomainError, ValueError, RecursionError):
+        return False
+    return frozenset(statuses) == st.PENDING
+
+
 def kept_answer(request, ref: str) -> tuple[str, str, str, bytes] | None:
     """``(device id, source, etag, body)`` of the cached answer to this poll, or None when
     the full view must answer; ``source`` is "memory" or "cache". Nothing is counted or
     noted yet (:func:`served`): a caller that finds it cannot answer leaves no trace."""
-    if request.method != "GET" or request.META.get("QUERY_STRING"):
+    if request.method != "GET" or not device_query(request.META.get("QUERY_STRING", "")):
         return None
     device_id = _device_id(request, ref)
     if device_id is None:

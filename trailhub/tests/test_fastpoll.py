@@ -129,6 +129,34 @@ def test_an_unchanged_poll_is_answered_in_front_of_django_as_django_answers_it(
     assert "X-Frame-Options" in headers and "Content-Security-Policy" in headers
 
 
+# pantavisor pantahub/pantahub_proto.c:58-59 (QUERY_PENDING_STEPS), sent every cycle
+# (:678-681), as revisions/tests/test_conformance.py replays it.
+PANTAVISOR_QUERY = (
+    "progress.status=%7B%22$in%22:%5B%22NEW%22,%22DOWNLOADING%22,%22INPROGRESS%22,"
+    "%22TESTING%22,%22QUEUED%22%5D%7D"
+)
+# The same revisions selected by a filter the cache does not answer (no QUEUED).
+OTHER_QUERY = 'progress.status={"$in":["NEW","DOWNLOADING","INPROGRESS","TESTING"]}'
+
+
+def test_pantavisors_poll_is_answered_in_front_of_django_with_the_same_body(
+    apps, owner, device, trail
+):
+    django, fast, inner = apps
+    services.post_step(trail, {"#spec": SPEC, "a.json": 1}, author=owner)
+    token = issue_token(device)
+    path = f"/trails/{device.id}/steps"
+    uncached = call(django, f"{path}?{OTHER_QUERY}", token)
+    learned(fast, f"{path}?{PANTAVISOR_QUERY}", token)
+
+    before = inner.calls
+    answer = call(fast, f"{path}?{PANTAVISOR_QUERY}", token)
+    assert inner.calls == before
+    assert answer == call(django, f"{path}?{PANTAVISOR_QUERY}", token)
+    assert answer[2] == uncached[2] and b'"rev":1' in answer[2]  # what Pantavisor got before
+    assert dict(answer[1])["Content-Type"] == dict(uncached[1])["Content-Type"]
+
+
 def test_it_answers_nothing_before_django_showed_it_the_headers(apps, device, trail):
     _, fast, inner = apps
     path, token = f"/trails/{device.id}/steps", issue_token(device)
@@ -238,11 +266,20 @@ def test_a_device_given_away_is_answered_by_django_again(apps, device, trail, ou
     "extra",
     [
         {"QUERY_STRING": "progress.status=NEW"},
+        {"QUERY_STRING": f"{PANTAVISOR_QUERY}&limit=1"},
+        {"QUERY_STRING": '{"$in":' * 3000},
         {"HTTP_HOST": "evil.example"},
         {"HTTP_COOKIE": "sessionid=x"},
         {"REQUEST_METHOD": "HEAD"},
     ],
-    ids=["a query string", "a host not allowed", "a cookie", "HEAD"],
+    ids=[
+        "a query string",
+        "another parameter",
+        "a hostile query",
+        "a host not allowed",
+        "a cookie",
+        "HEAD",
+    ],
 )
 def test_anything_but_a_plain_poll_goes_to_django(apps, device, trail, extra):
     django, fast, inner = apps

@@ -30,6 +30,7 @@ from revisions.api.parsers import StrictJSONParser
 from revisions.api.serializers import ProgressSerializer, StepPostSerializer, StepSerializer
 from revisions.api.views.common import REF, REV, status_filter
 from revisions.models import Step
+from trail import status as st
 from trail.wire import DEVICE_PRN_PREFIX
 
 STATUS_PARAM = OpenApiParameter(
@@ -65,7 +66,8 @@ class StepListView(APIView):
             " and `after` (a revision number). A device asking for its own trail gets only"
             " the oldest one, the revision it must work on next: every device polls this"
             " every few seconds, and while nothing changed the answer comes from the cache"
-            " with an `ETag` (a 304 to `If-None-Match`). A device you may not see is a"
+            " with an `ETag` (a 304 to `If-None-Match`), with no filter or with"
+            " Pantavisor's (exactly the pending statuses). A device you may not see is a"
             f" 404; an unknown status a 400 `unknown-status`. {ANONYMOUS_401}"
             " Compatibility: Pantavisor sends"
             ' `progress.status={"$in": [NEW, DOWNLOADING, INPROGRESS, TESTING, QUEUED]}`,'
@@ -84,9 +86,11 @@ class StepListView(APIView):
             metrics.POLLS_FROM_DATABASE.inc()
             current = pollcache.version(device.id)  # before the steps are read (see poll.py)
             steps = Step.objects.filter(trail_id=device.id).select_related("author")
-            steps = steps.filter(status__in=statuses) if statuses else steps.pending()
-            if statuses:
+            if statuses and frozenset(statuses) != st.PENDING:
+                steps = steps.filter(status__in=statuses)
                 return _steps_answer(request, steps.order_by("rev")[:1], device)
+            # No filter, or Pantavisor's (exactly the pending statuses): the poll, cached.
+            steps = steps.pending()
             data = StepSerializer(steps.order_by("rev")[:1], many=True, context={"device": device})
             return poll.answer(request, device.id, data.data, current)
         trail = get_trail(request.user, ref)
