@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -78,15 +79,42 @@ def reset_database() -> None:
     redis.Redis.from_url(REDIS_URL).flushdb()
 
 
+#: The WSGI applications a benchmark may serve: Trailhub's entry point (the unchanged
+#: device poll answered in front of Django, trailhub/fastpoll.py) or Django's handler alone.
+WSGI_APPS = {"fast": "trailhub.wsgi:application", "django": "bench.plainwsgi:application"}
+
+
 class Server(live.Server):
-    """Trailhub under ``uvicorn`` (ASGI) or ``gunicorn`` (WSGI) with ``workers`` processes,
-    on the benchmark's database (:func:`environment`)."""
+    """Trailhub under ``uvicorn`` (ASGI), ``gunicorn`` (WSGI) or ``granian`` (its WSGI
+    interface) with ``workers`` processes, on the benchmark's database
+    (:func:`environment`); ``app`` is a key of :data:`WSGI_APPS`."""
 
     grace = 15
 
-    def __init__(self, kind: str = "uvicorn", workers: int = 2, preexec_fn=None, **env) -> None:
+    def __init__(
+        self,
+        kind: str = "uvicorn",
+        workers: int = 2,
+        preexec_fn=None,
+        app: str = "fast",
+        threads: int | None = None,
+        **env,
+    ) -> None:
+        """``threads``: granian's blocking threads per worker (its own default when None)."""
         quiet = ["--no-access-log"] if kind == "uvicorn" else []
         super().__init__(environment(**env), kind, workers, quiet, preexec_fn=preexec_fn)
+        self.app, self.threads = WSGI_APPS[app], threads
+
+    def command(self) -> list[str]:
+        if self.kind == "granian":
+            return [
+                sys.executable, "-m", "granian", "--interface", "wsgi", self.app,
+                "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),
+                "--no-ws", "--log-level", "warning",
+                *(["--blocking-threads", str(self.threads)] if self.threads else []),
+            ]  # fmt: skip
+        command = super().command()
+        return [self.app if part == "trailhub.wsgi:application" else part for part in command]
 
     def answers(self) -> bool:
         return httpx.get(self.url + "/__trivial__/", timeout=2).status_code == 200
@@ -122,10 +150,44 @@ class Server(live.Server):
         return total
 
 
+class Nginx:
+    """nginx serving a folder on a free port (sendfile, no logs), ``workers`` processes."""
+
+    def __init__(self, root: Path, folder: Path, workers: int = 1) -> None:
+        self.port = live.free_port()
+        self.prefix = folder / f"nginx-{self.port}"
+        self.prefix.mkdir()
+        conf = self.prefix / "nginx.conf"
+        conf.write_text(
+            f"""user root; worker_processes {workers}; daemon off; pid {self.prefix}/nginx.pid;
+error_log {self.prefix}/error.log;
+events {{ worker_connections 1024; }}
+http {{ sendfile on; access_log off; default_type application/octet-stream;
+  server {{ listen 127.0.0.1:{self.port}; root {root}; }} }}
+"""
+        )
+        self.process = subprocess.Popen(["nginx", "-c", str(conf), "-p", str(self.prefix)])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{self.port}/", timeout=1)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("nginx did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait()
+
+
 def wrk_script(requests: Iterable[tuple[str, dict[str, str]]], folder: Path) -> Path:
     """A wrk Lua script that cycles through ``(path, headers)`` requests."""
     lines = ["local reqs = {}"]
     for path, headers in requests:
+        # wrk.format adds no Host when called as the script loads; HTTP/1.1 needs one
+        # (nginx refuses a request without it).
+        headers = {"Host": "127.0.0.1", **headers}
         pairs = ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items())
         lines.append(f'reqs[#reqs + 1] = wrk.format("GET", "{path}", {{{pairs}}})')
     lines += [

@@ -25,9 +25,7 @@ import time
 from pathlib import Path
 
 import httpx
-from common import Server, django_setup, environment, machine, reset_database
-
-from testsupport.live import free_port  # after common, which puts the repository on the path
+from common import Nginx, Server, django_setup, environment, machine, reset_database
 
 PASSWORD = "correct horse battery staple"
 
@@ -37,7 +35,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--small-mib", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--server", default="gunicorn", choices=("gunicorn", "uvicorn"))
+    parser.add_argument("--server", default="gunicorn", choices=("gunicorn", "uvicorn", "granian"))
     return parser.parse_args()
 
 
@@ -55,37 +53,6 @@ def make_file(folder: Path, mib: int) -> tuple[Path, str]:
         while chunk := f.read(1 << 20):
             digest.update(chunk)
     return path, digest.hexdigest()
-
-
-class Nginx:
-    """nginx serving a folder on a free port (sendfile, no logs)."""
-
-    def __init__(self, root: Path, folder: Path) -> None:
-        self.port = free_port()
-        self.prefix = folder / f"nginx-{self.port}"
-        self.prefix.mkdir()
-        conf = self.prefix / "nginx.conf"
-        conf.write_text(
-            f"""user root; worker_processes 1; daemon off; pid {self.prefix}/nginx.pid;
-error_log {self.prefix}/error.log;
-events {{ worker_connections 64; }}
-http {{ sendfile on; access_log off; default_type application/octet-stream;
-  server {{ listen 127.0.0.1:{self.port}; root {root}; }} }}
-"""
-        )
-        self.process = subprocess.Popen(["nginx", "-c", str(conf), "-p", str(self.prefix)])
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"http://127.0.0.1:{self.port}/", timeout=1)
-                return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError("nginx did not start")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait()
 
 
 def peak_mib(server: Server) -> float:

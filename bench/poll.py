@@ -3,6 +3,12 @@
     .venv/bin/python bench/poll.py                       # 1: throughput, 10,000 devices
     .venv/bin/python bench/poll.py --server gunicorn --workers 4
     .venv/bin/python bench/poll.py --scale               # 2: latency, 1,000 vs 100,000 devices
+    .venv/bin/python bench/poll.py --conditional --nginx --server granian --workers 2
+
+With ``--nginx``, each round also times nginx answering a conditional GET of a
+static file with a 304, on the same machine (the idle device's poll against
+the web server's own limit); ``--app django`` serves Django's handler without
+the pre-dispatcher (trailhub/fastpoll.py) in front.
 
 Throughput (1): seeds ``--devices`` devices (one in ten with a revision
 waiting), starts the server as a deployment runs it (PostgreSQL, Redis,
@@ -27,6 +33,7 @@ import time
 
 import httpx
 from common import (
+    Nginx,
     Server,
     django_setup,
     environment,
@@ -44,7 +51,23 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--devices", type=int, default=10_000)
     parser.add_argument("--revisions", type=int, default=2, help="revisions per device")
-    parser.add_argument("--server", default="gunicorn", choices=("uvicorn", "gunicorn"))
+    parser.add_argument("--server", default="gunicorn", choices=("uvicorn", "gunicorn", "granian"))
+    parser.add_argument(
+        "--app",
+        default="fast",
+        choices=("fast", "django"),
+        help="fast: trailhub.wsgi (the unchanged poll answered in front of Django);"
+        " django: Django's handler alone",
+    )
+    parser.add_argument(
+        "--nginx",
+        action="store_true",
+        help="also time nginx answering a conditional GET of a static file (304) each round",
+    )
+    parser.add_argument("--nginx-workers", type=int, default=2)
+    parser.add_argument(
+        "--threads", type=int, default=None, help="granian: blocking threads per worker"
+    )
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=int, default=10)
@@ -193,6 +216,20 @@ def explain(device_id: str) -> str:
     return "\n\n".join(plans)
 
 
+def start_nginx(folder, workers: int):
+    """nginx serving a 2-byte static file; ``(url, wrk script, Nginx)``, the script sending
+    the file's ETag in If-None-Match, so that every answer is a 304."""
+    root = folder / "static"
+    root.mkdir()
+    (root / "steps.json").write_bytes(b"[]")
+    nginx = Nginx(root, folder, workers)
+    url = f"http://127.0.0.1:{nginx.port}"
+    etag = httpx.get(url + "/steps.json").headers["ETag"]
+    assert httpx.get(url + "/steps.json", headers={"If-None-Match": etag}).status_code == 304
+    headers = {"If-None-Match": etag.replace('"', '\\"')}
+    return url, wrk_script([("/steps.json", headers)], folder), nginx
+
+
 def throughput(args) -> None:
     started = time.perf_counter()
     reset_database()
@@ -206,8 +243,12 @@ def throughput(args) -> None:
         (("/__trivial__/", {"Authorization": f"Bearer {t}"}) for _, t in tokens), folder
     )
     rounds = []
+    statics: list[dict] = []
     interval = {"PRESENCE_WRITE_INTERVAL": str(args.presence_interval)}
-    with Server(args.server, args.workers, **interval) as server:
+    nginx = start_nginx(folder, args.nginx_workers) if args.nginx else None
+    with Server(
+        args.server, args.workers, app=args.app, threads=args.threads, **interval
+    ) as server:
         # Every device has polled once (as in a running fleet): its answer is cached.
         etags = etags_of(server.url, tokens)
         poll = wrk_script(poll_requests(tokens, etags if args.conditional else None), folder)
@@ -222,17 +263,34 @@ def throughput(args) -> None:
                 f" poll {hot['rps']:7.0f} req/s (p99 {hot['p99']:.1f} ms),"
                 f" ratio {hot['rps'] / base['rps']:.2f}, errors {base['errors']}/{hot['errors']}"
             )
+            if nginx is not None:
+                static = wrk(nginx[0], nginx[1], args.seconds, args.connections)
+                statics.append(static)
+                print(
+                    f"         nginx 304 {static['rps']:7.0f} req/s (p99 {static['p99']:.1f} ms),"
+                    f" poll/nginx {hot['rps'] / static['rps']:.3f}, errors {static['errors']}"
+                )
         rss = server.rss_mib()
+    if nginx is not None:
+        nginx[2].stop()
     ratio = statistics.median(h["rps"] / b["rps"] for b, h in rounds)
     poll_rps = statistics.median(h["rps"] for _, h in rounds)
     print(
-        f"\n{args.server} x{args.workers}, {args.connections} connections"
+        f"\n{args.server} x{args.workers} ({args.app}), {args.connections} connections"
         f"{', If-None-Match' if args.conditional else ''},"
         f" presence written every {args.presence_interval} s:"
         f" poll {poll_rps:.0f} req/s, trivial {statistics.median(b['rps'] for b, _ in rounds):.0f}"
         f" req/s, median ratio {ratio:.2f}; at a 5 s interval that carries"
         f" {poll_rps * 5:,.0f} devices; server RSS {rss:.0f} MiB"
     )
+    if statics:
+        ratios = [h["rps"] / s["rps"] for (_, h), s in zip(rounds, statics, strict=True)]
+        print(
+            f"nginx x{args.nginx_workers} 304 of a static file:"
+            f" {statistics.median(s['rps'] for s in statics):.0f} req/s;"
+            f" median poll/nginx {statistics.median(ratios):.3f}"
+            f" (rounds {', '.join(f'{r:.3f}' for r in ratios)})"
+        )
 
 
 def latency(devices: int, revisions: int, args) -> dict:
