@@ -27,9 +27,10 @@ DESCRIPTIONS = {
     "objects:write": "upload objects and delete the ones no revision uses",
     "packs:read": "see your packs and their rollouts",
     "packs:write": "create, change and delete your packs and start, abort or revert rollouts",
+    "audit:read": "read your audit log: who changed what in your account, and from where",
 }
-#: What an app may do when it asks for no scope: read, never write.
-DEFAULT = tuple(scope for scope in SCOPES if scope.endswith(":read"))
+#: What an app may do when it asks for no scope: read, never write, and not the audit log.
+DEFAULT = tuple(f"{resource}:read" for resource in RESOURCES)
 
 #: The resource each path prefix belongs to.
 _PREFIXES = {

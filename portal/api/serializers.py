@@ -42,6 +42,7 @@ class ClaimsSerializer(serializers.Serializer):
     roles = serializers.CharField()
     type = serializers.CharField()
     scopes = serializers.CharField()
+    app = serializers.CharField(required=False, help_text="The OAuth app whose token it is.")
     exp = serializers.IntegerField()
     orig_iat = serializers.IntegerField()
 

@@ -130,7 +130,8 @@ class AuthStatusView(APIView):
         description=(
             "The claims of the bearer token sent (a person's, a device's or pvr's anonymous"
             " one): who it names (`id`, `prn`, `nick`, `type`), its `scopes` and when it"
-            " expires. Without a valid token it is a 401."
+            " expires; an OAuth app's token (`tho_…`) names the app too (`app`). Without a"
+            " valid token it is a 401."
         ),
         examples=[
             answer_example(

@@ -432,3 +432,33 @@ def test_the_audit_log_says_an_app_made_a_change(owner, app, device):
     assert changed.status_code == 200
     entry = AuditEntry.objects.get(owner=owner, action="device.meta")
     assert (entry.actor, entry.via, entry.token_id) == ("alice", "app", None)
+
+
+def test_every_scope_has_its_words_and_the_provider_offers_exactly_them(settings):
+    from portal.scopes import DESCRIPTIONS, SCOPES
+
+    assert list(DESCRIPTIONS) == list(SCOPES)
+    assert all(words.strip() for words in DESCRIPTIONS.values())
+    assert settings.OAUTH2_PROVIDER["SCOPES"] == DESCRIPTIONS
+
+
+def test_an_app_asking_no_scope_may_read_devices_trails_objects_and_packs_only(owner, app):
+    verifier, challenge = pkce()
+    client = browser(owner)
+    params = authorize_params(app, "", challenge)
+    del params["scope"]
+    page = client.get("/oauth/authorize/", params)
+    text = page.content.decode()
+    assert "see your packs and their rollouts" in text and "audit" not in text
+    # What the browser posts back: the form's hidden fields, the scopes granted among them.
+    hidden = {k: v for k, v in page.context["form"].initial.items() if v is not None}
+    allowed = client.post("/oauth/authorize/", {**hidden, "allow": "Authorize"})
+    code = parse_qs(urlsplit(allowed["Location"]).query)["code"][0]
+    tokens = exchange(app, code, verifier).json()
+    assert set(tokens["scope"].split()) == {
+        "devices:read",
+        "trails:read",
+        "objects:read",
+        "packs:read",
+    }
+    assert bearer(tokens["access_token"]).get("/audit").status_code == 403
