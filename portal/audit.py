@@ -57,6 +57,7 @@ ACTIONS: dict[str, str] = {
     "device.delete": "a device was deleted",
     "device.meta": "a device's user-meta changed",
     "revision.post": "a revision was posted (API, fork, pack delivery, upstream merge)",
+    "revision.state": "the state of a revision not picked up yet (NEW) was replaced",
     "revision.status": "the owner moved a revision (cancel, WONTGO); not device reports",
     "pack.create": "a pack was made",
     "pack.update": "a pack's nick, leader or settings changed",

@@ -200,10 +200,18 @@ def replace_state(step: Step, state: dict) -> Step:
                 f" is {locked.status}: post a new revision instead",
                 code="not-new",
             )
+        previous_sha = locked.state_sha
         _check_objects(owner, state)
         locked.state, locked.state_sha, locked.signed = state, sha, is_signed(state)
         locked.save(update_fields=["state", "state_sha", "signed", "time_modified"])
         locked.object_refs.all().delete()
+        audit.record(
+            "revision.state",
+            owner=owner,
+            target=step.trail.device,
+            before={"rev": locked.rev, "state-sha": previous_sha},
+            after={"rev": locked.rev, "state-sha": sha},
+        )
         _record_objects(locked)
     return locked
 

@@ -72,3 +72,13 @@ def test_the_owners_cancel_is_recorded_the_devices_reports_are_not(api, owner, d
     assert [(e.before, e.after, e.via) for e in moves] == [
         ({"rev": 2, "status": st.NEW}, {"rev": 2, "status": st.CANCEL}, "password")
     ]
+
+
+def test_a_replaced_state_is_recorded_with_both_shas(api, owner, device, trail):
+    step = services.post_step(trail, state(1))
+    path = f"/trails/{device.id}/steps/{step.rev}/state"
+    assert api.as_(owner).put(path, state(2), format="json").status_code == 200
+    entry = AuditEntry.objects.get(action="revision.state")
+    step.refresh_from_db()
+    assert entry.before["state-sha"] != entry.after["state-sha"] == step.state_sha
+    assert entry.target == f"device:{device.id}"
