@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -76,13 +77,17 @@ class DeviceCardSerializer(HyphenatedFieldsMixin, serializers.Serializer):
     forks = serializers.IntegerField(source="fork_count")
     starred = serializers.BooleanField(help_text="whether the caller starred it")
     head_rev = serializers.IntegerField(allow_null=True, help_text="its newest revision")
-    signed = serializers.BooleanField(
-        source="head_signed",
-        help_text="whether every part of its newest revision is signed (docs/signing.md)",
+    signed = serializers.SerializerMethodField(
+        help_text="whether every part of its newest revision is signed (docs/signing.md);"
+        " false without a revision"
     )
     last_activity = serializers.DateTimeField(
         source="activity", help_text="when its trail last moved, else when it was made"
     )
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_signed(self, device) -> bool:
+        return bool(device.head_signed)
 
 
 class StargazerSerializer(HyphenatedFieldsMixin, serializers.Serializer):

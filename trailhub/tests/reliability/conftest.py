@@ -148,12 +148,15 @@ def world(db, owner, outsider, make_user, make_device, objects_dir) -> World:
     )
     Delivery.objects.create(webhook=hook, number=1, event="revision.status", body="{}")
     assert rollout is not None
-    # The owner proposes a revision of sibling to kiosk (#1); sibling's newest is another.
-    proposed = {**factory, "app/root.squashfs": sha, "proposal.json": {"p": c["proposal"]}}
-    sibling_trail, _ = Trail.objects.get_or_create(device=sibling)
-    step = revisions.post_step(sibling_trail, proposed, author=owner)
-    proposals.open_proposal(owner, target, step, c["proposal"], c["proposal"])
-    revisions.post_step(sibling_trail, {**proposed, "proposal.json": {"n": 2}}, author=owner)
+    # The owner proposes a revision of another device, lab, to kiosk (#1); lab's newest is
+    # another. Not sibling's: the matrix has sibling make its first trail (POST /trails).
+    # The proposal's title and body carry the canary.
+    proposed = {"#spec": SPEC, "app/root.squashfs": sha, "proposal.json": {"p": 1}}
+    lab = make_device(owner, nick="lab")
+    lab_trail, _ = Trail.objects.get_or_create(device=lab)
+    offered = revisions.post_step(lab_trail, proposed, author=owner)
+    proposals.open_proposal(owner, target, offered, c["proposal"], c["proposal"])
+    revisions.post_step(lab_trail, {**proposed, "proposal.json": {"n": 2}}, author=owner)
 
     world = World(
         target=target,
@@ -184,8 +187,8 @@ def world(db, owner, outsider, make_user, make_device, objects_dir) -> World:
         "hooksecret": SECRET,
         "apitoken": OWNER_ONLY,
         "signkey": OWNER_ONLY,
-        "oauthapp": OWNER_ONLY,
         "proposal": CONTENT,
+        "oauthapp": OWNER_ONLY,
     }
     world.canaries = {c[key]: (key, cls) for key, cls in classes.items()}
     world.ids = {
@@ -204,6 +207,7 @@ def world(db, owner, outsider, make_user, make_device, objects_dir) -> World:
         "filename": "kiosk.tar.gz",
         "pack": pack.id,
         "device": sibling.id,
+        "lab": lab.id,  # the device proposals come from
         "rollout": rollout.id,
         "webhook_id": hook.id,
         "number": "1",  # a webhook's delivery, and a proposal to the target

@@ -142,12 +142,12 @@ MATRIX: dict[str, Row] = {
     "GET /trails/{ref}/upstream": read(),
     "PUT /trails/{ref}/upstream": Row(codes(["owner"], 409), body={"follow": True}),
     "POST /trails/{ref}/upstream/merge": Row(codes(["owner"], 409), body={"rev": -1}),
-    # Proposals (#1: the owner's sibling to kiosk): whoever sees the device reads them and
+    # Proposals (#1: the owner's lab to kiosk): whoever sees the device reads them and
     # proposes their own revisions; people who see it comment; its owner merges; the owner
     # or the proposer closes.
     "GET /trails/{ref}/proposals": read(),
     "POST /trails/{ref}/proposals": Row(
-        codes(["owner"], 201), body={"from": "{device}", "title": "matrix"}
+        codes(["owner"], 201), body={"from": "{lab}", "title": "matrix"}
     ),
     "GET /trails/{ref}/proposals/{number}": read(),
     "POST /trails/{ref}/proposals/{number}/comments": Row(

@@ -409,23 +409,23 @@ FIELD_TYPES = {
     "upstream merge rev a word": Case("owner", "POST", UPSTREAM + "/merge", {"rev": "x"}),
     "upstream merge rev below -1": Case("owner", "POST", UPSTREAM + "/merge", {"rev": -2}),
     "proposal without from": Case("owner", "POST", PROPOSALS, {"title": "t"}),
-    "proposal without title": Case("owner", "POST", PROPOSALS, {"from": "{device}"}),
-    "proposal title blank": Case("owner", "POST", PROPOSALS, {"from": "{device}", "title": " "}),
+    "proposal without title": Case("owner", "POST", PROPOSALS, {"from": "{lab}"}),
+    "proposal title blank": Case("owner", "POST", PROPOSALS, {"from": "{lab}", "title": " "}),
     "proposal title too long": Case(
-        "owner", "POST", PROPOSALS, {"from": "{device}", "title": "x" * 201}
+        "owner", "POST", PROPOSALS, {"from": "{lab}", "title": "x" * 201}
     ),
-    "proposal title a list": Case("owner", "POST", PROPOSALS, {"from": "{device}", "title": []}),
+    "proposal title a list": Case("owner", "POST", PROPOSALS, {"from": "{lab}", "title": []}),
     "proposal body too long": Case(
-        "owner", "POST", PROPOSALS, {"from": "{device}", "title": "t", "body": "x" * 20001}
+        "owner", "POST", PROPOSALS, {"from": "{lab}", "title": "t", "body": "x" * 20001}
     ),
     "proposal rev a word": Case(
-        "owner", "POST", PROPOSALS, {"from": "{device}", "title": "t", "rev": "x"}
+        "owner", "POST", PROPOSALS, {"from": "{lab}", "title": "t", "rev": "x"}
     ),
     "proposal rev negative": Case(
-        "owner", "POST", PROPOSALS, {"from": "{device}", "title": "t", "rev": -1}
+        "owner", "POST", PROPOSALS, {"from": "{lab}", "title": "t", "rev": -1}
     ),
     "proposal rev past any": Case(
-        "owner", "POST", PROPOSALS, {"from": "{device}", "title": "t", "rev": 2**40}
+        "owner", "POST", PROPOSALS, {"from": "{lab}", "title": "t", "rev": 2**40}
     ),
     "proposal from itself": Case("owner", "POST", PROPOSALS, {"from": "{ref}", "title": "t"}),
     "proposal from nowhere": Case(
