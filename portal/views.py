@@ -1,5 +1,6 @@
 """Account pages: sign-up, the login and its second factor, the profile, two-factor
-login, scoped tokens, signing keys, log out everywhere, password reset with a limit."""
+login, scoped tokens, the apps authorised and registered (OAuth), signing keys, log out
+everywhere, password reset with a limit."""
 
 import datetime as dt
 
