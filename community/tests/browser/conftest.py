@@ -134,6 +134,32 @@ def trail_cli(hub, tmp_path):
     return run
 
 
+#: What seeds written for :func:`shell` start with: ``people`` by nick, ``upload(owner,
+#: data)`` (an object of ``owner``'s, its sha) and ``public_device(owner, nick)``.
+SEED_PRELUDE = """
+import copy, hashlib, io
+from django.contrib.auth import get_user_model
+from community import services as community
+from devices.models import Device, new_secret
+from revisions import services as revisions
+
+people = {user.username: user for user in get_user_model().objects.all()}
+
+def upload(owner, data):
+    sha = hashlib.sha256(data).hexdigest()
+    grant = revisions.request_upload(owner, sha, len(data))
+    if grant.kind == "pending":
+        revisions.receive_upload(grant.id, sha, len(data), io.BytesIO(data), len(data))
+    return sha
+
+def public_device(owner, nick):
+    made = Device(owner=owner, nick=nick, public=True)
+    made.set_secret(new_secret())
+    made.save()
+    return made
+"""
+
+
 def shell(hub: LiveHub, code: str) -> str:
     """Run ``code`` in a ``manage.py shell`` on ``hub``'s database and settings, and return
     what it printed: a fleet written through the services in seconds, for tests whose

@@ -7,32 +7,18 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from community.tests.browser.conftest import log_in, shell
+from community.tests.browser.conftest import SEED_PRELUDE, log_in, shell
 
 pytestmark = pytest.mark.e2e
 
 #: rita's public kiosk; sam's fork of it with a new hostname, proposed back as #1.
-SEED = """
-import copy, hashlib, io
-from django.contrib.auth import get_user_model
-from community import services as community
+SEED = (
+    SEED_PRELUDE
+    + """
 from community.services import proposals
-from devices.models import Device, new_secret
-from revisions import services as revisions
 
-people = {user.username: user for user in get_user_model().objects.all()}
 rita, sam = people["rita"], people["sam"]
-
-def upload(owner, data):
-    sha = hashlib.sha256(data).hexdigest()
-    grant = revisions.request_upload(owner, sha, len(data))
-    if grant.kind == "pending":
-        revisions.receive_upload(grant.id, sha, len(data), io.BytesIO(data), len(data))
-    return sha
-
-kiosk = Device(owner=rita, nick="kiosk", public=True)
-kiosk.set_secret(new_secret())
-kiosk.save()
+kiosk = public_device(rita, "kiosk")
 state = {
     "#spec": "pantavisor-service-system@1",
     "bsp/run.json": {"addons": [], "linux": "kernel.img"},
@@ -50,6 +36,7 @@ changed["device.json"] = {"groups": ["kiosks", "lobby"]}
 proposed = revisions.post_step(mine, changed, author=sam, commit_msg="name it")
 proposals.open_proposal(sam, kiosk, proposed, "Name the lobby kiosk", "So we find it on the LAN.")
 """
+)
 
 
 @pytest.fixture(scope="module")
@@ -88,26 +75,11 @@ def test_the_owner_reads_a_proposal_and_merges_it(browser, hub, seeded, shoot):
 
 #: ursula's public gate; victor's fork of it renamed, and two upstream revisions since,
 #: the second renaming it otherwise.
-UPSTREAM_SEED = """
-import copy, hashlib, io
-from django.contrib.auth import get_user_model
-from community import services as community
-from devices.models import Device, new_secret
-from revisions import services as revisions
-
-people = {user.username: user for user in get_user_model().objects.all()}
+UPSTREAM_SEED = (
+    SEED_PRELUDE
+    + """
 ursula, victor = people["ursula"], people["victor"]
-
-def upload(owner, data):
-    sha = hashlib.sha256(data).hexdigest()
-    grant = revisions.request_upload(owner, sha, len(data))
-    if grant.kind == "pending":
-        revisions.receive_upload(grant.id, sha, len(data), io.BytesIO(data), len(data))
-    return sha
-
-gate = Device(owner=ursula, nick="gate", public=True)
-gate.set_secret(new_secret())
-gate.save()
+gate = public_device(ursula, "gate")
 state = {
     "#spec": "pantavisor-service-system@1",
     "bsp/run.json": {"addons": [], "linux": "kernel.img"},
@@ -127,6 +99,7 @@ renamed = copy.deepcopy(grouped)
 renamed["_config/pv-avahi/etc/hostname"] = upload(ursula, b"main-gate\\n")
 revisions.post_step(trail, renamed, author=ursula, commit_msg="main")
 """
+)
 
 
 def test_a_fork_behind_upstream_shows_the_conflicts_and_how_to_resolve_them(browser, hub, shoot):
