@@ -431,6 +431,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets that share a field name get a name of their own, not a hash.
+    "ENUM_NAME_OVERRIDES": {"ProposalStatusEnum": "community.models.Proposal.Status"},
     "PREPROCESSING_HOOKS": ["portal.schema.slashless_paths_only"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",  # drf-spectacular's default
