@@ -194,16 +194,32 @@ class AuditEntry(models.Model):
 
     id = HexIdField(primary_key=True)
     time = models.DateTimeField(default=timezone.now, db_index=True)
-    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="audit_entries")
+    # No database constraints on the audit log's references: its rows are written inside
+    # other transactions (a rollout that holds its pack's row), and a foreign key check
+    # would take a share lock on the user that those transactions take in the other order
+    # (a deadlock seen on PostgreSQL). Deletes still cascade, in the ORM.
+    owner = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="audit_entries", db_constraint=False
+    )
     action = models.CharField(max_length=40)
     actor_kind = models.CharField(max_length=10)
     actor = models.CharField(max_length=150)
     via = models.CharField(max_length=10, blank=True)
     person = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_acts"
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_acts",
+        db_constraint=False,
     )
     token = models.ForeignKey(
-        ApiToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        ApiToken,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     token_name = models.CharField(max_length=100, blank=True)
     address = models.CharField(max_length=64, blank=True)

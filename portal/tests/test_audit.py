@@ -401,3 +401,20 @@ def test_an_apps_registration_consent_revocation_and_deletion_are_recorded(owner
     assert found["app.authorise"].via == "session"
     assert found["app.register"].after["client-id"] == client_id
     assert found["app.delete"].before["name"] == "dashboard-app"
+
+
+def test_an_entry_takes_no_lock_on_the_user_or_token_it_names(owner):
+    """The audit log is written inside other writes' transactions. A rollout holds its
+    pack's row and then records; adding a follower locks the owner's row and then the
+    pack's. A foreign key check on the entry's owner would take a share lock on the user
+    row, the other order: PostgreSQL found that deadlock under `make run` with a worker
+    (packs.tasks.start_rollout against PUT /packs/<id>/followers/<device>). So the
+    database holds no foreign key constraints on the log; deletes cascade in the ORM."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, AuditEntry._meta.db_table)
+    assert [name for name, c in constraints.items() if c["foreign_key"]] == []
+    audit.record("token.create", owner=owner.id, after={"name": "ci"})
+    owner.delete()
+    assert not AuditEntry.objects.exists()  # the ORM still cascades

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from testsupport.live import wait_for
-from trail.tests.e2e.conftest import tree_files, wait_status
+from trail.tests.e2e.conftest import Trail, tree_files, wait_status
 from trail.tests.e2e.proxy import SlowProxy
 
 pytestmark = pytest.mark.e2e
@@ -109,9 +109,9 @@ def test_a_corrupted_object_is_refused_and_never_installed(
     assert not (device.home / "objects" / f"{sha}.part").exists()
 
     # The CLI refuses the same bytes, with a one-line error and a non-zero exit.
-    trail.monkeypatch.setenv("TRAIL_CONFIG_DIR", str(tmp_path / "other-config"))
-    trail("login", "--username", "alice", "--password-stdin", stdin=alice.password + "\n")
-    result = trail("clone", device.id, "again", cwd=tmp_path, ok=False)
+    fresh = Trail(live, tmp_path / "other-config", trail.capsys, trail.monkeypatch)  # no cache
+    fresh("login", "--username", "alice", "--password-stdin", stdin=alice.password + "\n")
+    result = fresh("clone", device.id, "again", cwd=tmp_path, ok=False)
     assert result.code == 1
     assert f"object {sha} from the hub has sha256" in result.err
     stored.write_bytes(data)
