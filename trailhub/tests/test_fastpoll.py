@@ -300,12 +300,15 @@ def test_a_fast_answer_notes_presence_and_is_counted(apps, device, trail):
     presence.forget()  # the interval has passed
     route = "api-steps"
     requests = metrics.HTTP_REQUESTS.labels(route, "GET", "304")
-    from_cache = metrics.POLLS_FROM_CACHE
 
-    before = (inner.calls, requests._value.get(), from_cache._value.get())
+    def from_cache() -> float:
+        # The process's memo answers when there is one (with Redis), else the cache.
+        return metrics.POLLS_FROM_MEMORY._value.get() + metrics.POLLS_FROM_CACHE._value.get()
+
+    before = (inner.calls, requests._value.get(), from_cache())
     assert call(fast, path, token, etag)[0] == "304 Not Modified"
     assert inner.calls == before[0]
-    assert requests._value.get() == before[1] + 1 and from_cache._value.get() == before[2] + 1
+    assert requests._value.get() == before[1] + 1 and from_cache() == before[2] + 1
     assert Device.objects.get(pk=device.pk).last_seen is not None
 
 
