@@ -95,7 +95,7 @@ class FastPoll:
         if found is None:
             return None
         device_id, source, etag, body = found
-        status = 304 if request.headers.get("If-None-Match") == etag else 200
+        status = 304 if request.META.get("HTTP_IF_NONE_MATCH") == etag else 200
         learned = self.learned.get((status, secure, slash))
         if learned is None:
             return None

@@ -55,7 +55,7 @@ def answer(request, device_id: str, data, current: str) -> HttpResponse:
 
 
 def _respond(request, etag: str, body: bytes) -> HttpResponse:
-    if request.headers.get("If-None-Match") == etag:
+    if request.META.get("HTTP_IF_NONE_MATCH") == etag:
         response = HttpResponseNotModified()
     else:
         response = HttpResponse(body, content_type="application/json")
@@ -66,7 +66,7 @@ def _respond(request, etag: str, body: bytes) -> HttpResponse:
 
 def _device_id(request, ref: str) -> str | None:
     """The device id of a valid device token that names trail ``ref``, or None."""
-    scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
+    scheme, _, raw = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
     if scheme.lower() not in ("bearer", "jwt") or not raw:
         return None
     try:
