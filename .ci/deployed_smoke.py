@@ -6,9 +6,12 @@ dependency that only the dev requirements bring in fails here, as it would
 for a user. It uses nothing but the standard library and the runtime set.
 
 What runs, each as its own process on a fresh PostgreSQL database and a
-Redis database of its own: gunicorn (pages and the API), uvicorn (the
-WebSockets), one Celery worker and one Celery beat. Everything after the
-demo account is done over HTTP and WebSocket, as a user and devices would:
+Redis database of its own: gunicorn (pages and the API), granian (the
+devices' polls), uvicorn (the WebSockets), one Celery worker and one Celery
+beat, and nginx in front of them with deploy/nginx.conf, the site file
+docs/deployment.md gives (only the ports replaced). Everything after the
+demo account is done through nginx over HTTP and WebSocket, as a user and
+devices would:
 
 1. three devices register, are claimed, log in and post factory states;
 2. a pack: one leader, two followers; one follower holds the device
@@ -16,7 +19,9 @@ demo account is done over HTTP and WebSocket, as a user and devices would:
 3. a revision posted to the leader, the leader reports DONE;
 4. the Celery worker delivers it: both followers have revision 1 and the
    one on the WebSocket is told so;
-5. beat queues its periodic sweep, and the worker runs it.
+5. a follower polls as a device: 200, then 304 for its ETag, and granian's
+   access log, not gunicorn's, has those polls;
+6. beat queues its periodic sweep, and the worker runs it.
 
 Steps 1 to 4 are trailhub/tests/rollout_flow.py, which the test of `make run`
 with a broker (trailhub/tests/test_run.py) drives as well.
@@ -109,13 +114,48 @@ def manage(env: dict, *args: str) -> str:
     return done.stdout
 
 
+def nginx_conf(folder: Path, front: int, http: int, ws: int, poll: int) -> Path:
+    """deploy/nginx.conf with this run's ports, in a main configuration of its own."""
+    site = (REPO / "deploy" / "nginx.conf").read_text()
+    for default, port in (("listen 80;", f"listen 127.0.0.1:{front};"), ("127.0.0.1:8000", http),
+                          ("127.0.0.1:8001", ws), ("127.0.0.1:8002", poll)):  # fmt: skip
+        if default not in site:
+            raise SystemExit(f"FAILED: deploy/nginx.conf no longer has {default!r}")
+        site = site.replace(default, port if isinstance(port, str) else f"127.0.0.1:{port}")
+    (folder / "site.conf").write_text(site)
+    main = folder / "nginx.conf"
+    main.write_text(
+        f"user root; worker_processes 1; daemon off; pid {folder}/nginx.pid;\n"
+        f"error_log {folder}/error.log;\nevents {{ worker_connections 512; }}\n"
+        f"http {{ access_log off; include {folder}/site.conf; }}\n"
+    )
+    return main
+
+
+def polled_by_granian(api: httpx.Client, device: dict, logs: dict[str, Process]) -> None:
+    """The device's poll through nginx: 200, then 304 twice for its ETag (the second from
+    trailhub/fastpoll.py), all in granian's access log and none in gunicorn's."""
+    path = f"/trails/{device['id']}/steps"
+    auth = {"Authorization": f"Bearer {device['token']}"}
+    first = api.get(path, headers=auth)
+    if first.status_code != 200 or not first.headers.get("ETag"):
+        raise SystemExit(f"FAILED: a device's poll answered {first.status_code}: {first.text}")
+    for _ in range(2):
+        again = api.get(path, headers={**auth, "If-None-Match": first.headers["ETag"]})
+        if again.status_code != 304:
+            raise SystemExit(f"FAILED: a device's unchanged poll answered {again.status_code}")
+    wait_for("granian to log the polls", lambda: logs["granian"].text().count(path) >= 3)
+    if f"GET {path}" in logs["gunicorn"].text():
+        raise SystemExit("FAILED: nginx sent a device's poll to gunicorn, not granian")
+
+
 def main() -> int:
     run = f"deployed-{secrets.token_hex(4)}"
     database = f"trailhub_{run.replace('-', '_')}"
     var = Path(os.environ.get("SMOKE_DIR", f"/tmp/trailhub-{run}"))
     logs = var / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    http_port, ws_port = free_port(), free_port()
+    front, http_port, ws_port, poll_port = (free_port() for _ in range(4))
     env = {
         **os.environ,
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
@@ -125,6 +165,7 @@ def main() -> int:
         "TRAILHUB_VAR_DIR": str(var / "var"),
         "TRAILHUB_DEMO_PASSWORD": "deployed-smoke-password",
         "PACK_ROLLOUT_SWEEP_INTERVAL": "5",
+        "TRUSTED_PROXIES": "1",
         "PYTHONUNBUFFERED": "1",
     }
     with psycopg.connect(PG, autocommit=True) as admin:
@@ -136,38 +177,54 @@ def main() -> int:
         manage(env, "demo")
         processes += [
             Process("gunicorn", [str(BIN / "gunicorn"), "trailhub.wsgi:application",
-                                 "--bind", f"127.0.0.1:{http_port}", "--workers", "2"], env, logs),
+                                 "--bind", f"127.0.0.1:{http_port}", "--workers", "2",
+                                 "--access-logfile", "-"], env, logs),
+            Process("granian", [str(BIN / "granian"), "--interface", "wsgi",
+                                "trailhub.wsgi:application", "--host", "127.0.0.1", "--port",
+                                str(poll_port), "--workers", "1", "--blocking-threads", "4",
+                                "--no-ws", "--access-log"], env, logs),
             Process("uvicorn", [str(BIN / "uvicorn"), "trailhub.asgi:application", "--host",
                                 "127.0.0.1", "--port", str(ws_port), "--lifespan", "off"], env, logs),
             Process("worker", [str(BIN / "celery"), "-A", "trailhub", "worker", "--queues",
                                "trailhub", "--concurrency", "2", "--loglevel", "INFO"], env, logs),
             Process("beat", [str(BIN / "celery"), "-A", "trailhub", "beat", "--loglevel", "INFO",
                              "--schedule", str(var / "beat-schedule")], env, logs),
+            Process("nginx", ["nginx", "-c", str(nginx_conf(var, front, http_port, ws_port,
+                                                             poll_port)), "-p", str(var)], env, logs),
         ]  # fmt: skip
-        base = f"http://127.0.0.1:{http_port}"
-        with httpx.Client(base_url=base, timeout=30) as api:
-            wait_for("gunicorn to answer", lambda: api.get("/auth/login").status_code == 401)
+        named = {process.name: process for process in processes}
+        for name, port in (("gunicorn", http_port), ("granian", poll_port)):
+            wait_for(f"{name} to answer", lambda port=port: httpx.get(
+                f"http://127.0.0.1:{port}/healthz").status_code == 200)  # fmt: skip
+        with httpx.Client(base_url=f"http://127.0.0.1:{front}", timeout=30) as api:
+            wait_for("nginx to answer", lambda: api.get("/auth/login").status_code == 401)
             wait_for(
-                "the Celery worker to be ready", lambda: "ready." in processes[2].text(), timeout=90
+                "the Celery worker to be ready",
+                lambda: "ready." in named["worker"].text(),
+                timeout=90,
             )
-            deliver_rollout(
-                api, f"ws://127.0.0.1:{ws_port}", env["TRAILHUB_DEMO_PASSWORD"], wait_for
+            followers = deliver_rollout(
+                api, f"ws://127.0.0.1:{front}", env["TRAILHUB_DEMO_PASSWORD"], wait_for
             )
+            polled_by_granian(api, followers[0], named)
         wait_for(
             "beat to queue the rollout sweep",
-            lambda: "packs.tasks.sweep_rollouts" in processes[3].text(),
+            lambda: "packs.tasks.sweep_rollouts" in named["beat"].text(),
             timeout=30,
         )
         wait_for(
             "the worker to run the sweep",
-            lambda: "Task packs.tasks.sweep_rollouts" in processes[2].text(),
+            lambda: "Task packs.tasks.sweep_rollouts" in named["worker"].text(),
             timeout=30,
         )
         for process in processes:
             process.check_alive()
             if "Traceback" in process.text():
                 raise SystemExit(f"FAILED: {process.name} logged a traceback\n{process.text()}")
-        print("deployed layout: gunicorn, uvicorn, a Celery worker and beat delivered a rollout")
+        print(
+            "deployed layout: nginx in front of gunicorn, granian (polls) and uvicorn, a Celery"
+            " worker and beat delivered a rollout"
+        )
         return 0
     finally:
         for process in processes:

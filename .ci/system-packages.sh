@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Debian packages the test suite uses (Swift for S3, a container registry and
 # skopeo, squashfs-tools, Chromium, the PostgreSQL and Redis clients, iproute2 for the
-# network namespace of trail/tests/e2e/test_lan.py), installed
+# network namespace of trail/tests/e2e/test_lan.py, nginx in front of the deployed layout
+# and the cluster), installed
 # only when missing. `make test` and `make check-reliability` run this first:
 # silent when everything is there; installs what is missing when it can (root,
 # or sudo without a password, and apt-get); otherwise stops at once naming
 # exactly what to install. .ci/run uses the same script.
 set -euo pipefail
-PACKAGES=(make postgresql-client redis-tools squashfs-tools docker-registry skopeo openssl swift swift-proxy swift-object swift-container swift-account memcached curl chromium iproute2)
+PACKAGES=(make postgresql-client redis-tools squashfs-tools docker-registry skopeo openssl swift swift-proxy swift-object swift-container swift-account memcached curl chromium iproute2 nginx)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

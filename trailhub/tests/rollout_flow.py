@@ -73,10 +73,11 @@ def post_and_finish_on_leader(api: httpx.Client, owner: str, leader: dict) -> No
 
 def deliver_rollout(
     api: httpx.Client, ws_url: str, password: str, wait_for: Callable[..., object]
-) -> None:
+) -> list[dict]:
     """As ``demo`` (with ``password``): three devices, a pack of a leader and two followers;
     a revision the leader reaches reaches both followers, and the one holding the device
-    WebSocket at ``ws_url`` is told. ``wait_for(what, check, timeout=…)`` polls."""
+    WebSocket at ``ws_url`` is told. ``wait_for(what, check, timeout=…)`` polls. Returns
+    the followers (``id``, ``token``, …)."""
     owner = ok(api.post("/auth/login", json={"username": "demo", "password": password}))["token"]
     leader, *followers = (new_device(api, owner) for _ in range(3))
     ok(api.post("/packs/", json={"nick": "fleet", "leader": leader["id"]}, headers=bearer(owner)))
@@ -99,3 +100,4 @@ def deliver_rollout(
         )  # fmt: skip
 
     wait_for("both followers to get revision 1", followers_have_rev_1, timeout=90)
+    return followers
