@@ -44,6 +44,7 @@ import psycopg
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from testsupport import nginx  # noqa: E402  (deploy/nginx.conf on this run's ports)
 from trailhub.tests.rollout_flow import deliver_rollout  # noqa: E402  (the driver trailhub/tests/test_run.py uses too)
 
 BIN = Path(sys.executable).parent
@@ -114,24 +115,6 @@ def manage(env: dict, *args: str) -> str:
     return done.stdout
 
 
-def nginx_conf(folder: Path, front: int, http: int, ws: int, poll: int) -> Path:
-    """deploy/nginx.conf with this run's ports, in a main configuration of its own."""
-    site = (REPO / "deploy" / "nginx.conf").read_text()
-    for default, port in (("listen 80;", f"listen 127.0.0.1:{front};"), ("127.0.0.1:8000", http),
-                          ("127.0.0.1:8001", ws), ("127.0.0.1:8002", poll)):  # fmt: skip
-        if default not in site:
-            raise SystemExit(f"FAILED: deploy/nginx.conf no longer has {default!r}")
-        site = site.replace(default, port if isinstance(port, str) else f"127.0.0.1:{port}")
-    (folder / "site.conf").write_text(site)
-    main = folder / "nginx.conf"
-    main.write_text(
-        f"user root; worker_processes 1; daemon off; pid {folder}/nginx.pid;\n"
-        f"error_log {folder}/error.log;\nevents {{ worker_connections 512; }}\n"
-        f"http {{ access_log off; include {folder}/site.conf; }}\n"
-    )
-    return main
-
-
 def polled_by_granian(api: httpx.Client, device: dict, logs: dict[str, Process]) -> None:
     """The device's poll through nginx: 200, then 304 twice for its ETag (the second from
     trailhub/fastpoll.py), all in granian's access log and none in gunicorn's."""
@@ -189,8 +172,9 @@ def main() -> int:
                                "trailhub", "--concurrency", "2", "--loglevel", "INFO"], env, logs),
             Process("beat", [str(BIN / "celery"), "-A", "trailhub", "beat", "--loglevel", "INFO",
                              "--schedule", str(var / "beat-schedule")], env, logs),
-            Process("nginx", ["nginx", "-c", str(nginx_conf(var, front, http_port, ws_port,
-                                                             poll_port)), "-p", str(var)], env, logs),
+            Process("nginx", ["nginx", "-c", str(nginx.configure(
+                var, front=front, http=http_port, ws=ws_port, poll=poll_port)), "-p", str(var)],
+                env, logs),
         ]  # fmt: skip
         named = {process.name: process for process in processes}
         for name, port in (("gunicorn", http_port), ("granian", poll_port)):

@@ -8,7 +8,9 @@
 With ``--nginx``, each round also times nginx answering a conditional GET of a
 static file with a 304, on the same machine (the idle device's poll against
 the web server's own limit); ``--app django`` serves Django's handler without
-the pre-dispatcher (trailhub/fastpoll.py) in front.
+the pre-dispatcher (trailhub/fastpoll.py) in front. ``--front`` sends the
+polls through nginx serving deploy/nginx.conf in front of the server, as a
+deployed node takes them.
 
 Throughput (1): seeds ``--devices`` devices (one in ten with a revision
 waiting), starts the server as a deployment runs it (PostgreSQL, Redis,
@@ -25,10 +27,12 @@ their ratio, and the query plans of the poll's queries.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import statistics
+import subprocess
 import time
 
 import httpx
@@ -43,6 +47,9 @@ from common import (
     wrk,
     wrk_script,
 )
+
+from testsupport import nginx
+from testsupport.live import free_port, stop_process, wait_for
 
 SPEC = "pantavisor-service-system@1"
 
@@ -65,6 +72,12 @@ def parse_args() -> argparse.Namespace:
         help="also time nginx answering a conditional GET of a static file (304) each round",
     )
     parser.add_argument("--nginx-workers", type=int, default=2)
+    parser.add_argument(
+        "--front",
+        action="store_true",
+        help="time the poll through nginx with deploy/nginx.conf in front of the server, as a"
+        " deployed node answers it (the proxy's CPU counted)",
+    )
     parser.add_argument(
         "--threads", type=int, default=None, help="granian: blocking threads per worker"
     )
@@ -230,6 +243,23 @@ def start_nginx(folder, workers: int):
     return url, wrk_script([("/steps.json", headers)], folder), nginx
 
 
+@contextlib.contextmanager
+def front_of(port: int, folder, workers: int):
+    """nginx with deploy/nginx.conf sending every request to ``port``; yields its URL."""
+    front = free_port()
+    (folder / "front").mkdir()
+    conf = nginx.configure(
+        folder / "front", front=front, http=port, ws=port, poll=port, workers=workers
+    )
+    process = subprocess.Popen(["nginx", "-c", str(conf), "-p", str(conf.parent)])
+    try:
+        url = f"http://127.0.0.1:{front}"
+        wait_for("nginx in front", lambda: httpx.get(url + "/healthz").status_code == 200)
+        yield url
+    finally:
+        stop_process(process)
+
+
 def throughput(args) -> None:
     started = time.perf_counter()
     reset_database()
@@ -246,17 +276,21 @@ def throughput(args) -> None:
     statics: list[dict] = []
     interval = {"PRESENCE_WRITE_INTERVAL": str(args.presence_interval)}
     nginx = start_nginx(folder, args.nginx_workers) if args.nginx else None
-    with Server(
-        args.server, args.workers, app=args.app, threads=args.threads, **interval
-    ) as server:
+    with (
+        Server(args.server, args.workers, app=args.app, threads=args.threads, **interval) as server,
+        contextlib.ExitStack() as stack,
+    ):
+        polled = server.url
+        if args.front:
+            polled = stack.enter_context(front_of(server.port, folder, args.nginx_workers))
         # Every device has polled once (as in a running fleet): its answer is cached.
-        etags = etags_of(server.url, tokens)
+        etags = etags_of(polled, tokens)
         poll = wrk_script(poll_requests(tokens, etags if args.conditional else None), folder)
         wrk(server.url, trivial, 3, args.connections)  # warm up both paths
-        wrk(server.url, poll, args.warmup, args.connections)
+        wrk(polled, poll, args.warmup, args.connections)
         for n in range(args.rounds):
             base = wrk(server.url, trivial, args.seconds, args.connections)
-            hot = wrk(server.url, poll, args.seconds, args.connections)
+            hot = wrk(polled, poll, args.seconds, args.connections)
             rounds.append((base, hot))
             print(
                 f"round {n + 1}: trivial {base['rps']:7.0f} req/s (p99 {base['p99']:.1f} ms),"
@@ -276,7 +310,8 @@ def throughput(args) -> None:
     ratio = statistics.median(h["rps"] / b["rps"] for b, h in rounds)
     poll_rps = statistics.median(h["rps"] for _, h in rounds)
     print(
-        f"\n{args.server} x{args.workers} ({args.app}), {args.connections} connections"
+        f"\n{args.server} x{args.workers} ({args.app}{', behind nginx' if args.front else ''}),"
+        f" {args.connections} connections"
         f"{', If-None-Match' if args.conditional else ''},"
         f" presence written every {args.presence_interval} s:"
         f" poll {poll_rps:.0f} req/s, trivial {statistics.median(b['rps'] for b, _ in rounds):.0f}"
