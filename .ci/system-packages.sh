@@ -8,7 +8,7 @@
 # or sudo without a password, and apt-get); otherwise stops at once naming
 # exactly what to install. .ci/run uses the same script.
 set -euo pipefail
-PACKAGES=(make postgresql-client redis-tools squashfs-tools docker-registry skopeo openssl swift swift-proxy swift-object swift-container swift-account memcached curl chromium iproute2 nginx)
+PACKAGES=(make postgresql-client redis-tools squashfs-tools docker-registry skopeo openssl swift swift-proxy swift-object swift-container swift-account memcached curl chromium iproute2 nginx redis-server)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
