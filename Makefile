@@ -8,7 +8,7 @@ PORT   ?= 8000
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test test-coverage system-packages check-reliability mutate lint format migrate worker check clean help
+.PHONY: run test test-coverage system-packages check-reliability mutate lint format migrate worker check clean help cluster
 
 help:
 	@echo "make run     start Trailhub on http://$(HOST):$(PORT) (creates the venv, migrates, adds demo users;"
@@ -19,6 +19,7 @@ help:
 	@echo "make mutate  mutation testing of the core with cosmic-ray, in a copy of the tree (MODULE=trail/status.py for one; minutes per module)"
 	@echo "make lint    ruff check and format check"
 	@echo "make worker  start a Celery worker (only with REDIS_URL set)"
+	@echo "make cluster  two hub nodes behind nginx, a Celery worker and beat, on PostgreSQL, a Redis of its own and Swift S3 (docs/deployment.md, Several nodes)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +46,11 @@ run: migrate
 
 worker: $(VENV)/.installed
 	$(BIN)/celery -A trailhub worker --beat
+
+# The tested multi-node layout on loopback (testsupport/cluster.py): prints the URL; Ctrl-C
+# stops all and drops its database. Needs PostgreSQL on 127.0.0.1:5432, nginx, redis-server, Swift.
+cluster: $(VENV)/.installed-dev system-packages
+	$(BIN)/python -m testsupport.cluster
 
 # The Debian packages the tests use (Swift, a registry, skopeo, Chromium, …): silent when
 # present, installed when possible, otherwise a list of exactly what to install.
