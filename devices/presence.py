@@ -5,7 +5,9 @@ fleet polls every few seconds per device: one database write per poll would
 be most of what the hub does. So each process
 
 * notes a device at most once per ``PRESENCE_WRITE_INTERVAL``, from its own
-  memory (no database, no round trip to Redis), and
+  memory (no database, no round trip to Redis), which forgets a device once its
+  interval has passed (so it holds the devices of the last interval, not every
+  device the process ever saw), and
 * writes the devices it noted in one statement per ``PRESENCE_FLUSH_INTERVAL``
   seconds, from a thread of its own; with an interval of 0 (the tests), at
   once, in the request that noted them.
@@ -44,6 +46,7 @@ _lock = threading.Lock()
 _noted: dict[str, float] = {}  # device id -> when this process last noted it (monotonic)
 _pending: set[str] = set()  # noted, not written yet
 _flusher: tuple[int, threading.Thread] | None = None  # (process id, thread)
+_swept = float("-inf")  # when _noted was last rid of devices whose interval passed
 
 
 def note(device_id: str) -> None:
@@ -111,7 +114,9 @@ def is_news(before, now) -> bool:
 
 def forget() -> None:
     """Forget what this process noted (tests: as if the interval had passed)."""
+    global _swept
     with _lock:
+        _swept = float("-inf")
         _noted.clear()
         _pending.clear()
 
@@ -146,9 +151,26 @@ def _flush_forever() -> None:
     connections.close_all()  # this thread's; a dead thread's would stay open
 
 
+def forget_passed(now: float) -> None:
+    """Forget the devices noted an interval or more ago (at most once per interval):
+    :func:`note` takes them for never noted anyway, and kept, they would make the
+    memory hold every device the process ever saw (docs/benchmarks.md, memory)."""
+    global _swept
+    interval = settings.PRESENCE_WRITE_INTERVAL
+    if now - _swept < interval:
+        return
+    _swept = now
+    for device_id, when in list(_noted.items()):
+        # A request that notes the device meanwhile may lose its entry: then the
+        # device is noted again at its next request, and write() skips it.
+        if now - when >= interval:
+            _noted.pop(device_id, None)
+
+
 def flush() -> None:
-    """Write what this process noted since the last flush."""
+    """Write what this process noted since the last flush (and forget what has passed)."""
     global _pending
+    forget_passed(time.monotonic())
     with _lock:
         batch, _pending = _pending, set()
     if not batch:

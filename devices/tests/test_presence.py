@@ -1,6 +1,7 @@
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.db import connection
@@ -103,6 +104,26 @@ def test_a_flush_that_fails_lets_its_devices_be_noted_again(device, settings, mo
     presence.note(device.id)  # within the interval, but the write was lost
     presence.flush()
     assert Device.objects.get(id=device.id).last_seen is not None
+
+
+def test_a_process_forgets_the_devices_whose_interval_passed(make_device, settings, monkeypatch):
+    """It holds the devices of the last interval, not every device it ever saw."""
+    settings.PRESENCE_FLUSH_INTERVAL = 60
+    monkeypatch.setattr(presence, "_start_flusher", lambda: None)  # flushed by hand here
+    clock = [time.monotonic() + 10 * settings.PRESENCE_WRITE_INTERVAL]
+    monkeypatch.setattr(presence, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    gone, polling = make_device(nick="gone"), make_device(nick="polling")
+    presence.note(gone.id)
+    presence.note(polling.id)
+    presence.flush()
+    clock[0] += settings.PRESENCE_WRITE_INTERVAL / 2
+    presence.note(polling.id)  # within its interval: still noted, not written again
+    presence.flush()
+    assert set(presence._noted) == {gone.id, polling.id}
+    clock[0] += settings.PRESENCE_WRITE_INTERVAL / 2
+    presence.note(polling.id)  # its interval passed: noted anew
+    presence.flush()
+    assert set(presence._noted) == {polling.id}
 
 
 @pytest.mark.django_db(transaction=True)
