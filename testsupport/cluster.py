@@ -182,6 +182,17 @@ class Cluster:
             config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
         )  # fmt: skip
 
+    def _create_bucket(self) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.s3().create_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ServiceUnavailable":
+                raise
+            return False
+        return True
+
     def _manage(self, *args: str) -> None:
         subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=self.env, check=True,
                        capture_output=True)  # fmt: skip
@@ -201,7 +212,8 @@ class Cluster:
         self.start_redis()
         self.folder.joinpath("swift").mkdir(exist_ok=True)
         self._swift("start")
-        self.s3().create_bucket(Bucket=self.bucket)
+        # Swift answers "reduce your request rate" until all its servers are up.
+        wait_for("Swift to create the bucket", self._create_bucket, timeout=60, every=0.5)
         with psycopg.connect(PG, autocommit=True) as admin:
             admin.execute(f'CREATE DATABASE "{self.database}"')
         self._manage("migrate", "--no-input", "-v", "0")
@@ -235,6 +247,11 @@ class Cluster:
         ))  # fmt: skip
         self.nginx = spawn(["nginx", "-c", str(conf), "-p", str(prefix)], self.logs / "nginx.log")
         wait_for("nginx", lambda: httpx.get(self.url + "/healthz", timeout=2).status_code == 200)
+
+    def failed_requests(self) -> list[str]:
+        """nginx's 5xx answers: ``METHOD path status upstreams upstream-statuses`` each."""
+        path = self.folder / "nginx" / "failed.log"
+        return path.read_text().splitlines() if path.exists() else []
 
     def log(self, name: str) -> str:
         path = self.logs / f"{name}.log"

@@ -76,7 +76,47 @@ class Outcome:
     sockets_before: list[int]  # WebSockets per node just before the fault
     sockets_after: list[int]  # … once every device holds one again
     agents_alive: bool
+    failed: list[str]  # nginx's 5xx answers to anyone (Cluster.failed_requests)
     figures: dict[str, float] = field(default_factory=dict)
+
+    def problems(self, tolerated: tuple[str, ...] = ()) -> list[str]:
+        """What went wrong: the fleet not updated once, something lost, a page failed.
+        ``tolerated``: beginnings of nginx's failed lines that are not a problem."""
+        found = []
+        leader, *followers = self.members
+        late = [m for m in followers if (m["head-rev"], m["running-rev"], m["head-status"])
+                != (1, 1, "DONE")]  # fmt: skip
+        if len(followers) != len(self.followers) or late:
+            found.append(f"{len(late)} followers not DONE on rev 1: {late[:3]}")
+        doubled = {device: revisions for device, revisions in self.steps.items()
+                   if [rev for rev, _ in revisions] != [0, 1]}  # fmt: skip
+        if doubled:
+            found.append(f"revisions other than 0 and 1: {list(doubled.items())[:3]}")
+        states = {sha for device in self.followers for rev, sha in self.steps[device] if rev}
+        if len(states) != 1:
+            found.append(f"the followers' revisions 1 carry {len(states)} states, not 1")
+        # One delivery of the new revision per follower, carried by one revision of its own.
+        doubled_deliveries = [row for row in self.deliveries if row[3:] != (1, 1)]
+        if doubled_deliveries:
+            found.append(f"deliveries doubled or not posted: {doubled_deliveries[:3]}")
+        release = sorted((device, kind) for rev, device, kind, *_ in self.deliveries if rev == 1)
+        if release != sorted((device, "release") for device in self.followers):
+            found.append(f"the release went to {len(release)} of {len(self.followers)}")
+        lost = {sha: what for sha, what in self.objects.items() if what != "ok"}
+        if not self.objects or lost:
+            found.append(f"objects lost: {lost} of {len(self.objects)}")
+        if not self.pages.requests or self.pages.failures:
+            found.append(f"{len(self.pages.failures)} of {self.pages.requests} page requests"
+                         f" failed: {self.pages.failures[:5]}")  # fmt: skip
+        if sum(self.sockets_after) != len(self.members):
+            found.append(f"WebSockets per node {self.sockets_after}, {len(self.members)} devices")
+        failed_gets = [line for line in self.failed if line.startswith(("GET ", "HEAD "))
+                       and not line.startswith(tolerated)]  # fmt: skip
+        if failed_gets:
+            found.append(f"nginx answered {len(failed_gets)} GETs with 5xx: {failed_gets[:5]}")
+        if not self.agents_alive:
+            found.append("a trail-agent exited")
+        return found
 
 
 def device_ids(agent: Agent, count: int) -> list[str] | None:
@@ -169,12 +209,16 @@ def rollout(
                  lambda: sum(n.sockets() for n in cluster.nodes) == everyone, timeout=120,
                  every=0.1)  # fmt: skip
         figures["WebSockets back (s)"] = time.monotonic() - struck
-        sockets_after = [n.sockets() for n in cluster.nodes]
         # On a timeout, the members below show who is not DONE; the checks fail on them.
         with contextlib.suppress(AssertionError):
             wait_for("every follower to be DONE", lambda: done() == devices, timeout=timeout)
         figures["rollout (s)"] = time.monotonic() - released
         figures["after the fault (s)"] = time.monotonic() - struck
+        # A socket may end a while after the fault (Redis's): every one must be back.
+        with contextlib.suppress(AssertionError):
+            wait_for("every device to hold its WebSocket at the end",
+                     lambda: sum(n.sockets() for n in cluster.nodes) == everyone, timeout=60)  # fmt: skip
+        sockets_after = [n.sockets() for n in cluster.nodes]
         time.sleep(1)  # the page loop goes on a moment after the end
         pages.stop()
         members = call("GET", f"/packs/{pack['id']}")["members"]
@@ -204,7 +248,8 @@ def rollout(
         for agent in agents:
             agent.stop()
         api.close()
+    failed = cluster.failed_requests()
     figures.update(page_requests=pages.requests, page_failures=len(pages.failures),
-                   slowest_page=pages.slowest)  # fmt: skip
+                   slowest_page=pages.slowest, failed_answers=len(failed))  # fmt: skip
     return Outcome(followers, members, steps, deliveries, objects, pages, sockets_before,
-                   sockets_after, alive, figures)  # fmt: skip
+                   sockets_after, alive, failed, figures)  # fmt: skip

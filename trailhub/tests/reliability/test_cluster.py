@@ -18,7 +18,7 @@ import os
 import pytest
 
 from testsupport.cluster import Cluster
-from testsupport.cluster_rollout import Outcome, rollout
+from testsupport.cluster_rollout import rollout
 
 pytestmark = pytest.mark.reliability
 
@@ -31,33 +31,11 @@ def cluster(tmp_path):
         yield cluster
 
 
-def check_rollout(outcome: Outcome) -> None:
-    """What must hold after any fault: the fleet updated once, nothing lost."""
-    leader, *followers = outcome.members
-    assert len(followers) == DEVICES
-    late = [m for m in followers if (m["head-rev"], m["running-rev"], m["head-status"])
-            != (1, 1, "DONE")]  # fmt: skip
-    assert not late, f"{len(late)} followers not DONE on rev 1: {late[:3]}"
-    for member in outcome.members:
-        revisions = outcome.steps[member["id"]]
-        assert [rev for rev, _ in revisions] == [0, 1], (member["id"], revisions)
-    states = {sha for device in outcome.followers for rev, sha in outcome.steps[device] if rev}
-    assert len(states) == 1  # every follower carries the leader's one new state
-    # One delivery of the new revision per follower, carried by one revision of its own.
-    doubled = [row for row in outcome.deliveries if row[3:] != (1, 1)]
-    assert not doubled, doubled
-    release = sorted((device, kind) for rev, device, kind, *_ in outcome.deliveries if rev == 1)
-    assert release == sorted((device, "release") for device in outcome.followers)
-    assert outcome.objects and set(outcome.objects.values()) == {"ok"}, outcome.objects
-    assert outcome.pages.requests > 0
-    assert not outcome.pages.failures, outcome.pages.failures[:10]
-    assert outcome.agents_alive
-
-
 def test_a_node_killed_mid_rollout(cluster, tmp_path):
     dead, alive = cluster.nodes
     outcome = rollout(cluster, tmp_path / "fleet", DEVICES, dead.kill)
-    check_rollout(outcome)
+    assert len(outcome.followers) == DEVICES
+    assert not outcome.problems(), outcome.problems()
     # Both nodes held sockets; the dead node's devices are now on the other one.
     assert all(outcome.sockets_before), outcome.sockets_before
     assert outcome.sockets_after == [0, DEVICES + 1]
@@ -66,5 +44,9 @@ def test_a_node_killed_mid_rollout(cluster, tmp_path):
 
 def test_redis_restarted_mid_rollout(cluster, tmp_path):
     outcome = rollout(cluster, tmp_path / "fleet", DEVICES, cluster.restart_redis)
-    check_rollout(outcome)
-    assert sum(outcome.sockets_after) == DEVICES + 1
+    assert len(outcome.followers) == DEVICES
+    # The device WebSockets end with Redis (their channel layer); a device that comes back
+    # while Redis is down is refused (500: uvicorn's answer to the consumer's ConnectionError)
+    # and tries again. Every other GET, pages and polls, must be answered.
+    problems = outcome.problems(tolerated=("GET /ws/device/ 500 ",))
+    assert not problems, problems
