@@ -181,15 +181,25 @@ http {{ sendfile on; access_log off; default_type application/octet-stream;
         self.process.wait()
 
 
+#: Requests per function of a wrk script (:func:`wrk_script`).
+CHUNK = 10_000
+
+
 def wrk_script(requests: Iterable[tuple[str, dict[str, str]]], folder: Path) -> Path:
     """A wrk Lua script that cycles through ``(path, headers)`` requests."""
     lines = ["local reqs = {}"]
-    for path, headers in requests:
+    for n, (path, headers) in enumerate(requests):
+        # LuaJIT allows 65,536 constants per function (each request has its own):
+        # the requests are added by functions of CHUNK each.
+        if n % CHUNK == 0:
+            lines.append(("end; add() end\n" if n else "") + "do local add = function()")
         # wrk.format adds no Host when called as the script loads; HTTP/1.1 needs one
         # (nginx refuses a request without it).
         headers = {"Host": "127.0.0.1", **headers}
         pairs = ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items())
         lines.append(f'reqs[#reqs + 1] = wrk.format("GET", "{path}", {{{pairs}}})')
+    if len(lines) > 1:
+        lines.append("end; add() end")
     lines += [
         "local i = math.random(#reqs)",
         "request = function() i = i % #reqs + 1; return reqs[i] end",
