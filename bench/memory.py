@@ -314,6 +314,7 @@ def main() -> None:
             server.start()
         sampler = Sampler({"gunicorn": web, "uvicorn": ws}, args.every)
         sampler.start()
+        running.callback(sampler.stopping.set)  # before the servers stop
         warm_started = time.monotonic()
         warmup_rounds = []
         while devices_seen_since(None) < args.devices:
