@@ -15,6 +15,12 @@ for longer than an announcement takes to arrive:
 * every copy expires after ``POLL_MEMO_SECONDS`` whatever happens, and at
   most ``MAX_ENTRIES`` are kept (the oldest go first).
 
+The generations are ``GENERATION_SLOTS`` counters, a device's chosen by the hash
+of its id: a fixed size however many devices are announced (one per device
+would hold every device ever announced, for good). Devices that share a slot
+share a generation, so an announcement for one also refuses a copy of the
+other that was being kept at that moment: a copy the next poll reads again.
+
 Without Redis (the embedded configuration) there is one process and the
 local-memory cache already is this; no memo is made.
 """
@@ -33,6 +39,7 @@ from django.conf import settings
 log = logging.getLogger(__name__)
 
 MAX_ENTRIES = 50_000
+GENERATION_SLOTS = 65_536
 RECONNECT_DELAY = 1.0
 
 
@@ -48,13 +55,13 @@ class PollMemo:
             url, client_name=f"trailhub-poll-memo-{os.getpid()}", **timeout
         )
         self.entries: dict[str, tuple[float, str, bytes]] = {}  # device -> (expiry, etag, body)
-        self.generations: dict[str, int] = {}
+        self.generations = [0] * GENERATION_SLOTS  # by the hash of the device id
         self.listening = threading.Event()
         self.listener: threading.Thread | None = None  # started by the first get()
 
     def generation(self, device_id: str) -> int:
         """Read before the answer is read from Redis, and passed to :meth:`keep`."""
-        return self.generations.get(device_id, 0)
+        return self.generations[hash(device_id) % GENERATION_SLOTS]
 
     def get(self, device_id: str) -> tuple[str, bytes] | None:
         """The kept ``(etag, body)`` for the device, or None."""
@@ -75,11 +82,11 @@ class PollMemo:
         self.entries[device_id] = (time.monotonic() + settings.POLL_MEMO_SECONDS, etag, body)
         # Stored first, checked after: an announcement that arrives at any point
         # in between bumps the generation, and then the copy goes.
-        if self.generations.get(device_id, 0) != generation:
+        if self.generation(device_id) != generation:
             self.entries.pop(device_id, None)
 
     def drop(self, device_id: str) -> None:
-        self.generations[device_id] = self.generations.get(device_id, 0) + 1
+        self.generations[hash(device_id) % GENERATION_SLOTS] += 1
         self.entries.pop(device_id, None)
 
     def announce(self, device_id: str) -> None:

@@ -54,6 +54,16 @@ def test_an_answer_read_before_an_announcement_is_not_kept(memo):
     assert memo.get("d1") is None
 
 
+def test_the_generations_take_the_same_room_however_many_devices_are_announced(memo):
+    for n in range(3 * poll_memo.GENERATION_SLOTS):
+        memo.drop(f"device-{n}")
+    assert len(memo.generations) == poll_memo.GENERATION_SLOTS
+    generation = memo.generation("d1")  # and each device's still refuses a stale copy
+    memo.drop("d1")
+    memo.keep("d1", generation, '"old"', b"[]")
+    assert memo.get("d1") is None
+
+
 def test_copies_expire(memo, settings):
     settings.POLL_MEMO_SECONDS = -1  # already expired when kept
     memo.keep("d1", memo.generation("d1"), '"e1"', b"[]")
