@@ -28,6 +28,7 @@ import argparse
 import contextlib
 import re
 import statistics
+import sys
 import threading
 import time
 import tracemalloc
@@ -266,7 +267,8 @@ def memo_costs(tokens: list[tuple[str, str]]) -> list[tuple[str, int, int]]:
             memo.drop(fresh(device_id))
         return memo.generations
 
-    size = traced(fill_generations)
+    # The slots are made with the memo: their list, and the counters the drops made.
+    size = sys.getsizeof(memo.generations) + traced(fill_generations)
     costs.append(("PollMemo.generations (revisions/poll_memo.py)", len(memo.generations), size))
     auth._verified_claims.cache_clear()
 
