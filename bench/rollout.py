@@ -2,7 +2,7 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/trailhub_bench_rollout \\
     REDIS_URL=redis://127.0.0.1:6379/11 \\
-    .venv/bin/python bench/rollout.py --devices 1000 [--s3] [--profile]
+    .venv/bin/python bench/rollout.py --devices 1000 [--s3] [--profile 60]
 
 The hub runs as deployed (bench/common.py: gunicorn workers serving
 ``trailhub.wsgi:application``, a Celery worker for the rollout's tasks
@@ -20,8 +20,9 @@ the hub's progress times); the hub's CPU seconds (utime+stime of the gunicorn
 and Celery processes, from /proc) and requests (``trailhub_http_requests``
 of /metrics) from the post to the last DONE, raw and with the idle rate
 subtracted, per device update; the agents' CPU seconds for comparison. With
-``--profile``, py-spy records one gunicorn worker for 20 s during the rollout
-(raw, folded stacks; the path is printed).
+``--profile SECONDS``, py-spy records every gunicorn worker and the Celery
+worker's child from the leader's DONE on (raw folded stacks of the samples
+holding the GIL, which is CPU; the paths are printed).
 """
 
 from __future__ import annotations
@@ -66,7 +67,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--baseline", type=int, default=60, help="seconds of idle polling")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds for the rollout")
     parser.add_argument("--s3", action="store_true", help="objects in a Swift S3 bucket")
-    parser.add_argument("--profile", action="store_true", help="py-spy one worker, 20 s")
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="SECONDS",
+        help="py-spy every gunicorn worker and Celery child for SECONDS after the leader's DONE",
+    )  # fmt: skip
     return parser.parse_args()
 
 
@@ -101,7 +105,7 @@ class Hub:
 
     def __enter__(self) -> Hub:
         command = [sys.executable, "-m", "celery", "-A", "trailhub", "worker",
-                   "--queues", "trailhub", "--concurrency", "1", "--loglevel", "WARNING"]  # fmt: skip
+                   "--queues", "trailhub", "--loglevel", "WARNING"]  # fmt: skip
         self.celery = subprocess.Popen(command, cwd=ROOT, env=self.env)
         self.server.start()
         self.url = self.server.url
@@ -217,6 +221,18 @@ def agents_cpu(agents: list[Agent]) -> float:
     return cpu_seconds([a.process.pid for a in agents if a.process])
 
 
+def join(pack_id: str, followers: list[str]) -> None:
+    """The followers join in order, through the service behind ``PUT /packs/<id>/followers/
+    <device>`` (in this process: 10,000 HTTP requests would only time the joining)."""
+    from devices.models import Device
+    from packs.models import Pack
+    from packs.services.membership import add_follower
+
+    pack, devices = Pack.objects.get(pk=pack_id), Device.objects.in_bulk(followers)
+    for device_id in followers:
+        add_follower(pack, devices[device_id])
+
+
 def release(owner: Owner, leader: str) -> int:
     """Post the leader a revision: one 1 MiB object and one .json file changed."""
     factory = owner.call("GET", f"/trails/{leader}/steps/0")["state"]
@@ -239,12 +255,19 @@ def done_times(trail_ids: list[str], rev: int) -> tuple[int, float | None]:
     return found["n"], found["last"].timestamp() if found["last"] else None
 
 
-def profile(pid: int, folder: Path) -> subprocess.Popen:
-    out = folder / f"py-spy-{pid}.txt"
-    print(f"py-spy: recording gunicorn worker {pid} for 20 s into {out}")
-    command = [str(ROOT / ".venv/bin/py-spy"), "record", "-p", str(pid), "-d", "20",
-               "--format", "raw", "-o", str(out)]  # fmt: skip
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def profile(pids: list[int], seconds: int) -> list[subprocess.Popen]:
+    """py-spy on each of ``pids`` for ``seconds``: raw folded stacks of the samples
+    holding the GIL (which is CPU), one file each under /tmp."""
+    spies = []
+    for pid in pids:
+        out = Path("/tmp") / f"rollout-py-spy-{pid}.txt"
+        command = [str(ROOT / ".venv/bin/py-spy"), "record", "-p", str(pid), "-d", str(seconds),
+                   "--format", "raw", "--gil", "-o", str(out)]  # fmt: skip
+        spies.append(
+            subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        )
+    print(f"py-spy: recording {pids} for {seconds} s into /tmp/rollout-py-spy-<pid>.txt")
+    return spies
 
 
 def per_update(label: str, total: float, idle: float, updates: int, unit: str = "") -> str:
@@ -288,8 +311,7 @@ def run(args, hub: Hub, owner: Owner, agents: list[Agent], folder: Path, started
     body = {"nick": "fleet", "leader": leader, "canary-share": 0, "wave-size": args.wave_size,
             "failure-threshold": 1, "wave-timeout": args.timeout}  # fmt: skip
     pack = owner.call("POST", "/packs/", json=body)["id"]
-    for device in followers:
-        owner.call("PUT", f"/packs/{pack}/followers/{device}")
+    join(pack, followers)
     print(f"{len(followers)} followers joined after {time.monotonic() - started:.0f} s")
     time.sleep(2 * args.poll_interval)  # every device has polled since
     cpu0, req0, agents0, t0 = hub.cpu(), hub.requests(), agents_cpu(agents), time.monotonic()
@@ -306,8 +328,8 @@ def run(args, hub: Hub, owner: Owner, agents: list[Agent], folder: Path, started
     rev = release(owner, leader)
     wait_for("the leader's DONE", lambda: done_times([leader], rev)[0], timeout=300, every=0.5)
     leader_done = done_times([leader], rev)[1]
-    worker = hub.pids()["gunicorn"][1]
-    spy = profile(worker, folder) if args.profile else None
+    pids = hub.pids()
+    spies = profile(pids["gunicorn"][1:] + pids["celery"][1:], args.profile) if args.profile else []
     new_rev = 1  # the followers' first revision after the factory one
 
     def all_done():
@@ -316,7 +338,7 @@ def run(args, hub: Hub, owner: Owner, agents: list[Agent], folder: Path, started
 
     last_done = wait_for("every follower's DONE", all_done, timeout=args.timeout, every=1)
     cpu2, req2, agents2, t2 = hub.cpu(), hub.requests(), agents_cpu(agents), time.monotonic()
-    if spy is not None:
+    for spy in spies:
         spy.wait()
     seconds, updates = t2 - posted, len(ids)
     hub_cpu = diff(cpu2, cpu1)
