@@ -261,7 +261,7 @@ def profile(pids: list[int], seconds: int) -> list[subprocess.Popen]:
     spies = []
     for pid in pids:
         out = Path("/tmp") / f"rollout-py-spy-{pid}.txt"
-        command = [str(ROOT / ".venv/bin/py-spy"), "record", "-p", str(pid), "-d", str(seconds),
+        command = [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(pid), "-d", str(seconds),
                    "--format", "raw", "--gil", "-o", str(out)]  # fmt: skip
         spies.append(
             subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
