@@ -9,14 +9,22 @@ never import the API.
 
 from __future__ import annotations
 
+import logging
 import secrets
 
+import redis
 from django.core.cache import cache
 from django.db import transaction
 
 from revisions import poll_memo
 
+log = logging.getLogger(__name__)
+
 ANSWER_TTL = 24 * 3600
+
+#: What a cache call raises while Redis cannot be reached (restarting, failed over,
+#: unreachable): a poll is then answered from the database, and nothing is stored.
+CACHE_DOWN = (redis.RedisError, OSError)
 
 
 def version_key(device_id: str) -> str:
@@ -43,8 +51,13 @@ def changed(device_id: str) -> None:
     transaction.on_commit(renew)
 
 
-def version(device_id: str) -> str:
-    """The trail's current version (made when there is none, e.g. evicted from the cache)."""
+def version(device_id: str) -> str | None:
+    """The trail's current version (made when there is none, e.g. evicted from the cache);
+    None while the cache cannot be reached: the answer is then not stored."""
     key = version_key(device_id)
-    cache.add(key, secrets.token_hex(8), None)
-    return cache.get(key)
+    try:
+        cache.add(key, secrets.token_hex(8), None)
+        return cache.get(key)
+    except CACHE_DOWN as exc:
+        log.warning("poll cache unreachable, answering from the database: %s", exc)
+        return None

@@ -17,11 +17,14 @@ it served in memory until they change (poll_memo.py), so that most polls
 cost no round trip at all.
 Anything else goes to the full view, which stores the fresh answer. The
 version is read before the database is, so an answer computed while a
-change commits is stored under the old version and never served.
+change commits is stored under the old version and never served. While
+Redis cannot be reached (restarting, failing over), every poll is answered
+from the database and nothing is stored.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from urllib.parse import parse_qsl
 
@@ -37,7 +40,7 @@ from portal.auth import decode_token
 from portal.errors import DomainError
 from revisions import poll_memo
 from revisions.api.views.common import status_filter
-from revisions.pollcache import ANSWER_TTL, answer_key, version_key
+from revisions.pollcache import ANSWER_TTL, CACHE_DOWN, answer_key, version_key
 from trail import status as st
 from trail.wire import DEVICE_PRN_PREFIX
 
@@ -46,11 +49,14 @@ def etag_of(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
-def answer(request, device_id: str, data, current: str) -> HttpResponse:
-    """The full view's answer for the device, stored for the polls to come."""
+def answer(request, device_id: str, data, current: str | None) -> HttpResponse:
+    """The full view's answer for the device, stored for the polls to come under the
+    trail's version ``current`` (None: the cache is unreachable, nothing is stored)."""
     body = JSONRenderer().render(data)
     etag = etag_of(body)
-    cache.set(answer_key(device_id), (current, etag, body), ANSWER_TTL)
+    if current is not None:
+        with contextlib.suppress(*CACHE_DOWN):  # the next poll reads the database again
+            cache.set(answer_key(device_id), (current, etag, body), ANSWER_TTL)
     return _respond(request, etag, body)
 
 
@@ -117,7 +123,10 @@ def kept_answer(request, ref: str) -> tuple[str, str, str, bytes] | None:
         return device_id, "memory", *kept
     generation = memo.generation(device_id) if memo is not None else 0
     keys = [version_key(device_id), answer_key(device_id)]
-    found = cache.get_many(keys)
+    try:
+        found = cache.get_many(keys)
+    except CACHE_DOWN:
+        return None  # the view answers from the database
     current, stored = found.get(keys[0]), found.get(keys[1])
     if current is None or stored is None or stored[0] != current:
         return None  # the view answers, and counts the poll

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import cache
+from django.test import override_settings
 
 from devices import presence
 from devices.models import Device
@@ -129,3 +130,20 @@ def test_a_filtered_poll_is_not_cached(api, owner, device, trail, django_assert_
     polled(api, device)
     answer = api.as_(device).get(f"/trails/{device.id}/steps?progress.status=NEW")
     assert [s["rev"] for s in answer.json()] == [1] and "ETag" not in answer
+
+
+def test_while_redis_is_unreachable_polls_are_answered_from_the_database(api, owner, device, trail):
+    """A Redis restart must not fail the fleet's polls (the cluster test restarts it
+    mid-rollout): the cache's errors send the poll to the database, nothing is stored."""
+    post_one(trail, owner)
+    unreachable = {"BACKEND": "trailhub.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    with override_settings(CACHES={"default": unreachable}):
+        first = polled(api, device)
+        assert first.status_code == 200 and [s["rev"] for s in first.json()] == [1]
+        again = polled(api, device, first["ETag"])
+        assert again.status_code == 304
+        # Read from the database each time: a change no cache heard of (update()
+        # announces nothing) is in the very next answer.
+        Step.objects.filter(pk=step_of(trail).pk).update(progress=40)
+        moved = polled(api, device, first["ETag"])
+    assert moved.status_code == 200 and moved.json()[0]["progress"]["progress"] == 40
