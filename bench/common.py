@@ -201,7 +201,16 @@ def wrk_script(requests: Iterable[tuple[str, dict[str, str]]], folder: Path) -> 
     if len(lines) > 1:
         lines.append("end; add() end")
     lines += [
-        "local i = math.random(#reqs)",
+        # wrk runs two threads (wrk() below), each with its own Lua state and the same
+        # unseeded math.random: they start half the requests apart, from a place chosen
+        # anew each run, so that a run of len(requests) / 2 requests sees every one.
+        "local i, started = 0, 0",
+        "setup = function(thread)",
+        "  if started == 0 then math.randomseed(os.time()); first = math.random(#reqs) end",
+        "  thread:set('start', (first + started * math.floor(#reqs / 2)) % #reqs)",
+        "  started = started + 1",
+        "end",
+        "init = function(args) i = start end",
         "request = function() i = i % #reqs + 1; return reqs[i] end",
         "done = function(summary, latency, requests)",
         '  io.write(string.format("STATS %d %d %d %d %d %d\\n", summary.requests,'
