@@ -318,12 +318,16 @@ def main() -> None:
         sampler.start()
         running.callback(sampler.stopping.set)  # before the servers stop
         warm_started = time.monotonic()
-        warmup_rounds = []
+        warmup_polls, seconds = 0.0, 30
         while devices_seen_since(None) < args.devices:
-            warmup_rounds.append(wrk(web.url, poll, 15, args.connections))
+            found = wrk(web.url, poll, seconds, args.connections)
+            warmup_polls += found["rps"] * seconds
+            # wrk's two threads start half the devices apart (common.wrk_script): a run
+            # of devices / rate seconds sees every one.
+            seconds = max(15, min(600, int(1.3 * args.devices / max(found["rps"], 1))))
             if time.monotonic() - warm_started > 1800:
                 raise SystemExit("the warm-up did not see every device in 30 minutes")
-        time.sleep(3)  # presence flushes every 2 s
+            time.sleep(3)  # presence flushes every 2 s
         warm_minutes = (time.monotonic() - warm_started) / 60
         from django.utils import timezone
 
@@ -331,7 +335,7 @@ def main() -> None:
         polls_before = polls_by_source(web.url)
         mark = (time.monotonic() - sampler.t0) / 60
         print(f"warm-up: every device seen after {warm_minutes:.1f} min"
-              f" ({sum(r['rps'] * 15 for r in warmup_rounds):,.0f} polls);"
+              f" ({warmup_polls:,.0f} polls);"
               f" {args.minutes:g} min of load follow")  # fmt: skip
         load = wrk(web.url, poll, int(args.minutes * 60), args.connections)
         time.sleep(3)
