@@ -295,6 +295,10 @@ def main() -> None:
     """``make cluster``: start two nodes behind nginx; Ctrl-C stops everything."""
     import tempfile
 
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)  # a terminated run stops all too
     folder = Path(tempfile.mkdtemp(prefix="trailhub-cluster-"))
     with Cluster(folder) as cluster:
         print(f"Trailhub cluster on {cluster.url} (demo / {DEMO_PASSWORD})")
