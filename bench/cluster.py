@@ -9,7 +9,8 @@ beat, PostgreSQL, Redis, Swift S3) for each fault, and prints: the time from the
 new revision to the last follower's DONE, the time from the fault to every device holding
 its WebSocket again, the page loop's requests, failures and slowest answer, and what the
 tests' checks found wrong (nothing, when all is well; with Redis down, the
-devices' 5xx of REDIS_OUTAGE are counted in ``failed_answers`` and not called wrong). ``--no-retry`` turns nginx's
+devices' WebSocket handshakes of REDIS_OUTAGE are counted in ``failed_answers``, not
+called wrong). ``--no-retry`` turns nginx's
 ``proxy_next_upstream`` off, to see what the retry hides.
 """
 

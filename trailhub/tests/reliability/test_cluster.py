@@ -46,7 +46,7 @@ def test_redis_restarted_mid_rollout(cluster, tmp_path):
     outcome = rollout(cluster, tmp_path / "fleet", DEVICES, cluster.restart_redis)
     assert len(outcome.followers) == DEVICES
     # The device WebSockets end with Redis (their channel layer) and come back; a device's
-    # handshake or poll while Redis is down is answered 500 and tried again (REDIS_OUTAGE).
-    # The pages must be answered throughout.
+    # handshake while Redis is down is answered 500 and tried again (REDIS_OUTAGE). Polls
+    # and pages must be answered throughout.
     problems = outcome.problems(tolerated=REDIS_OUTAGE)
     assert not problems, problems
