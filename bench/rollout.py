@@ -53,6 +53,7 @@ from testsupport.live import Agent, free_port, stop_process, wait_for
 PASSWORD = "rollout-bench-password"
 METRICS_TOKEN = "rollout-bench-metrics-token"
 TICKS = os.sysconf("SC_CLK_TCK")
+POLL_ROUTE = "api-steps"  # GET /trails/<id>/steps
 SWIFT = ROOT / "revisions" / "tests" / "swift_s3.sh"
 
 
@@ -351,6 +352,9 @@ def run(args, hub: Hub, owner: Owner, agents: list[Agent], folder: Path, started
     for name, value in hub_cpu.items():
         print("  " + per_update(name, value, idle_rate[name] * seconds, updates, " s"))
     print(per_update("requests", sum(requests.values()), idle_req_rate * seconds, updates))
+    # Updating devices do not poll: the idle rate overstates the polls of the rollout.
+    polls = requests.get(POLL_ROUTE, 0)
+    print(f"  other than polls: {(sum(requests.values()) - polls) / updates:.1f} per device update")
     top = sorted(requests.items(), key=lambda kv: -kv[1])[:8]
     print("  by route: " + ", ".join(f"{route} {n / updates:.1f}" for route, n in top))
     print(per_update("agents' CPU", agents2 - agents1, idle_agents_rate * seconds, updates, " s"))

@@ -16,10 +16,13 @@ watcher who may no longer see the device is cut off instead of served.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import threading
 from typing import Any
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 from django.urls import reverse
@@ -32,6 +35,49 @@ from trail import status as st
 log = logging.getLogger(__name__)
 
 FORWARD = "event.forward"  # the consumers' handler: ``event_forward``
+#: Seconds a synchronous caller waits for its events to be handed to the layer.
+SEND_TIMEOUT = 10.0
+
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_pid = 0
+_loop_lock = threading.Lock()
+
+
+def _process_loop() -> asyncio.AbstractEventLoop:
+    """This process's own event loop for live events, running in a daemon thread; a
+    forked child (gunicorn, Celery) starts its own."""
+    global _loop, _loop_pid
+    with _loop_lock:
+        if _loop is None or _loop_pid != os.getpid():
+            _loop, _loop_pid = asyncio.new_event_loop(), os.getpid()
+            threading.Thread(target=_loop.run_forever, name="live-events", daemon=True).start()
+        return _loop
+
+
+def _trip(messages: list[tuple[str, dict]]) -> None:
+    """Hand ``messages`` to the channel layer from synchronous code.
+
+    Under ASGI, a view runs in a thread of the server's event loop and goes back
+    to that loop (``async_to_sync``). A WSGI worker or a Celery task has no loop:
+    ``async_to_sync`` would make a new one for every call, and with it a new
+    Redis connection pool (channels_redis keeps one per loop) and connection —
+    13% of a gunicorn worker's CPU in a fleet rollout (docs/benchmarks.md,
+    bench/rollout.py). Those go to the process's own loop instead, which keeps
+    its connections.
+    """
+    layer = get_channel_layer()
+    outer = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if outer is not None and getattr(SyncToAsync.threadlocal, "main_event_loop_pid", 0) == (
+        os.getpid()
+    ):
+        async_to_sync(layer.group_send_many)(messages)
+        return
+    future = asyncio.run_coroutine_threadsafe(layer.group_send_many(messages), _process_loop())
+    try:
+        future.result(SEND_TIMEOUT)
+    except TimeoutError:
+        future.cancel()
+        raise
 
 
 def device_group(device_id: str) -> str:
@@ -57,15 +103,13 @@ def _iso(when) -> str | None:
 def _send_now(messages: list[tuple[str, dict]]) -> None:
     """Send a commit's messages in one trip to the event loop.
 
-    Each ``async_to_sync`` call is a hop between threads (and, in a WSGI worker,
-    a new event loop with its own Redis connection): one per commit, not one
+    Each trip is a hop between threads (:func:`_trip`): one per commit, not one
     per message.
     """
-    layer = get_channel_layer()
-    if layer is None or not messages:
+    if get_channel_layer() is None or not messages:
         return
     try:
-        async_to_sync(layer.group_send_many)(messages)
+        _trip(messages)
     except Exception:
         # A live update is a nicety: a broken layer must not fail the request
         # whose transaction already committed.

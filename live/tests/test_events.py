@@ -68,18 +68,18 @@ def test_a_commits_messages_go_in_one_trip_to_the_layer(
     owner, device, add_step, monkeypatch, django_capture_on_commit_callbacks
 ):
     trips = []
-    real = events.async_to_sync
+    real = events._trip
 
-    def counting(function):
-        trips.append(function)
-        return real(function)
+    def counting(messages):
+        trips.append(messages)
+        return real(messages)
 
     page, dashboard, agent = (
         listen(events.device_group(device.id)),
         listen(events.user_group(owner.pk)),
         listen(events.agent_group(device.id)),
     )
-    monkeypatch.setattr(events, "async_to_sync", counting)
+    monkeypatch.setattr(events, "_trip", counting)
     with django_capture_on_commit_callbacks(execute=True):
         events.revision_posted(add_step(device, author=owner))
     assert len(trips) == 1
@@ -111,9 +111,31 @@ def test_presence_of_many_devices_is_one_trip(
     devices = [make_device(owner, nick=f"d{n}") for n in range(3)]
     pages = [listen(events.device_group(device.id)) for device in devices]
     trips = []
-    real = events.async_to_sync
-    monkeypatch.setattr(events, "async_to_sync", lambda f: trips.append(f) or real(f))
+    real = events._trip
+    monkeypatch.setattr(events, "_trip", lambda messages: trips.append(messages) or real(messages))
     with django_capture_on_commit_callbacks(execute=True):
         events.presence(*devices)
     assert len(trips) == 1
     assert [receive(page)["device"] for page in pages] == [device.id for device in devices]
+
+
+def test_synchronous_code_sends_on_one_loop_of_its_own(
+    owner, device, add_step, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A WSGI worker (no event loop) sends every commit's events on one loop that keeps
+    running, so the layer keeps its Redis connections: not a new loop per commit."""
+    layer = get_channel_layer()
+    loops = []
+    real = layer.group_send_many
+
+    async def recording(messages):
+        loops.append(asyncio.get_running_loop())
+        await real(messages)
+
+    monkeypatch.setattr(layer, "group_send_many", recording)
+    page = listen(events.device_group(device.id))
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            events.revision_posted(add_step(device, author=owner))
+    assert len(loops) == 2 and loops[0] is loops[1] and loops[0].is_running()
+    assert [event["type"] for event in drain(page)] == ["revision", "revision"]
