@@ -21,13 +21,14 @@ and Celery processes, from /proc) and requests (``trailhub_http_requests``
 of /metrics) from the post to the last DONE, raw and with the idle rate
 subtracted, per device update; the agents' CPU seconds for comparison. With
 ``--profile SECONDS``, py-spy records every gunicorn worker and the Celery
-worker's child from the leader's DONE on (raw folded stacks of the samples
+worker's children from the leader's DONE on (raw folded stacks of the samples
 holding the GIL, which is CPU; the paths are printed).
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import hashlib
 import json
 import os
@@ -144,8 +145,6 @@ def start_swift(folder: Path) -> dict[str, str]:
     env = {**os.environ, "SWIFT_S3_DIR": str(folder / "swift")}
     env.update({f"SWIFT_S3_{n}": str(p) for n, p in zip(names, ports, strict=True)})
     subprocess.run([str(SWIFT), "start"], env=env, check=True, capture_output=True, timeout=180)
-    import atexit
-
     atexit.register(subprocess.run, [str(SWIFT), "stop"], env=env, check=False)
     settings = {
         "S3_BUCKET": "trailhub-rollout", "S3_ENDPOINT_URL": f"http://127.0.0.1:{ports[0]}",
