@@ -101,18 +101,13 @@ class Server(live.Server):
         **env,
     ) -> None:
         """``threads``: granian's blocking threads per worker (its own default when None)."""
-        quiet = ["--no-access-log"] if kind == "uvicorn" else []
-        super().__init__(environment(**env), kind, workers, quiet, preexec_fn=preexec_fn)
-        self.app, self.threads = WSGI_APPS[app], threads
+        args = ["--no-access-log"] if kind == "uvicorn" else []
+        if kind == "granian" and threads:
+            args = ["--blocking-threads", str(threads)]
+        super().__init__(environment(**env), kind, workers, args, preexec_fn=preexec_fn)
+        self.app = WSGI_APPS[app]
 
     def command(self) -> list[str]:
-        if self.kind == "granian":
-            return [
-                sys.executable, "-m", "granian", "--interface", "wsgi", self.app,
-                "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),
-                "--no-ws", "--log-level", "warning",
-                *(["--blocking-threads", str(self.threads)] if self.threads else []),
-            ]  # fmt: skip
         command = super().command()
         return [self.app if part == "trailhub.wsgi:application" else part for part in command]
 

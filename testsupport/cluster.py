@@ -2,14 +2,14 @@
 "Several nodes", for the cluster tests and ``bench/cluster.py``; ``make cluster`` runs it
 for a person (``python -m testsupport.cluster``).
 
-Each :class:`Node` is what one machine runs: gunicorn (pages and the API, serving
-``trailhub.wsgi:application``) and uvicorn (the WebSockets under ``/ws/``), each in a
-process group of its own so that :meth:`Node.kill` takes the whole node down at once.
-Shared by the nodes: one Celery worker and one beat, PostgreSQL (a database of the
-cluster's own, dropped at the end), a Redis server of its own (``--save ""``, so that
-:meth:`Cluster.restart_redis` loses everything, as a crashed Redis without persistence
-does), Swift's S3 (revisions/tests/swift_s3.sh) and nginx (cluster_nginx.conf) as the
-load balancer in front.
+Each :class:`Node` is what one machine runs: gunicorn (pages and the API), granian (the
+devices' polls), both serving ``trailhub.wsgi:application``, and uvicorn (the WebSockets
+under ``/ws/``), each in a process group of its own so that :meth:`Node.kill` takes the
+whole node down at once. Shared by the nodes: one Celery worker and one beat, PostgreSQL
+(a database of the cluster's own, dropped at the end), a Redis server of its own
+(``--save ""``, so that :meth:`Cluster.restart_redis` loses everything, as a crashed Redis
+without persistence does), Swift's S3 (revisions/tests/swift_s3.sh) and nginx as the load
+balancer in front, serving deploy/nginx.conf with every node in each upstream.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import contextlib
 import os
 import secrets
 import signal
-import string
 import subprocess
 import sys
 import time
@@ -26,17 +25,16 @@ from pathlib import Path
 
 import httpx
 
+from testsupport import nginx
 from testsupport.live import REPO, STRIPPED, Server, free_port, stop_process, wait_for
 
 PG = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 SWIFT = REPO / "revisions" / "tests" / "swift_s3.sh"
-NGINX_CONF = Path(__file__).with_name("cluster_nginx.conf")
+FAILED_LOG = """  map $status $failed {{ ~^5 1; default 0; }}
+  log_format failed '$request_method $uri $status $upstream_addr $upstream_status';
+  access_log {prefix}/failed.log failed if=$failed;"""
 DEMO_PASSWORD = "cluster-demo-password"
 S3_KEYS = {"S3_ACCESS_KEY_ID": "test:tester", "S3_SECRET_ACCESS_KEY": "testing"}
-
-
-class _Template(string.Template):
-    delimiter = "%"
 
 
 def spawn(argv: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
@@ -57,34 +55,38 @@ def kill_group(process: subprocess.Popen | None) -> None:
 
 
 class Node:
-    """One hub node: ``http_workers`` gunicorn workers and ``ws_workers`` uvicorn workers."""
+    """One hub node: ``http_workers`` gunicorn workers, one granian worker for the devices'
+    polls and ``ws_workers`` uvicorn workers, as docs/deployment.md lays a machine out."""
 
     def __init__(self, name: str, env: dict[str, str], logs: Path, http_workers: int,
                  ws_workers: int) -> None:  # fmt: skip
         self.name = name
         self.http = Server(env, "gunicorn", http_workers, ["--timeout", "30"],
                            log=logs / f"{name}-gunicorn.log", preexec_fn=os.setsid)  # fmt: skip
+        self.poll = Server(env, "granian", 1, ["--blocking-threads", "4"],
+                           log=logs / f"{name}-granian.log", preexec_fn=os.setsid)  # fmt: skip
         uvicorn = ["--proxy-headers", "--ws-per-message-deflate", "false", "--no-access-log"]
         self.ws = Server(env, "uvicorn", ws_workers, uvicorn,
                          log=logs / f"{name}-uvicorn.log", preexec_fn=os.setsid)  # fmt: skip
+        self.servers = (self.http, self.poll, self.ws)
 
     def start(self) -> Node:
-        self.http.start()
-        self.ws.start()
+        for server in self.servers:
+            server.start()
         return self
 
     def kill(self) -> None:
         """SIGKILL every process of the node at once: the masters and all their workers."""
-        for server in (self.http, self.ws):
+        for server in self.servers:
             if server.process is not None:
                 os.killpg(server.process.pid, signal.SIGKILL)
-        for server in (self.http, self.ws):
+        for server in self.servers:
             kill_group(server.process)
             server.process = None
 
     def stop(self) -> None:
-        self.http.stop()
-        self.ws.stop()
+        for server in self.servers:
+            server.stop()
 
     def sockets(self) -> int:
         """WebSockets open on the node's uvicorn (established connections to its port)."""
@@ -232,19 +234,15 @@ class Cluster:
         return self
 
     def start_nginx(self) -> None:
+        """deploy/nginx.conf in front, with each node in each upstream; it also logs every
+        5xx answer, the tests' proof that no GET failed (a method nginx retries)."""
         prefix = self.folder / "nginx"
         prefix.mkdir(exist_ok=True)
-        # Passive health: one failure takes a node out for 5 s, then it is tried again.
-        health = "max_fails=1 fail_timeout=5s"
-        conf = prefix / "nginx.conf"
-        conf.write_text(_Template(NGINX_CONF.read_text()).substitute(
-            prefix=prefix, port=self.port,
-            http_servers="\n".join(f"        server 127.0.0.1:{n.http.port} {health};"
-                                   for n in self.nodes),
-            ws_servers="\n".join(f"        server 127.0.0.1:{n.ws.port} {health};"
-                                 for n in self.nodes),
-            next_upstream="error timeout" if self.retry else "off",
-        ))  # fmt: skip
+        conf = nginx.configure(
+            prefix, front=self.port, retry=self.retry, extra=FAILED_LOG.format(prefix=prefix),
+            http=[n.http.port for n in self.nodes], poll=[n.poll.port for n in self.nodes],
+            ws=[n.ws.port for n in self.nodes],
+        )  # fmt: skip
         self.nginx = spawn(["nginx", "-c", str(conf), "-p", str(prefix)], self.logs / "nginx.log")
         wait_for("nginx", lambda: httpx.get(self.url + "/healthz", timeout=2).status_code == 200)
 

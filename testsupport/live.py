@@ -68,7 +68,7 @@ def stop_process(process: subprocess.Popen | None, grace: float = 10) -> None:
 
 
 class Server:
-    """Trailhub under ``uvicorn`` (ASGI) or ``gunicorn`` (WSGI) in a subprocess.
+    """Trailhub under ``uvicorn`` (ASGI), ``gunicorn`` or ``granian`` (WSGI) in a subprocess.
 
     ``workers`` processes (uvicorn's own single process when None), ``args`` more
     options for the server, its output appended to ``log`` (else this process's).
@@ -108,6 +108,12 @@ class Server:
             return [
                 sys.executable, "-m", "gunicorn", "trailhub.wsgi:application",
                 "--bind", f"127.0.0.1:{self.port}", *workers,
+                "--log-level", level, *self.args,
+            ]  # fmt: skip
+        if self.kind == "granian":  # the devices' polls in a deployment (deploy/nginx.conf)
+            return [
+                sys.executable, "-m", "granian", "--interface", "wsgi", "trailhub.wsgi:application",
+                "--host", "127.0.0.1", "--port", str(self.port), *workers, "--no-ws",
                 "--log-level", level, *self.args,
             ]  # fmt: skip
         raise ValueError(self.kind)
