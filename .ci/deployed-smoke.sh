@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The deployed layout from requirements.txt alone: a clean virtualenv with the
-# runtime set only (as docs/deployment.md installs it), then gunicorn, uvicorn,
-# a Celery worker and beat on PostgreSQL and Redis deliver a pack rollout
-# (.ci/deployed_smoke.py). A runtime dependency that only the dev requirements
+# runtime set only (as docs/deployment.md installs it), then gunicorn, granian,
+# uvicorn, a Celery worker and beat on PostgreSQL and Redis, behind nginx with
+# deploy/nginx.conf, deliver a pack rollout (.ci/deployed_smoke.py). A runtime dependency that only the dev requirements
 # bring in fails here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
