@@ -49,7 +49,7 @@ from common import (
     scratch,
 )
 
-from testsupport.live import Agent, free_port, stop_process, wait_for
+from testsupport.live import Agent, create_bucket, free_port, stop_process, wait_for
 
 PASSWORD = "rollout-bench-password"
 METRICS_TOKEN = "rollout-bench-metrics-token"
@@ -150,10 +150,11 @@ def start_swift(folder: Path) -> dict[str, str]:
         "S3_BUCKET": "trailhub-rollout", "S3_ENDPOINT_URL": f"http://127.0.0.1:{ports[0]}",
         "S3_ACCESS_KEY_ID": "test:tester", "S3_SECRET_ACCESS_KEY": "testing",
     }  # fmt: skip
-    boto3.client(
+    client = boto3.client(
         "s3", endpoint_url=settings["S3_ENDPOINT_URL"], region_name="us-east-1",
         aws_access_key_id="test:tester", aws_secret_access_key="testing",
-    ).create_bucket(Bucket=settings["S3_BUCKET"])  # fmt: skip
+    )  # fmt: skip
+    create_bucket(client, settings["S3_BUCKET"])
     return settings
 
 

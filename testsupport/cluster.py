@@ -26,7 +26,15 @@ from pathlib import Path
 import httpx
 
 from testsupport import nginx
-from testsupport.live import REPO, STRIPPED, Server, free_port, stop_process, wait_for
+from testsupport.live import (
+    REPO,
+    STRIPPED,
+    Server,
+    create_bucket,
+    free_port,
+    stop_process,
+    wait_for,
+)
 
 PG = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 SWIFT = REPO / "revisions" / "tests" / "swift_s3.sh"
@@ -184,17 +192,6 @@ class Cluster:
             config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
         )  # fmt: skip
 
-    def _create_bucket(self) -> bool:
-        from botocore.exceptions import ClientError
-
-        try:
-            self.s3().create_bucket(Bucket=self.bucket)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ServiceUnavailable":
-                raise
-            return False
-        return True
-
     def _manage(self, *args: str) -> None:
         subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=self.env, check=True,
                        capture_output=True)  # fmt: skip
@@ -214,8 +211,7 @@ class Cluster:
         self.start_redis()
         self.folder.joinpath("swift").mkdir(exist_ok=True)
         self._swift("start")
-        # Swift answers "reduce your request rate" until all its servers are up.
-        wait_for("Swift to create the bucket", self._create_bucket, timeout=60, every=0.5)
+        create_bucket(self.s3(), self.bucket)
         with psycopg.connect(PG, autocommit=True) as admin:
             admin.execute(f'CREATE DATABASE "{self.database}"')
         self._manage("migrate", "--no-input", "-v", "0")

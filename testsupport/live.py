@@ -55,6 +55,24 @@ def wait_for(what: str, check: Callable[[], T], timeout: float = 30.0, every: fl
     )
 
 
+def create_bucket(client, bucket: str, timeout: float = 60) -> None:
+    """Create ``bucket`` with the boto3 S3 ``client``, waiting out the 503
+    ServiceUnavailable ("Please reduce your request rate") that Swift's S3 answers while
+    its servers are still starting (revisions/tests/swift_s3.sh)."""
+    from botocore.exceptions import ClientError
+
+    def created() -> bool:
+        try:
+            client.create_bucket(Bucket=bucket)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ServiceUnavailable":
+                raise
+            return False
+        return True
+
+    wait_for("Swift to create the bucket", created, timeout=timeout, every=0.5)
+
+
 def stop_process(process: subprocess.Popen | None, grace: float = 10) -> None:
     """Ask ``process`` to stop (SIGTERM); kill it when it has not after ``grace`` seconds."""
     if process is None:

@@ -116,10 +116,18 @@ def test_a_bad_time_zone_is_refused():
 NIGHTS = [{"days": list(win.DAYS), "from": "22:00", "to": "04:00"}]
 
 
-def local_now(hour: int) -> dt.datetime:
-    """Today (real date) at ``hour`` o'clock in Berlin, as UTC."""
-    today = dt.datetime.now(ZoneInfo("Europe/Berlin")).date()
-    return dt.datetime.combine(today, dt.time(hour), ZoneInfo("Europe/Berlin")).astimezone(UTC)
+def midday_zone() -> str:
+    """A fixed-offset zone in which it is midday now (12:00-12:59). Posting the release
+    evaluates its rollout at the real time, which must be outside the night window
+    whenever the test runs (in Berlin it failed between 22:00 and 04:00)."""
+    offset = 12 - dt.datetime.now(UTC).hour  # hours east of UTC: -11 to +12
+    return f"Etc/GMT{-offset:+d}"  # the POSIX sign: Etc/GMT-2 is two hours east
+
+
+def local_now(hour: int, zone: str) -> dt.datetime:
+    """Today (real date) at ``hour`` o'clock in ``zone``, as UTC."""
+    today = dt.datetime.now(ZoneInfo(zone)).date()
+    return dt.datetime.combine(today, dt.time(hour), ZoneInfo(zone)).astimezone(UTC)
 
 
 @pytest.mark.django_db
@@ -127,10 +135,9 @@ def test_waves_wait_outside_a_window_and_go_inside(
     make_pack, leader, make_member, post, report, committed
 ):
     devices = [make_member(f"f{i}") for i in range(2)]
-    pack = make_pack(
-        leader, devices, canary_share=0.5, wave_size=1, windows=NIGHTS, time_zone="Europe/Berlin"
-    )
-    noon = local_now(12)
+    zone = midday_zone()
+    pack = make_pack(leader, devices, canary_share=0.5, wave_size=1, windows=NIGHTS, time_zone=zone)
+    noon = local_now(12, zone)
     release = post(leader, 3)
     rollout = Rollout.objects.get(pack=pack, leader_step=release)
     services.evaluate(rollout.id, noon)
@@ -139,17 +146,17 @@ def test_waves_wait_outside_a_window_and_go_inside(
     rollout.refresh_from_db()
     assert "waits for a maintenance window" in rollout.status_msg
     assert [head(d).rev for d in devices] == [0, 0]
-    assert pack.next_wave_at(noon) == local_now(22)
+    assert pack.next_wave_at(noon) == local_now(22, zone)
 
-    committed(services.sweep, local_now(23))  # inside the window: the canary goes
+    committed(services.sweep, local_now(23, zone))  # inside the window: the canary goes
     assert list(rollout.waves.values_list("status", flat=True)) == ["running", "pending"]
     canary = Delivery.objects.get(rollout=rollout, wave__number=1)
     report(canary.step, "DONE")
     committed(
-        services.evaluate, rollout.id, local_now(12) + dt.timedelta(days=1)
+        services.evaluate, rollout.id, local_now(12, zone) + dt.timedelta(days=1)
     )  # next noon: held
     assert list(rollout.waves.values_list("status", flat=True)) == ["passed", "pending"]
-    committed(services.sweep, local_now(23) + dt.timedelta(days=1))
+    committed(services.sweep, local_now(23, zone) + dt.timedelta(days=1))
     assert list(rollout.waves.values_list("status", flat=True)) == ["passed", "running"]
     assert head(devices[1]).state_sha == release.state_sha
 

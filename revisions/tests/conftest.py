@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from revisions.models import Blob, OwnerObject
+from testsupport.live import create_bucket
 from testsupport.testdata import read_state
 
 
@@ -154,7 +155,7 @@ def s3_objects(swift_s3, settings):
             "region_name": swift_s3["region_name"],
         },
     )
-    client.create_bucket(Bucket=bucket)
+    create_bucket(client, bucket)
     settings.STORAGES = {
         **settings.STORAGES,
         "objects": {
