@@ -20,6 +20,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -153,6 +154,8 @@ class Cluster:
         self.redis: subprocess.Popen | None = None
         self.worker: subprocess.Popen | None = None
         self.beat: subprocess.Popen | None = None
+        self.restarts = {"worker": 0, "beat": 0}  # by the supervisor (:meth:`_supervise`)
+        self._stopping = threading.Event()
         self.nginx: subprocess.Popen | None = None
 
     # --- the shared engines ---------------------------------------------------------
@@ -219,15 +222,36 @@ class Cluster:
         self._manage("demo")
         for node in self.nodes:
             node.start()
-        celery = [str(Path(sys.executable).with_name("celery")), "-A", "trailhub"]
-        self.worker = spawn([*celery, "worker", "--queues", "trailhub", "--concurrency", "2",
-                             "--loglevel", "INFO"], self.logs / "worker.log",
-                             {**self.env, "LOG_LEVEL": "INFO"})  # fmt: skip
-        self.beat = spawn([*celery, "beat", "--loglevel", "INFO", "--schedule",
-                           str(self.folder / "beat-schedule")], self.logs / "beat.log", self.env)  # fmt: skip
+        self.worker, self.beat = self._celery("worker"), self._celery("beat")
+        threading.Thread(target=self._supervise, name="cluster-supervisor", daemon=True).start()
         wait_for("the Celery worker", lambda: "ready." in self.log("worker"), timeout=90)
         self.start_nginx()
         return self
+
+    def _celery(self, name: str) -> subprocess.Popen:
+        """The Celery ``worker`` or ``beat``, its output appended to ``<name>.log``."""
+        celery = [str(Path(sys.executable).with_name("celery")), "-A", "trailhub"]
+        if name == "worker":
+            argv = [*celery, "worker", "--queues", "trailhub", "--concurrency", "2"]
+            env = {**self.env, "LOG_LEVEL": "INFO"}
+        else:
+            argv = [*celery, "beat", "--schedule", str(self.folder / "beat-schedule")]
+            env = self.env
+        return spawn([*argv, "--loglevel", "INFO"], self.logs / f"{name}.log", env)
+
+    def _supervise(self) -> None:
+        """Start the Celery worker or beat again when it exits, as a deployment's process
+        supervisor does (systemd ``Restart=always``, docs/deployment.md): kombu's Redis
+        transport can end the worker when Redis goes away in the middle of a read (an
+        AttributeError while it closes its channel, "Unrecoverable error"; seen in CI)."""
+        while not self._stopping.wait(1):
+            for name in ("worker", "beat"):
+                process = getattr(self, name)
+                if process is not None and process.poll() is not None:
+                    if self._stopping.is_set():
+                        return
+                    self.restarts[name] += 1
+                    setattr(self, name, self._celery(name))
 
     def start_nginx(self) -> None:
         """deploy/nginx.conf in front, with each node in each upstream; it also logs every
@@ -260,6 +284,7 @@ class Cluster:
     def stop(self) -> None:
         import psycopg
 
+        self._stopping.set()
         for process in (self.nginx, self.beat, self.worker):
             if process is not None and process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
